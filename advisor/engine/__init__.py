@@ -1,0 +1,42 @@
+"""Chooses and builds a rules engine: durable-rules where it imports, else the pure-Python one."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Sequence
+
+from ..errors import UsageError
+from ..ir import Stage
+
+ENGINES = ("durable", "python")
+
+
+@lru_cache(maxsize=1)
+def durable_problem() -> str | None:
+    """Why the durable engine cannot be used here, or None when it can."""
+    try:
+        from . import durable  # noqa: F401
+    except Exception as exc:  # ImportError, or the C extension failing to load on Python 3.13+
+        return f"durable-rules cannot be imported ({type(exc).__name__}: {exc})"
+    return None
+
+
+def default_engine() -> str:
+    return "durable" if durable_problem() is None else "python"
+
+
+def create(name: str | None, stages: Sequence[Stage]) -> Any:
+    """Build the named engine (None = the default) for these compiled stages."""
+    name = name or default_engine()
+    if name == "python":
+        from .python import PythonBackend
+
+        return PythonBackend(stages)
+    if name == "durable":
+        problem = durable_problem()
+        if problem:
+            raise UsageError(f"engine 'durable' is not available: {problem}; use --engine python")
+        from .durable import DurableBackend
+
+        return DurableBackend(stages)
+    raise UsageError(f"unknown engine '{name}'; expected one of {', '.join(ENGINES)}")

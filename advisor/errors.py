@@ -1,0 +1,68 @@
+"""The library's named errors: every user mistake is one of these, with a one-line message."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a file something is: a source name and a 1-based line and column."""
+
+    source: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.source
+        if self.column is None:
+            return f"{self.source}:{self.line}"
+        return f"{self.source}:{self.line}:{self.column}"
+
+
+class AdvisorError(Exception):
+    """Base class of every error advisor raises for bad input or usage."""
+
+    def __init__(self, message: str, location: Location | None = None, field: str | None = None):
+        self.message = message
+        self.location = location
+        self.field = field
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.location is not None:
+            parts.append(str(self.location))
+        if self.field:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class ProfileError(AdvisorError):
+    """A partnership profile that cannot be read or is not valid."""
+
+
+class RuleError(AdvisorError):
+    """A rule file that cannot be read or holds a mistake."""
+
+
+class KnowledgeError(AdvisorError):
+    """The knowledge base of the guide is missing or inconsistent."""
+
+
+class EngineError(AdvisorError):
+    """A rules engine failed while evaluating a profile."""
+
+
+class UsageError(AdvisorError):
+    """The library or command line was called with impossible arguments."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return '; did you mean X?' for the closest choice, or '' when none is close."""
+    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,233 @@
+"""Runs compiled rules on a profile with an engine and turns what fired into findings."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from .compiler import Compiled, Variant
+from .errors import EngineError
+from .facts import FactsBuilder, get_path
+from .language import Ref, Template
+from .profile import LoadedProfile, field_path
+from .report import Evidence, Finding, Level, Recommendation, Report, Waived
+from .schema import SUBJECT_FIELD
+
+
+def show(value: Any, fmt: str = "") -> str:
+    """A value as a committee member reads it in a message."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(show(v) for v in value) if value else "none"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        if fmt == "%":
+            return f"{value * 100:.0f}%"
+        if fmt == ",":
+            return f"{value:,.0f}"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    return str(value).replace("_", " ") if str(value).isidentifier() else str(value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", exclude_none=True)
+    return value
+
+
+class Evaluator:
+    """Compiled rules bound to one engine: evaluates profiles one after another."""
+
+    def __init__(self, compiled: Compiled, backend: Any, knowledge: Any, advisor_version: str, rules_version: str):
+        self.compiled = compiled
+        self.backend = backend
+        self.knowledge = knowledge
+        self.builder = FactsBuilder(compiled)
+        self.advisor_version = advisor_version
+        self.rules_version = rules_version
+        self.derived = {d.name: d for d in compiled.ruleset.derived}
+        self._guide_order = {
+            v.rule.id: min((knowledge.order(r) for r in v.rule.refs), default=10**6) for v in compiled.variants.values()
+        }
+
+    # -- running ------------------------------------------------------------------
+    def decide(self, loaded: LoadedProfile, as_of: date) -> tuple[dict[str, Any], list[tuple[str, int | None]]]:
+        """Run every stage; return the derived facts the engine decided and the rules that fired."""
+        facts = self.builder.base(loaded.profile, as_of)
+        derived: dict[str, Any] = {}
+        fired: list[tuple[str, int | None]] = []
+        for stage in self.compiled.stages:
+            got = self.backend.run(stage.index, facts.stage(derived))
+            for engine_id, idx in sorted(got, key=lambda x: (x[0], -1 if x[1] is None else x[1])):
+                case = self.compiled.cases.get(engine_id)
+                if case is None:
+                    fired.append((engine_id, idx))
+                    continue
+                name, value = case
+                if name in derived and derived[name] != value:
+                    raise EngineError(f"derived fact '{name}' was decided twice ({derived[name]}, {value})")
+                derived[name] = value
+        # Computed facts are reported too, so a reader sees the numbers behind findings.
+        for d in self.compiled.ruleset.derived:
+            if d.compute and d.for_each is None:
+                value = self.builder.measure(d, loaded.profile, None, as_of)
+                if value is not None:
+                    derived[d.name] = round(value, 4) if isinstance(value, float) else value
+        return derived, fired
+
+    def evaluate(self, loaded: LoadedProfile, as_of: date) -> Report:
+        derived, fired = self.decide(loaded, as_of)
+        findings = [self.finding(loaded, derived, eid, idx, as_of) for eid, idx in fired]
+        findings.sort(key=lambda f: f.sort_key)
+        findings, waived, expired = self.apply_waivers(loaded, findings, as_of)
+        profile = loaded.profile
+        structure = tuple(dict.fromkeys(f.rule for f in findings if f.kind == "structure"))
+        recommendation = Recommendation(
+            formality=derived.get("recommended_formality"),
+            agreement=derived.get("recommended_agreement"),
+            level=Level(profile.level, derived.get("evidenced_level"), derived.get("recommended_level")),
+            stakeholder_mix=derived.get("stakeholder_mix"),
+            term=derived.get("term"),
+            structure=structure,
+        )
+        return Report(
+            profile_name=profile.name,
+            source=loaded.source,
+            recommendation=recommendation,
+            findings=tuple(findings),
+            waived=tuple(waived),
+            expired_waivers=tuple(expired),
+            derived=derived,
+            engine=self.backend.name,
+            as_of=as_of.isoformat(),
+            advisor_version=self.advisor_version,
+            rules_version=self.rules_version,
+        )
+
+    # -- findings -----------------------------------------------------------------
+    def finding(self, loaded: LoadedProfile, derived: dict, engine_id: str, idx: int | None, as_of: date) -> Finding:
+        variant: Variant = self.compiled.variants[engine_id]
+        rule = variant.rule
+        item = None
+        subject = None
+        if rule.for_each is not None and idx is not None:
+            item = get_path(loaded.profile, rule.for_each)[idx]
+            subject = str(getattr(item, SUBJECT_FIELD[".".join(rule.for_each)]))
+        refs = list(self.compiled.reads[rule.id])
+        if variant.because is not None:
+            for p in rule.proportion:
+                if p.because == variant.because:
+                    from .compiler import refs_of
+                    refs += refs_of(p.when)
+        evidence = self.evidence(loaded, derived, refs, rule.for_each, idx, as_of)
+        return Finding(
+            rule=rule.id,
+            kind=rule.kind,
+            severity=variant.severity,
+            title=rule.title,
+            message=self.render(rule.message, loaded, derived, item, as_of),
+            advice=self.render(rule.advice, loaded, derived, item, as_of),
+            guide_refs=rule.refs,
+            evidence=tuple(evidence),
+            subject=subject,
+            note=variant.because,
+            guide_order=self._guide_order[rule.id],
+            item_index=-1 if idx is None else idx,
+        )
+
+    def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:
+        if ref.scope == "derived":
+            d = self.derived[ref.path[0]]
+            return self.builder.measure(d, loaded.profile, None, as_of) if d.compute else derived.get(ref.path[0])
+        if ref.scope == "item":
+            d = self.derived.get(ref.path[0])
+            if d is not None and d.for_each == ref.collection:
+                return self.builder.measure(d, loaded.profile, item, as_of)
+            return get_path(item, ref.path)
+        return get_path(loaded.profile, ref.path)
+
+    def render(self, template: Template, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> str:
+        out = []
+        for part in template.parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                ref, fmt = part
+                out.append(show(self.value_of(ref, loaded, derived, item, as_of), fmt))
+        return "".join(out)
+
+    def evidence(self, loaded, derived, refs, for_each, idx, as_of) -> list[Evidence]:
+        out: dict[str, Evidence] = {}
+        profile = loaded.profile
+
+        def add(path: tuple, value: Any, note: str | None = None) -> None:
+            key = field_path(path)
+            if key not in out:
+                out[key] = Evidence(key, _json_value(value), loaded.line(path), note)
+
+        def visit(ref: Ref, seen: frozenset) -> None:
+            if ref.scope == "derived":
+                name = ref.path[0]
+                d = self.derived[name]
+                value = self.value_of(ref, loaded, derived, None, as_of)
+                if isinstance(value, float):
+                    value = round(value, 4)
+                key = f"derived.{name}"
+                if key not in out:
+                    out[key] = Evidence(key, value, None, d.description)
+                if name not in seen:
+                    for sub in self.compiled.reads.get(f"derived:{name}", ()):
+                        visit(sub, seen | {name})
+                return
+            if ref.scope == "item":
+                coll = ref.collection
+                items = get_path(profile, coll) or []
+                indices = [idx] if (for_each == coll and idx is not None) else range(len(items))
+                d = self.derived.get(ref.path[0])
+                for i in indices:
+                    if d is not None and d.for_each == coll:
+                        value = self.builder.measure(d, profile, items[i], as_of)
+                        add(coll + (i, ref.path[0]), round(value, 4) if isinstance(value, float) else value, d.description)
+                    else:
+                        add(coll + (i,) + ref.path, get_path(items[i], ref.path))
+                return
+            value = get_path(profile, ref.path)
+            if ref.type.kind == "collection":
+                add(ref.path, len(value or ()), "number of items")
+            elif ref.type.kind == "object":
+                add(ref.path, "set" if value is not None else None, None if value is not None else "section missing")
+            else:
+                add(ref.path, value)
+
+        for ref in refs:
+            visit(ref, frozenset())
+        return list(out.values())
+
+    def apply_waivers(self, loaded: LoadedProfile, findings: list[Finding], as_of: date):
+        waivers = {w.rule: w for w in loaded.profile.waivers or ()}
+        if not waivers:
+            return findings, [], []
+        kept, waived, expired = [], [], []
+        for f in findings:
+            w = waivers.get(f.rule)
+            if w is None:
+                kept.append(f)
+            elif w.until is not None and w.until < as_of:
+                kept.append(f)
+            else:
+                waived.append(Waived(f, w.reason, w.until.isoformat() if w.until else None))
+        for w in loaded.profile.waivers or ():
+            if w.until is not None and w.until < as_of:
+                expired.append({"rule": w.rule, "reason": w.reason, "until": w.until.isoformat(),
+                                "note": f"waiver expired on {w.until.isoformat()}; the finding applies again"})
+        return kept, waived, expired

@@ -1,0 +1,114 @@
+"""The compiled form of the rules: conditions in negation normal form over flat fact keys, run by both engines.
+
+Semantics (both backends must give exactly these):
+
+* A fact is a flat dict from key (an identifier: ``[a-z0-9_]+``) to a JSON scalar
+  (str, int, float, bool) or, for quantified lists, to a list of flat item dicts.
+  A key that is absent means "not set".
+* ``Cmp(key, op, value)``: op is one of eq, neq, lt, lte, gt, gte. False when the key
+  is absent (also for neq). Values are pre-checked to have the field's type, so
+  no cross-type comparison happens (bools are only compared with eq / neq).
+* ``Exists(key)`` / ``Missing(key)``: whether the key is present.
+* ``And`` / ``Or``: as in logic; And() is true, Or() is false.
+* ``Quant('any', list_key, cond)``: true when the list has an item for which cond
+  holds; ``Quant('all', list_key, cond)``: true when the list is non-empty and cond
+  holds for every item (durable-rules' $iall is false on an empty list; the compiler
+  adds an explicit count test where "every" must be true on an empty list).
+  cond reads the keys of the item dicts only. An absent list key counts as empty.
+  Quantifiers are never nested.
+* There is no negation node: the compiler pushes ``not`` down to the leaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+OPS = ("eq", "neq", "lt", "lte", "gt", "gte")
+
+
+@dataclass(frozen=True)
+class Cmp:
+    key: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Exists:
+    key: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    key: str
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Quant:
+    mode: str  # "any" | "all"
+    list_key: str
+    cond: "Node"
+
+
+Node = Union[Cmp, Exists, Missing, And, Or, Quant]
+
+TRUE: Node = And(())
+FALSE: Node = Or(())
+
+
+@dataclass(frozen=True)
+class EngineRule:
+    """One rule as an engine sees it: an id, a condition, and the scope of facts it matches.
+
+    ``scope`` is None for rules matching the profile fact, or a collection name
+    ("partners", "goals", "kpis", "risks") for rules that fire once per item of it:
+    those match item facts, whose keys are the item's own keys plus the profile keys
+    the rule reads.
+    """
+
+    id: str
+    condition: Node
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Rules that run together; derived facts decided in one stage are in the facts of the next."""
+
+    index: int
+    rules: tuple[EngineRule, ...]
+    #: Rules split into groups of at most ~50 (durable-rules fails past 64 sibling conditions).
+    chunks: tuple[tuple[EngineRule, ...], ...] = field(default=())
+
+
+@dataclass
+class Facts:
+    """The facts of one profile for one stage: the profile fact and one list of item facts per scope."""
+
+    profile: dict[str, Any]
+    items: dict[str, list[dict[str, Any]]]
+
+
+def keys_of(node: Node) -> set[str]:
+    """Every top-level fact key a condition reads (not the item keys inside quantifiers)."""
+    if isinstance(node, (Cmp, Exists, Missing)):
+        return {node.key}
+    if isinstance(node, (And, Or)):
+        out: set[str] = set()
+        for item in node.items:
+            out |= keys_of(item)
+        return out
+    if isinstance(node, Quant):
+        return {node.list_key}
+    raise TypeError(node)

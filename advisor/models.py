@@ -1,0 +1,265 @@
+"""The partnership profile (SPEC §3, schema version 1) as pydantic models."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Stage = Literal["proposed", "forming", "active", "reviewing", "closing"]
+Approach = Literal["integrated_sectoral", "single_sector", "undecided"]
+Formality = Literal["formal", "informal"]
+Agreement = Literal["none", "verbal", "letter", "mou", "contract"]
+FundingModel = Literal["none", "self_funded", "partner_funded", "external", "mixed"]
+Level = Literal["communication", "coordination", "cooperation", "collaboration"]
+Sector = Literal[
+    "government", "police", "civil_society", "private", "faith", "education",
+    "community", "media", "academic", "international", "other",
+]
+Contribution = Literal["funds", "staff", "skills", "venue", "data", "equipment", "networks", "time", "other"]
+Commitment = Literal["none", "verbal", "written", "signed"]
+Relationship = Literal["new", "long_standing"]
+DecisionMaking = Literal["consensus", "majority", "lead_partner", "unspecified"]
+Frequency = Literal["none", "ad_hoc", "annually", "quarterly", "monthly", "fortnightly", "weekly", "daily"]
+Outreach = Literal["advocacy", "community_mobilisation", "civic_education"]
+Rating = Literal["low", "medium", "high"]
+ReviewFrequency = Literal["none", "annually", "quarterly", "monthly"]
+
+#: The four levels of Himmelman's continuum, in the guide's order (9.1).
+LEVELS: tuple[str, ...] = ("communication", "coordination", "cooperation", "collaboration")
+
+# Dates may be written unquoted (YAML dates) or quoted ISO strings.
+IsoDate = Annotated[date, Field(strict=False)]
+Text = Annotated[str, Field(min_length=1)]
+Amount = Annotated[float, Field(ge=0)]
+
+
+class Section(BaseModel):
+    """Base of every profile section: unknown keys are errors, values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Purpose(Section):
+    statement: Optional[Text] = None
+    common_understanding: Optional[bool] = None
+    shared_vision: Optional[bool] = None
+    transparent_decisions: Optional[bool] = None
+
+
+class Values(Section):
+    shared: Optional[list[Text]] = None
+    differences_acknowledged: Optional[bool] = None
+    status_barriers: Optional[bool] = None
+
+
+class Goal(Section):
+    id: Text
+    statement: Optional[Text] = None
+    priority: Optional[Annotated[int, Field(ge=1)]] = None
+    measurable: Optional[bool] = None
+    owner: Optional[Text] = None
+
+
+class PartnershipType(Section):
+    formality: Optional[Formality] = None
+    shared_strategy: Optional[bool] = None
+    agreement: Optional[Agreement] = None
+
+
+class Funding(Section):
+    model: Optional[FundingModel] = None
+    budget_required: Optional[Amount] = None
+    budget_committed: Optional[Amount] = None
+    currency: Optional[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]] = None
+    cost_sharing_agreed: Optional[bool] = None
+
+
+class Duration(Section):
+    months: Optional[Annotated[float, Field(ge=0)]] = None
+    start: Optional[IsoDate] = None
+    end: Optional[IsoDate] = None
+
+    @model_validator(mode="after")
+    def _months_from_dates(self) -> "Duration":
+        if self.start and self.end:
+            if self.end < self.start:
+                raise ValueError(f"end {self.end.isoformat()} is before start {self.start.isoformat()}")
+            if self.months is None:
+                # Whole days inclusive, in average months, so a one-day event is ~0.03 months.
+                object.__setattr__(self, "months", round(((self.end - self.start).days + 1) / 30.4375, 2))
+        return self
+
+
+class Partner(Section):
+    name: Text
+    sector: Optional[Sector] = None
+    role: Optional[Text] = None
+    responsibilities: Optional[list[Text]] = None
+    contributes: Optional[list[Contribution]] = None
+    objectives: Optional[list[Text]] = None
+    values: Optional[list[Text]] = None
+    benefits: Optional[list[Text]] = None
+    commitment: Optional[Commitment] = None
+    leader_engaged: Optional[bool] = None
+    executive_sponsor: Optional[bool] = None
+    competes_with: Optional[list[Text]] = None
+    relationship: Optional[Relationship] = None
+
+
+class Activities(Section):
+    joint_planning: Optional[bool] = None
+    mutual_consultation: Optional[bool] = None
+    information_sharing: Optional[bool] = None
+    common_messages: Optional[bool] = None
+    shared_resources: Optional[bool] = None
+
+
+class Committee(Section):
+    exists: Optional[bool] = None
+    members: Optional[Annotated[int, Field(ge=0)]] = None
+    sectors_represented: Optional[list[Sector]] = None
+    community_representatives: Optional[bool] = None
+    recruits_partners: Optional[bool] = None
+
+
+class Leadership(Section):
+    local: Optional[bool] = None
+    community_structures_roles_defined: Optional[bool] = None
+
+
+class Governance(Section):
+    roles_documented: Optional[bool] = None
+    protocol: Optional[bool] = None
+    decision_making: Optional[DecisionMaking] = None
+    processes_documented: Optional[bool] = None
+    conflict_resolution: Optional[bool] = None
+    ip_and_ownership_agreement: Optional[bool] = None
+    data_sharing_agreement: Optional[bool] = None
+    screening_and_referral_protocol: Optional[bool] = None
+
+
+class Communication(Section):
+    plan: Optional[bool] = None
+    frequency: Optional[Frequency] = None
+    channels: Optional[list[Text]] = None
+    significance_communicated: Optional[bool] = None
+    lessons_shared: Optional[bool] = None
+    outreach: Optional[list[Outreach]] = None
+
+
+class Resources(Section):
+    sources_identified: Optional[bool] = None
+    staff_assigned: Optional[bool] = None
+    skills_gaps: Optional[list[Text]] = None
+    assumptions: Optional[list[Text]] = None
+
+
+class Risk(Section):
+    description: Text
+    likelihood: Optional[Rating] = None
+    impact: Optional[Rating] = None
+    mitigation: Optional[Text] = None
+    owner: Optional[Text] = None
+
+
+class KPI(Section):
+    name: Text
+    baseline: Optional[float] = None
+    target: Optional[float] = None
+    actual: Optional[float] = None
+    unit: Optional[Text] = None
+    agreed_by_all: Optional[bool] = None
+
+
+class Monitoring(Section):
+    kpis: Optional[list[KPI]] = None
+    review_frequency: Optional[ReviewFrequency] = None
+    last_review: Optional[IsoDate] = None
+    reports_progress: Optional[bool] = None
+    lessons_learned_shared: Optional[bool] = None
+
+
+class Trust(Section):
+    prior_collaboration: Optional[bool] = None
+    level: Optional[Rating] = None
+
+
+class Waiver(Section):
+    rule: Text
+    reason: Text
+    until: Optional[IsoDate] = None
+
+
+class Profile(Section):
+    """A partnership described once: only `name` and one partner are required."""
+
+    profile_version: Literal[1] = 1
+    name: Text
+    lead_partner: Optional[Text] = None
+    stage: Optional[Stage] = None
+    stakeholder_mapping_done: Optional[bool] = None
+    purpose: Optional[Purpose] = None
+    values: Optional[Values] = None
+    goals: Optional[list[Goal]] = None
+    approach: Optional[Approach] = None
+    type: Optional[PartnershipType] = None
+    funding: Optional[Funding] = None
+    duration: Optional[Duration] = None
+    level: Optional[Level] = None
+    partners: Annotated[list[Partner], Field(min_length=1)]
+    activities: Optional[Activities] = None
+    committee: Optional[Committee] = None
+    leadership: Optional[Leadership] = None
+    governance: Optional[Governance] = None
+    communication: Optional[Communication] = None
+    resources: Optional[Resources] = None
+    risks: Optional[list[Risk]] = None
+    monitoring: Optional[Monitoring] = None
+    trust: Optional[Trust] = None
+    waivers: Optional[list[Waiver]] = None
+
+
+def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> list[tuple[tuple, str]]:
+    """Broken cross-references in a profile, as (field path, message) pairs in file order."""
+    from .errors import did_you_mean
+
+    problems: list[tuple[tuple, str]] = []
+    names: dict[str, int] = {}
+    for i, partner in enumerate(profile.partners):
+        if partner.name in names:
+            problems.append((("partners", i, "name"), f"duplicate partner name '{partner.name}' (also partners[{names[partner.name]}])"))
+        else:
+            names[partner.name] = i
+    goal_ids: dict[str, int] = {}
+    for i, goal in enumerate(profile.goals or ()):
+        if goal.id in goal_ids:
+            problems.append((("goals", i, "id"), f"duplicate goal id '{goal.id}' (also goals[{goal_ids[goal.id]}])"))
+        else:
+            goal_ids[goal.id] = i
+
+    def partner_ref(path: tuple, value: str | None) -> None:
+        if value is not None and value not in names:
+            problems.append((path, f"'{value}' is not a partner name{did_you_mean(value, names)}"))
+
+    partner_ref(("lead_partner",), profile.lead_partner)
+    for i, goal in enumerate(profile.goals or ()):
+        partner_ref(("goals", i, "owner"), goal.owner)
+    for i, partner in enumerate(profile.partners):
+        for j, goal_id in enumerate(partner.objectives or ()):
+            if goal_id not in goal_ids:
+                hint = did_you_mean(goal_id, goal_ids) if goal_ids else "; no goals are defined"
+                problems.append((("partners", i, "objectives", j), f"'{goal_id}' is not a goal id{hint}"))
+        for j, other in enumerate(partner.competes_with or ()):
+            if other == partner.name:
+                problems.append((("partners", i, "competes_with", j), "a partner cannot compete with itself"))
+            else:
+                partner_ref(("partners", i, "competes_with", j), other)
+    for i, risk in enumerate(profile.risks or ()):
+        partner_ref(("risks", i, "owner"), risk.owner)
+    if rule_ids is not None:
+        for i, waiver in enumerate(profile.waivers or ()):
+            if waiver.rule not in rule_ids:
+                problems.append((("waivers", i, "rule"), f"'{waiver.rule}' is not a known rule id{did_you_mean(waiver.rule, rule_ids)}"))
+    return problems

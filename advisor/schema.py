@@ -1,0 +1,116 @@
+"""What a rule may read: every field path of the profile model, with its type (derived from the pydantic models)."""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel
+
+from .models import Profile
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """The type of one profile field as the rule language sees it."""
+
+    kind: str  # bool | int | number | str | enum | date | object | list | collection
+    values: tuple[str, ...] = ()  # allowed values of an enum (or of the items of a list of enums)
+    item: "FieldType | None" = None  # the item type of a list
+    fields: dict[str, "FieldType"] = field(default_factory=dict)  # sub-fields of an object or collection item
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.kind in ("bool", "int", "number", "str", "enum", "date")
+
+    def describe(self) -> str:
+        if self.kind == "enum":
+            return "one of " + ", ".join(self.values)
+        if self.kind == "list":
+            return f"a list of {self.item.describe() if self.item else 'values'}"
+        if self.kind == "collection":
+            return "a list of items"
+        return {"bool": "true or false", "int": "a whole number", "number": "a number", "str": "text", "date": "a date", "object": "a section"}[self.kind]
+
+
+def _unwrap(annotation: Any) -> Any:
+    # Optional[X] -> X, Annotated[X, ...] -> X
+    while True:
+        origin = get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _field_type(annotation: Any) -> FieldType:
+    annotation = _unwrap(annotation)
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return FieldType("enum", tuple(str(v) for v in get_args(annotation)))
+    if origin is list:
+        item = _field_type(get_args(annotation)[0])
+        if item.kind == "object":
+            return FieldType("collection", fields=item.fields)
+        return FieldType("list", values=item.values, item=item)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return FieldType("object", fields={name: _field_type(f.annotation) for name, f in annotation.model_fields.items()})
+    if annotation is bool:
+        return FieldType("bool")
+    if annotation is int:
+        return FieldType("int")
+    if annotation is float:
+        return FieldType("number")
+    if annotation is str:
+        return FieldType("str")
+    if annotation is date:
+        return FieldType("date")
+    raise TypeError(f"unsupported profile field type {annotation!r}")
+
+
+@lru_cache(maxsize=None)
+def profile_type() -> FieldType:
+    """The whole profile as a FieldType tree."""
+    return _field_type(Profile)
+
+
+def lookup(path: tuple[str, ...], root: FieldType | None = None) -> FieldType | None:
+    """The type at a dotted path (as a tuple), or None if there is no such field."""
+    node = root or profile_type()
+    for part in path:
+        if node.kind not in ("object", "collection") or part not in node.fields:
+            return None
+        node = node.fields[part]
+    return node
+
+
+def children(path: tuple[str, ...], root: FieldType | None = None) -> list[str]:
+    """Valid next names after a path prefix, for 'did you mean' hints."""
+    node = root or profile_type()
+    for part in path:
+        if node.kind not in ("object", "collection") or part not in node.fields:
+            return []
+        node = node.fields[part]
+    return list(node.fields) if node.kind in ("object", "collection") else []
+
+
+def all_paths(root: FieldType | None = None, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every dotted path below root (items of collections are not descended into)."""
+    node = root or profile_type()
+    out = []
+    for name, sub in node.fields.items():
+        out.append(prefix + (name,))
+        if sub.kind == "object":
+            out.extend(all_paths(sub, prefix + (name,)))
+    return out
+
+
+#: The field that names an item of each collection, shown as a finding's subject.
+SUBJECT_FIELD = {"partners": "name", "goals": "id", "monitoring.kpis": "name", "risks": "description", "waivers": "rule"}

@@ -1,0 +1,34 @@
+"""Shared fixtures: one Advisor per engine for the whole run (rules compile once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import advisor
+from advisor.engine import durable_problem
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "advisor" / "examples"
+AS_OF = "2026-11-25"
+
+ENGINES = ["python"] + (["durable"] if durable_problem() is None else [])
+
+_advisors: dict[str, advisor.Advisor] = {}
+
+
+def get_advisor(engine: str) -> advisor.Advisor:
+    if engine not in _advisors:
+        _advisors[engine] = advisor.Advisor(engine=engine)
+    return _advisors[engine]
+
+
+@pytest.fixture(params=ENGINES)
+def any_advisor(request) -> advisor.Advisor:
+    return get_advisor(request.param)
+
+
+@pytest.fixture
+def py_advisor() -> advisor.Advisor:
+    return get_advisor("python")

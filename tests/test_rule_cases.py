@@ -1,0 +1,71 @@
+"""Runs every rule's case file (tests/cases/<rule id>.yaml) on every engine: what must and must not fire."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor.yamlio import load_file
+
+from conftest import AS_OF, ENGINES, get_advisor
+
+CASES_DIR = Path(__file__).parent / "cases"
+BASE = {"name": "Case study partnership", "partners": [{"name": "SAPS Station", "sector": "police"}, {"name": "Ward CPF", "sector": "community"}]}
+
+
+def _case_files() -> list[Path]:
+    return sorted(CASES_DIR.glob("*.yaml"))
+
+
+def _cases():
+    for path in _case_files():
+        data = load_file(path).data
+        for i, case in enumerate(data["cases"]):
+            yield pytest.param(data["rule"], case, id=f"{data['rule']}[{case.get('name', i)}]")
+
+
+def build_profile(fragment: dict) -> dict:
+    profile = dict(BASE)
+    profile.update(fragment or {})
+    return profile
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("rule_id,case", list(_cases()))
+def test_rule_case(rule_id: str, case: dict, engine: str) -> None:
+    adv = get_advisor(engine)
+    report = adv.evaluate(build_profile(case.get("profile")), as_of=str(case.get("as_of", AS_OF)))
+    fired = [f for f in report.findings if f.rule == rule_id]
+    waived = [w.finding for w in report.waived if w.finding.rule == rule_id]
+    expect = case["expect"]
+    assert expect in ("fire", "silent", "waived"), expect
+    if expect == "silent":
+        assert not fired and not waived, f"{rule_id} fired: {[f.message for f in fired]}"
+        return
+    if expect == "waived":
+        assert waived and not fired
+        return
+    assert fired, f"{rule_id} did not fire; findings: {[f.rule for f in report.findings]}"
+    if "subjects" in case:
+        assert sorted(f.subject for f in fired) == sorted(case["subjects"])
+    if "severity" in case:
+        assert {f.severity for f in fired} == {case["severity"]}
+    if "message" in case:
+        assert case["message"] in [f.message for f in fired]
+    for other in case.get("must_not", []):
+        assert other not in {f.rule for f in report.findings}, f"{other} should not fire"
+
+
+def test_every_rule_has_a_case_file_with_both_outcomes(py_advisor) -> None:
+    by_rule = {}
+    for path in _case_files():
+        data = load_file(path).data
+        assert path.stem == data["rule"], f"{path.name} must be named after its rule"
+        by_rule[data["rule"]] = {c["expect"] for c in data["cases"]}
+    missing = sorted(py_advisor.ruleset.ids - set(by_rule))
+    assert not missing, f"rules without a case file: {missing}"
+    unknown = sorted(set(by_rule) - py_advisor.ruleset.ids)
+    assert not unknown, f"case files for rules that do not exist: {unknown}"
+    one_sided = sorted(r for r, outcomes in by_rule.items() if not {"fire", "silent"} <= outcomes)
+    assert not one_sided, f"case files need a case that fires and one that stays silent: {one_sided}"
