@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 from typing import Annotated, Literal, Optional
 
@@ -87,8 +88,14 @@ class Duration(Section):
             if self.end < self.start:
                 raise ValueError(f"end {self.end.isoformat()} is before start {self.start.isoformat()}")
             if self.months is None:
-                # Whole days inclusive, in average months, so a one-day event is ~0.03 months.
-                object.__setattr__(self, "months", round(((self.end - self.start).days + 1) / 30.4375, 2))
+                # Calendar months, plus the days left over (inclusive) in average months:
+                # 2026-02-01..2028-01-31 is 24 months, a one-day event 0.03.
+                whole = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+                month_days = calendar.monthrange(self.end.year, self.end.month)[1]
+                months = whole + (self.end.day - self.start.day + 1) / month_days
+                if months <= 0 or whole == 0:
+                    months = ((self.end - self.start).days + 1) / 30.4375
+                object.__setattr__(self, "months", round(months, 2))
         return self
 
 

@@ -77,7 +77,8 @@ def _describe(err: dict, data: Any) -> str:
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "too_short":
-        return f"needs at least {err['ctx'].get('min_length', 1)} item(s)"
+        n = err["ctx"].get("min_length", 1)
+        return f"needs at least {n} item{'s' if n != 1 else ''}"
     if kind == "value_error":
         return str(err["ctx"].get("error", err["msg"]))
     if kind == "string_pattern_mismatch" and loc[-1:] == ("currency",):
@@ -128,7 +129,7 @@ def load_profile(source: Any, rule_ids: set[str] | None = None) -> LoadedProfile
         try:
             doc = load_document(read_text(source, name), name)
         except YamlError as exc:
-            raise ProfileError(exc.message, exc.location) from None
+            raise ProfileError(exc.message, exc.location, exc.field) from None
         return validate(doc.data, name, doc, rule_ids)
     raise ProfileError(f"cannot read a profile from {type(source).__name__}; give a path, a dict or a Profile", Location("<profile>"))
 
@@ -138,5 +139,5 @@ def profile_from_text(text: str, source: str, rule_ids: set[str] | None = None) 
     try:
         doc = load_document(text, source)
     except YamlError as exc:
-        raise ProfileError(exc.message, exc.location) from None
+        raise ProfileError(exc.message, exc.location, exc.field) from None
     return validate(doc.data, source, doc, rule_ids)

@@ -19,8 +19,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 MAX_FILE_BYTES = 4 * 1024 * 1024
 #: Mappings and lists nested deeper than this are refused (no profile needs more than 6).
 MAX_DEPTH = 64
-#: Nodes visited while building a document, counting every alias expansion (stops "billion laughs").
-MAX_NODES = 2_000_000
+#: Values in a document, counting each alias as the size of what it stands for (stops "billion laughs").
+MAX_NODES = 1_000_000
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -39,10 +39,11 @@ Path = tuple  # a tuple of mapping keys (str) and list indices (int)
 class YamlError(Exception):
     """YAML that cannot be read; carries the location of the problem."""
 
-    def __init__(self, message: str, location: Location):
+    def __init__(self, message: str, location: Location, field: str | None = None):
         self.message = message
         self.location = location
-        super().__init__(f"{location}: {message}")
+        self.field = field
+        super().__init__(f"{location}: {field + ': ' if field else ''}{message}")
 
 
 @dataclass
@@ -154,6 +155,8 @@ class _Builder:
         self.source = source
         self.marks: dict[Path, tuple[int, int]] = {}
         self.nodes = 0
+        # An alias reuses the value built for its anchor (as PyYAML does) but counts its full size.
+        self.built: dict[int, tuple[Any, int]] = {}
 
     def document(self, node: yaml.Node) -> Document:
         data = self.build(node, (), 0)
@@ -163,11 +166,26 @@ class _Builder:
         return Location(self.source, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        seen = self.built.get(id(node))
+        if seen is not None:
+            self.nodes += seen[1]
+            self._check_size(node)
+            return seen[0]
+        before = self.nodes
         self.nodes += 1
+        self._check_size(node)
+        value = self._build(node, path, depth)
+        if isinstance(node, yaml.CollectionNode):
+            self.built[id(node)] = (value, self.nodes - before)
+        return value
+
+    def _check_size(self, node: yaml.Node) -> None:
         if self.nodes > MAX_NODES:
             raise YamlError(
-                f"document expands to more than {MAX_NODES:,} values (aliases repeated too often?)", self._loc(node)
+                f"document expands to more than {MAX_NODES:,} values (an alias repeated too often?)", self._loc(node)
             )
+
+    def _build(self, node: yaml.Node, path: Path, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise YamlError(f"nested more than {MAX_DEPTH} levels deep", self._loc(node))
         self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
@@ -195,7 +213,14 @@ class _Builder:
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         try:
             return self.loader.construct_object(node)
-        except yaml.YAMLError as exc:
-            raise YamlError(f"invalid value: {getattr(exc, 'problem', None) or exc}", self._loc(node)) from None
-        except ValueError as exc:
-            raise YamlError(f"invalid value {node.value!r}: {exc}", self._loc(node)) from None
+        except (yaml.YAMLError, ValueError) as exc:
+            what = getattr(exc, "problem", None) or str(exc)
+            hint = "; write dates as YYYY-MM-DD" if node.tag.endswith(":timestamp") else ""
+            raise YamlError(f"invalid value {node.value!r}: {what}{hint}", self._loc(node), _dotted(path)) from None
+
+
+def _dotted(path: Path) -> str | None:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out or None

@@ -1,0 +1,363 @@
+"""Rule documentation generated from the rule files: conditions in words, the Markdown reference, guide coverage."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .knowledge import MARKER_AREAS
+from .language import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet
+from .report import KIND_ORDER, KIND_TITLES, SEVERITY_ORDER
+from .resources import data_path
+
+#: The command that writes the committed reference, named in its introduction.
+DOCS_COMMAND = "advisor rules docs -o rules/REFERENCE.md"
+
+_COMPARE_WORDS = {
+    "eq": "is",
+    "neq": "is not",
+    "lt": "is less than",
+    "lte": "is at most",
+    "gt": "is more than",
+    "gte": "is at least",
+}
+_COUNT_WORDS = {
+    "eq": "exactly",
+    "neq": "other than",
+    "lt": "fewer than",
+    "lte": "at most",
+    "gt": "more than",
+    "gte": "at least",
+}
+_CHECK_WORDS = {"exists": "is set", "missing": "is missing", "empty": "is empty", "non_empty": "is not empty"}
+_CHECK_OPPOSITE = {"exists": "missing", "missing": "exists", "empty": "non_empty", "non_empty": "empty"}
+_QUANTIFIER_WORDS = {"some": "for at least one item of", "every": "for every item of", "none": "for no item of"}
+_MARKER_TITLES = {"success": "Success markers (A)", "failure": "Failure markers (B, C)"}
+
+
+# --------------------------------------------------------------------------- conditions in words
+
+
+def literal_in_words(value: Any) -> str:
+    """A value from a condition as a reader writes it: true, 12, 0.5, ad_hoc, "text"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(literal_in_words(v) for v in value)
+    return str(value)
+
+
+def _literal(ref: Ref, value: Any) -> str:
+    if isinstance(value, str) and ref.type.kind == "str":
+        return f'"{value}"'
+    if isinstance(value, str) and ref.type.kind == "list" and ref.type.item is not None and ref.type.item.kind == "str":
+        return f'"{value}"'
+    return literal_in_words(value)
+
+
+def _compare(node: Compare, negate: bool = False) -> str:
+    name = node.ref.text
+    if node.op == "eq" and isinstance(node.value, bool):
+        return f"{name} is {'not ' if negate else ''}{literal_in_words(node.value)}"
+    if node.op in ("in", "not_in"):
+        inside = (node.op == "in") != negate
+        values = ", ".join(_literal(node.ref, v) for v in node.value)
+        return f"{name} is {'one' if inside else 'none'} of {values}"
+    if node.op == "contains":
+        return f"{name} {'does not contain' if negate else 'contains'} {_literal(node.ref, node.value)}"
+    if negate:
+        opposite = {"eq": "neq", "neq": "eq", "lt": "gte", "gte": "lt", "gt": "lte", "lte": "gt"}[node.op]
+        return f"{name} {_COMPARE_WORDS[opposite]} {_literal(node.ref, node.value)}"
+    return f"{name} {_COMPARE_WORDS[node.op]} {_literal(node.ref, node.value)}"
+
+
+def _count(node: Count) -> str:
+    noun = "item" if node.value == 1 else "items"
+    return f"{node.ref.text} has {_COUNT_WORDS[node.op]} {node.value} {noun}"
+
+
+def condition_in_words(cond: Any, *, _nested: bool = False) -> str:
+    """A parsed condition (advisor.language AST) in readable English.
+
+    >>> condition_in_words(rule.when)  # doctest: +SKIP
+    '(communication.frequency is missing or communication.frequency is one of none, ad_hoc) and communication.plan is not true'
+    """
+    if isinstance(cond, (All, AnyOf)):
+        joiner = " and " if isinstance(cond, All) else " or "
+        if len(cond.items) == 1:
+            return condition_in_words(cond.items[0], _nested=_nested)
+        text = joiner.join(condition_in_words(c, _nested=True) for c in cond.items)
+        return f"({text})" if _nested else text
+    if isinstance(cond, Not):
+        inner = cond.item
+        if isinstance(inner, Compare):
+            return _compare(inner, negate=True)
+        if isinstance(inner, Check):
+            return f"{inner.ref.text} {_CHECK_WORDS[_CHECK_OPPOSITE[inner.op]]}"
+        if isinstance(inner, Not):
+            return condition_in_words(inner.item, _nested=_nested)
+        return f"not ({condition_in_words(inner)})"
+    if isinstance(cond, Compare):
+        return _compare(cond)
+    if isinstance(cond, Check):
+        return f"{cond.ref.text} {_CHECK_WORDS[cond.op]}"
+    if isinstance(cond, Count):
+        return _count(cond)
+    if isinstance(cond, Quantifier):
+        return f"{_QUANTIFIER_WORDS[cond.mode]} {cond.ref.text} ({condition_in_words(cond.where)})"
+    raise TypeError(f"not a condition: {cond!r}")
+
+
+def _collection_field(ref: Ref) -> str:
+    return ".".join((ref.collection or ()) + ref.path)
+
+
+def computation_in_words(derived: Derived) -> str:
+    """How a computed derived fact is worked out, in words."""
+    if derived.compute is None:
+        raise ValueError(f"derived fact '{derived.name}' is decided by cases, not computed")
+    func, args = derived.compute
+    a = [r.text for r in args]
+    words = {
+        "count": lambda: f"the number of items in {a[0]} (0 when absent)",
+        "distinct": lambda: f"the number of distinct values of {_collection_field(args[0])}",
+        "count_set": lambda: f"the number of {'.'.join(args[0].collection or ())} items whose "
+                             f"{'.'.join(args[0].path)} is set and not empty",
+        "common": lambda: f"the number of values that every {'.'.join(args[0].collection or ())} item lists "
+                          f"in {'.'.join(args[0].path)}",
+        "overlap": lambda: f"the number of values {a[0]} and {a[1]} share",
+        "ratio": lambda: f"{a[0]} divided by {a[1]}",
+        "difference": lambda: f"{a[0]} minus {a[1]}",
+        "days_since": lambda: f"the days from {a[0]} to the evaluation date (--as-of)",
+        "progress": lambda: f"the share of the way from {a[0]} to {a[1]} that {a[2]} has come",
+    }
+    return words[func]() if func in words else f"{func}({', '.join(a)})"
+
+
+# --------------------------------------------------------------------------- where rules come from
+
+
+def source_name(source: str) -> str:
+    """A rule file's path for people: `rules/...` for the shipped rules, else relative to the current folder."""
+    path = Path(source)
+    shipped = data_path("rules").resolve()
+    try:
+        return (Path("rules") / path.resolve().relative_to(shipped)).as_posix()
+    except ValueError:
+        pass
+    try:
+        return Path(os.path.relpath(path)).as_posix() if path.is_absolute() else path.as_posix()
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def rule_location(rule: Rule) -> str:
+    """`rules/risks/communication.yaml:2`: where a rule is defined."""
+    line = f":{rule.source.line}" if rule.source.line is not None else ""
+    return f"{source_name(rule.source.source)}{line}"
+
+
+def sorted_rules(ruleset: RuleSet) -> list[Rule]:
+    """Rules grouped by kind (failure risks first, as in reports), then by id."""
+    return sorted(ruleset.rules, key=lambda r: (KIND_ORDER.get(r.kind, len(KIND_ORDER)), r.id))
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@dataclass(frozen=True)
+class AreaCoverage:
+    """How many of an area's actionable guide ids some rule cites."""
+
+    name: str
+    title: str
+    actionable: tuple[str, ...]
+    cited: tuple[str, ...]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(i for i in self.actionable if i not in self.cited)
+
+
+def cited_ids(ruleset: RuleSet) -> set[str]:
+    """Every guide id some rule cites."""
+    return {ref for rule in ruleset.rules for ref in rule.refs}
+
+
+def coverage(ruleset: RuleSet, knowledge: Any) -> list[AreaCoverage]:
+    """Per area of the guide (then the success and failure markers): its actionable ids and those rules cite."""
+    cited = cited_ids(ruleset)
+    rows = []
+    groups = [(a.name, a.title, a.ids) for a in knowledge.areas]
+    groups += [(m, _MARKER_TITLES.get(m, m), tuple(s.id for s in knowledge if s.area == m)) for m in MARKER_AREAS]
+    for name, title, ids in groups:
+        actionable = tuple(i for i in ids if knowledge.sections[i].actionable)
+        rows.append(AreaCoverage(name, title, actionable, tuple(i for i in actionable if i in cited)))
+    return rows
+
+
+def coverage_lines(ruleset: RuleSet, knowledge: Any) -> list[str]:
+    """`governance     2/3  missing: 21.6` per area, then `coverage: 12/68 actionable guide ids cited (18%)`."""
+    rows = coverage(ruleset, knowledge)
+    width = max(len(r.name) for r in rows)
+    lines = []
+    for r in rows:
+        missing = f"  missing: {', '.join(r.missing)}" if r.missing else ""
+        lines.append(f"{r.name:<{width}}  {len(r.cited):>2}/{len(r.actionable):<2}{missing}".rstrip())
+    actionable = set(knowledge.actionable_ids())
+    cited = len(actionable & cited_ids(ruleset))
+    share = f" ({100 * cited / len(actionable):.0f}%)" if actionable else ""
+    lines.append(f"coverage: {cited}/{len(actionable)} actionable guide ids cited by a rule{share}")
+    return lines
+
+
+# --------------------------------------------------------------------------- one rule as text
+
+
+def rule_text(rule: Rule, knowledge: Any, width: int = 100) -> str:
+    """Everything about one rule, for `advisor rules show`."""
+    lines: list[str] = []
+
+    def field(label: str, value: str) -> None:
+        lines.extend(textwrap.wrap(value, width=width, initial_indent=f"{label:<12}", subsequent_indent=" " * 12,
+                                   break_long_words=False, break_on_hyphens=False) or [label])
+
+    lines.append(f"{rule.id}: {rule.title}")
+    lines.append("")
+    field("kind", rule.kind)
+    field("severity", rule.severity)
+    field("defined in", rule_location(rule))
+    if rule.description:
+        field("description", rule.description)
+    if rule.for_each:
+        field("for each", f"item of {'.'.join(rule.for_each)} (one finding per item)")
+    field("fires when", condition_in_words(rule.when))
+    field("message", rule.message.text)
+    field("advice", rule.advice.text)
+    for p in rule.proportion:
+        field("proportion", f"severity {p.severity} when {condition_in_words(p.when)}: {p.because}")
+    lines.append("")
+    lines.append("guide")
+    for ref in rule.refs:
+        section = knowledge.get(ref)
+        if section is None:
+            field(f"  {ref}", "(not in the knowledge base)")
+            continue
+        field(f"  {ref}", section.title)
+        lines.extend(textwrap.wrap(f"“{section.text}”", width=width, initial_indent=" " * 12,
+                                   subsequent_indent=" " * 13, break_long_words=False))
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- the Markdown reference
+
+
+def _md(text: str) -> str:
+    """Text safe inside Markdown: characters that would start emphasis or HTML are escaped."""
+    out = text.replace("\\", "\\\\")
+    for ch in "*<>`[]":
+        out = out.replace(ch, "\\" + ch)
+    return " ".join(out.split())
+
+
+def _quote(section: Any) -> list[str]:
+    lines = [f"> **{section.id} {_md(section.title)}**", ">"]
+    lines += ["> " + _md(par) if par.strip() else ">" for par in section.text.splitlines()]
+    return lines
+
+
+def _guide_block(refs: Iterable[str], knowledge: Any) -> list[str]:
+    out: list[str] = []
+    for ref in refs:
+        section = knowledge.get(ref)
+        if section is None:
+            out += [f"> **{ref}** (not in the knowledge base)", ""]
+            continue
+        out += _quote(section) + [""]
+    return out
+
+
+def _derived_section(d: Derived, knowledge: Any) -> list[str]:
+    out = [f"### `{d.name}`", "", _md(d.description if d.description.endswith(".") else d.description + "."), ""]
+    if d.compute is not None:
+        each = f" for each item of `{'.'.join(d.for_each)}`" if d.for_each else ""
+        out.append(f"- **Computed{each}:** {_md(computation_in_words(d))}.")
+    else:
+        out.append(f"- **Values:** {', '.join(d.values)}")
+        out.append("- **Decided by cases** (the first that holds wins):")
+        for case in d.cases:
+            out.append(f"  - **{case.value}** when {_md(condition_in_words(case.when))}")
+        out.append(f"  - otherwise **{d.default}**" if d.default else "  - otherwise not set")
+    if d.refs:
+        out.append(f"- **Guide:** {', '.join(_ref_title(r, knowledge) for r in d.refs)}")
+    out.append("")
+    return out
+
+
+def _ref_title(ref: str, knowledge: Any) -> str:
+    section = knowledge.get(ref)
+    return f"{ref} {_md(section.title)}" if section is not None else ref
+
+
+def _rule_section(rule: Rule, knowledge: Any) -> list[str]:
+    out = [f"### `{rule.id}`", "", f"**{_md(rule.title)}**", ""]
+    out.append(f"- **Kind:** {rule.kind} · **Severity:** {rule.severity} · **File:** `{source_name(rule.source.source)}`")
+    if rule.description:
+        out.append(f"- **Description:** {_md(rule.description)}")
+    if rule.for_each:
+        out.append(f"- **For each:** item of `{'.'.join(rule.for_each)}` (one finding per item)")
+    out.append(f"- **Fires when:** {_md(condition_in_words(rule.when))}")
+    out.append(f"- **Message:** {_md(rule.message.text)}")
+    out.append(f"- **Advice:** {_md(rule.advice.text)}")
+    if rule.proportion:
+        out.append("- **Proportion** (severity lowered for a smaller partnership):")
+        for p in rule.proportion:
+            out.append(f"  - **{p.severity}** when {_md(condition_in_words(p.when))}: {_md(p.because)}")
+    out.append(f"- **Guide:** {', '.join(_ref_title(r, knowledge) for r in rule.refs)}")
+    out.append("")
+    out += _guide_block(rule.refs, knowledge)
+    return out
+
+
+def rule_reference(ruleset: RuleSet, knowledge: Any) -> str:
+    """The Markdown rule reference: derived facts, then every rule by kind with the guide text it cites."""
+    rules = sorted_rules(ruleset)
+    guide = knowledge.guide
+    counts = {kind: sum(1 for r in rules if r.kind == kind) for kind in KIND_ORDER}
+    out = [
+        "# Rule reference",
+        "",
+        f"Generated by `advisor rules docs` from the rule files and the knowledge base of *{_md(guide.title)}*",
+        f"({_md(guide.publisher)}, {_md(guide.date)}). Do not edit it by hand: change the rules, then run",
+        f"`{DOCS_COMMAND}`.",
+        "",
+        f"{len(rules)} rules ("
+        + ", ".join(f"{n} {KIND_TITLES[k].lower()}" for k, n in counts.items() if n)
+        + f") and {len(ruleset.derived)} derived facts. A rule fires when its condition holds; its severity is "
+        "one of " + ", ".join(sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.get)) + ".",
+        "",
+        "## Derived facts",
+        "",
+        "Worked out from the profile before the rules read them (as `derived.NAME`).",
+        "",
+    ]
+    for d in ruleset.derived:
+        out += _derived_section(d, knowledge)
+    for kind in sorted(KIND_ORDER, key=KIND_ORDER.get):
+        of_kind = [r for r in rules if r.kind == kind]
+        if not of_kind:
+            continue
+        out += [f"## {KIND_TITLES[kind]} (`{kind}`)", ""]
+        for rule in of_kind:
+            out += _rule_section(rule, knowledge)
+    out += ["## Coverage of the guide", "", "Actionable guide ids per area, and those no rule cites yet.", "", "```"]
+    out += coverage_lines(ruleset, knowledge)
+    out += ["```", ""]
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out) + "\n"

@@ -1,0 +1,192 @@
+"""The plain-text report for a terminal: a pure function of a Report (ANSI colour only when asked for)."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from typing import Any
+
+from .report import KIND_ORDER, KIND_TITLES, Evidence, Finding, Report
+
+#: The widest a report is wrapped, even on a wide terminal.
+MAX_WIDTH = 100
+#: The narrowest a report is wrapped, even on a narrow terminal.
+MIN_WIDTH = 40
+
+_RESET = "\x1b[0m"
+_STYLES = {
+    "bold": "1",
+    "dim": "2",
+    "high": "1;31",
+    "medium": "1;33",
+    "low": "1;36",
+    "info": "1;34",
+    "strength": "1;32",
+    "heading": "1;4",
+}
+
+#: Label column of a finding: "  MEDIUM  " (the body lines are indented to match).
+_LABEL = 6
+_INDENT = " " * (2 + _LABEL + 2)
+#: Shown for a recommendation the rules did not decide.
+_NONE = "—"
+
+
+def terminal_width() -> int:
+    """The terminal's width, capped to MIN_WIDTH..MAX_WIDTH (MAX_WIDTH when not a terminal)."""
+    columns = shutil.get_terminal_size((MAX_WIDTH, 24)).columns
+    return max(MIN_WIDTH, min(MAX_WIDTH, columns))
+
+
+def summary_line(report: Report) -> str:
+    """One line: the profile's name, counts by severity, strengths and the score."""
+    summary = report.summary
+    sev = summary["by_severity"]
+    counts = f"{sev['high']} high, {sev['medium']} medium, {sev['low']} low"
+    if sev.get("info"):
+        counts += f", {sev['info']} info"
+    strengths = summary["by_kind"]["strength"]
+    parts = [counts, f"{strengths} strength{'' if strengths == 1 else 's'}", f"score {summary['score']}/100"]
+    if report.waived:
+        parts.append(f"{len(report.waived)} waived")
+    return f"{report.profile_name}: " + " · ".join(parts)
+
+
+def format_text(report: Report, knowledge: Any = None, color: bool = False, width: int | None = None) -> str:
+    """The report as text for a terminal; `knowledge` (the guide) names the source in the footer.
+
+    Lines are wrapped to `width` (default: the terminal's, at most MAX_WIDTH); colour
+    uses ANSI escapes and is only added when `color` is true.
+    """
+    return _Writer(color, width or terminal_width()).report(report, knowledge)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def evidence_text(ev: Evidence) -> str:
+    """`communication.frequency = ad_hoc (line 153)`; notes (such as 'number of items') go in the brackets."""
+    extra = [ev.note] if ev.note else []
+    if ev.line is not None:
+        extra.append(f"line {ev.line}")
+    tail = f" ({'; '.join(extra)})" if extra else ""
+    return f"{ev.path} = {_value(ev.value)}{tail}"
+
+
+class _Writer:
+    def __init__(self, color: bool, width: int):
+        self.color = color
+        self.width = width
+        self.lines: list[str] = []
+
+    def style(self, text: str, name: str) -> str:
+        return f"\x1b[{_STYLES[name]}m{text}{_RESET}" if self.color and text else text
+
+    def wrap(self, text: str, first: str, rest: str | None = None) -> None:
+        """Wrap text after a first-line prefix; later lines start with rest (spaces as wide as first)."""
+        rest = " " * len(first) if rest is None else rest
+        wrapped = textwrap.wrap(text, width=self.width, initial_indent=first, subsequent_indent=rest,
+                                break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
+        self.lines.extend(wrapped)
+
+    def heading(self, text: str) -> None:
+        if self.lines and self.lines[-1] != "":
+            self.lines.append("")
+        self.lines.append(self.style(text, "heading"))
+
+    # -- the report ------------------------------------------------------------------
+    def report(self, report: Report, knowledge: Any) -> str:
+        self.lines.append(self.style(summary_line(report), "bold"))
+        self.recommendation(report)
+        if not report.findings:
+            self.heading("Findings")
+            self.lines.append("  No findings.")
+        for kind in sorted(KIND_ORDER, key=KIND_ORDER.get):
+            found = report.by_kind(kind)
+            if found:
+                self.heading(f"{KIND_TITLES[kind]} ({len(found)})")
+                for finding in found:
+                    self.finding(finding)
+        if report.waived:
+            self.heading(f"Waived ({len(report.waived)})")
+            for waived in report.waived:
+                until = f" (until {waived.until})" if waived.until else ""
+                self.finding(waived.finding, waiver=f"{waived.reason}{until}")
+        if report.expired_waivers:
+            self.heading(f"Expired waivers ({len(report.expired_waivers)})")
+            for w in report.expired_waivers:
+                self.wrap(f"{w['rule']}: {w['reason']}", "  ")
+                self.wrap(f"expired on {w['until']}; the finding applies again", _INDENT)
+        self.footer(report, knowledge)
+        return "\n".join(self.lines) + "\n"
+
+    def recommendation(self, report: Report) -> None:
+        rec = report.recommendation
+        self.heading("Recommendation")
+        level = rec.level
+        rows = [
+            ("formality", rec.formality or _NONE),
+            ("agreement", rec.agreement or _NONE),
+            ("level", f"declared {level.declared or _NONE} · evidenced {level.evidenced or _NONE}"
+                      f" · recommended {level.recommended or _NONE}"),
+            ("stakeholder mix", {"multi": "multi-stakeholder", "single": "single stakeholder group"}.get(
+                rec.stakeholder_mix or "", rec.stakeholder_mix or _NONE)),
+            ("term", rec.term or f"{_NONE} (no duration given)"),
+        ]
+        for label, value in rows:
+            self.wrap(value, f"  {label:<17}")
+        if rec.structure:
+            self.wrap(", ".join(rec.structure), f"  {'put in place':<17}")
+
+    def finding(self, finding: Finding, waiver: str | None = None) -> None:
+        name = "strength" if finding.kind == "strength" else finding.severity
+        label = ("✓" if finding.kind == "strength" else finding.severity.upper()).ljust(_LABEL)
+        refs = f"  [{', '.join(finding.guide_refs)}]" if finding.guide_refs else ""
+        first = f"  {self.style(label, name)}  "
+        head = textwrap.wrap(f"{finding.title}{refs}", width=self.width - len(_INDENT),
+                             break_long_words=False, break_on_hyphens=False)
+        self.lines.append(first + self.style(head[0], "bold"))
+        self.lines.extend(_INDENT + self.style(h, "bold") for h in head[1:])
+        if finding.subject:
+            self.wrap(finding.subject, _INDENT + "subject: ")
+        self.wrap(finding.message, _INDENT)
+        if finding.advice:
+            self.wrap(finding.advice, _INDENT + "→ ")
+        if finding.evidence:
+            prefix = _INDENT + "because: "
+            for i, ev in enumerate(finding.evidence):
+                self.wrap(evidence_text(ev), prefix if i == 0 else " " * len(prefix))
+                if self.color:
+                    self.lines[-1] = self.style(self.lines[-1], "dim")
+        if finding.note:
+            self.wrap(finding.note, _INDENT + "severity lowered: ")
+        if waiver:
+            self.wrap(waiver, _INDENT + "waived: ")
+        self.lines.append("")
+
+    def footer(self, report: Report, knowledge: Any) -> None:
+        while self.lines and self.lines[-1] == "":
+            self.lines.pop()
+        self.lines.append("")
+        parts = []
+        if report.source:
+            parts.append(report.source)
+        if report.as_of:
+            parts.append(f"as of {report.as_of}")
+        if report.rules_version:
+            parts.append(f"rules {report.rules_version}")
+        guide = getattr(knowledge, "guide", None)
+        if guide is not None:
+            parts.append(f"guide: {guide.title} ({guide.publisher.split(',')[0]}, {guide.date})")
+        start = len(self.lines)
+        self.wrap(" · ".join(parts), "", "")
+        self.lines[start:] = [self.style(line, "dim") for line in self.lines[start:]]
