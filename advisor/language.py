@@ -31,7 +31,7 @@ COMPUTE = {
     "distinct": "number of distinct values of a field over a collection, e.g. partners.sector",
     "count_set": "number of items of a collection whose field is set and not empty, e.g. partners.benefits",
     "common": "number of values every item of a collection lists in a field, e.g. partners.values",
-    "overlap": "number of values two lists share, e.g. [item.values, values.shared]",
+    "overlap": "number of values two lists share, e.g. [item.values, values.shared]; a single value counts as a list of one",
     "ratio": "first value divided by the second, e.g. [funding.budget_committed, funding.budget_required]",
     "difference": "first value minus the second",
     "days_since": "days from a date to the evaluation date (--as-of)",
@@ -357,7 +357,7 @@ class _Parser:
                 refs.append(self.collection_field(doc, ipath, arg, what))
                 continue
             ref = self.ref(doc, ipath, arg, what, for_each, allow_derived=False)
-            want = {"count": ("list", "collection"), "overlap": ("list",), "days_since": ("date",)}.get(func, ("int", "number"))
+            want = {"count": ("list", "collection"), "overlap": ("list", "enum", "str"), "days_since": ("date",)}.get(func, ("int", "number"))
             if ref.type.kind not in want:
                 self.fail(doc, ipath, what, f"'{func}' needs {' or '.join(want)} values, but '{arg}' is {ref.type.describe()}")
             refs.append(ref)
