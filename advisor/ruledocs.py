@@ -35,6 +35,12 @@ _COUNT_WORDS = {
 _CHECK_WORDS = {"exists": "is set", "missing": "is missing", "empty": "is empty", "non_empty": "is not empty"}
 _CHECK_OPPOSITE = {"exists": "missing", "missing": "exists", "empty": "non_empty", "non_empty": "empty"}
 _QUANTIFIER_WORDS = {"some": "for at least one item of", "every": "for every item of", "none": "for no item of"}
+_KIND_PLURALS = {
+    "failure_risk": ("failure risk", "failure risks"),
+    "governance_gap": ("governance gap", "governance gaps"),
+    "structure": ("structure recommendation", "structure recommendations"),
+    "strength": ("strength", "strengths"),
+}
 _MARKER_TITLES = {"success": "Success markers (A)", "failure": "Failure markers (B, C)"}
 
 
@@ -113,6 +119,26 @@ def condition_in_words(cond: Any, *, _nested: bool = False) -> str:
     raise TypeError(f"not a condition: {cond!r}")
 
 
+#: A condition longer than this in words is shown as an outline ("all of:" with one line per item).
+OUTLINE_AFTER = 100
+
+
+def condition_outline(cond: Any, width: int = OUTLINE_AFTER) -> list[str]:
+    """A condition as an outline: the words when they fit in width, else "all of:"/"any of:" and its items.
+
+    Items are indented by two spaces under their header, each starting with "- ".
+    """
+    words = condition_in_words(cond)
+    if len(words) <= width or not isinstance(cond, (All, AnyOf)) or len(cond.items) < 2:
+        return [words]
+    lines = ["all of:" if isinstance(cond, All) else "any of:"]
+    for item in cond.items:
+        sub = condition_outline(item, width)
+        lines.append("- " + sub[0])
+        lines.extend("  " + line for line in sub[1:])
+    return lines
+
+
 def _collection_field(ref: Ref) -> str:
     return ".".join((ref.collection or ()) + ref.path)
 
@@ -126,9 +152,9 @@ def computation_in_words(derived: Derived) -> str:
     words = {
         "count": lambda: f"the number of items in {a[0]} (0 when absent)",
         "distinct": lambda: f"the number of distinct values of {_collection_field(args[0])}",
-        "count_set": lambda: f"the number of {'.'.join(args[0].collection or ())} items whose "
+        "count_set": lambda: f"the number of items of {'.'.join(args[0].collection or ())} whose "
                              f"{'.'.join(args[0].path)} is set and not empty",
-        "common": lambda: f"the number of values that every {'.'.join(args[0].collection or ())} item lists "
+        "common": lambda: f"the number of values that every item of {'.'.join(args[0].collection or ())} lists "
                           f"in {'.'.join(args[0].path)}",
         "overlap": lambda: f"the number of values {a[0]} and {a[1]} share",
         "ratio": lambda: f"{a[0]} divided by {a[1]}",
@@ -165,6 +191,14 @@ def rule_location(rule: Rule) -> str:
 def sorted_rules(ruleset: RuleSet) -> list[Rule]:
     """Rules grouped by kind (failure risks first, as in reports), then by id."""
     return sorted(ruleset.rules, key=lambda r: (KIND_ORDER.get(r.kind, len(KIND_ORDER)), r.id))
+
+
+def rule_table(ruleset: RuleSet) -> list[str]:
+    """A plain-text table of every rule: id, kind, severity, guide refs, title (header first)."""
+    rows = [("ID", "KIND", "SEVERITY", "GUIDE", "TITLE")]
+    rows += [(r.id, r.kind, r.severity, ", ".join(r.refs), r.title) for r in sorted_rules(ruleset)]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
 
 
 # --------------------------------------------------------------------------- coverage
@@ -236,7 +270,13 @@ def rule_text(rule: Rule, knowledge: Any, width: int = 100) -> str:
         field("description", rule.description)
     if rule.for_each:
         field("for each", f"item of {'.'.join(rule.for_each)} (one finding per item)")
-    field("fires when", condition_in_words(rule.when))
+    outline = condition_outline(rule.when, width - 12)
+    field("fires when", outline[0])
+    for line in outline[1:]:
+        stripped = line.lstrip(" ")
+        lines.extend(textwrap.wrap(stripped, width=width, initial_indent=" " * (12 + len(line) - len(stripped)),
+                                   subsequent_indent=" " * (14 + len(line) - len(stripped)),
+                                   break_long_words=False, break_on_hyphens=False))
     field("message", rule.message.text)
     field("advice", rule.advice.text)
     for p in rule.proportion:
@@ -291,11 +331,21 @@ def _derived_section(d: Derived, knowledge: Any) -> list[str]:
         out.append(f"- **Values:** {', '.join(d.values)}")
         out.append("- **Decided by cases** (the first that holds wins):")
         for case in d.cases:
-            out.append(f"  - **{case.value}** when {_md(condition_in_words(case.when))}")
+            out += ["  " + line for line in _outline(case.value, case.when, case=True)]
         out.append(f"  - otherwise **{d.default}**" if d.default else "  - otherwise not set")
     if d.refs:
         out.append(f"- **Guide:** {', '.join(_ref_title(r, knowledge) for r in d.refs)}")
     out.append("")
+    return out
+
+
+def _outline(label: str, cond: Any, case: bool = False) -> list[str]:
+    """A Markdown list item `- **label:** words`, or `- **label:** all of:` with the items nested below."""
+    lines = condition_outline(cond)
+    out = [(f"- **{label}** when " if case else f"- **{label}:** ") + _md(lines[0])]
+    for line in lines[1:]:
+        item = line.lstrip(" ")
+        out.append("  " + line[: len(line) - len(item)] + "- " + _md(item[2:]))
     return out
 
 
@@ -311,7 +361,7 @@ def _rule_section(rule: Rule, knowledge: Any) -> list[str]:
         out.append(f"- **Description:** {_md(rule.description)}")
     if rule.for_each:
         out.append(f"- **For each:** item of `{'.'.join(rule.for_each)}` (one finding per item)")
-    out.append(f"- **Fires when:** {_md(condition_in_words(rule.when))}")
+    out += _outline("Fires when", rule.when)
     out.append(f"- **Message:** {_md(rule.message.text)}")
     out.append(f"- **Advice:** {_md(rule.advice.text)}")
     if rule.proportion:
@@ -332,12 +382,12 @@ def rule_reference(ruleset: RuleSet, knowledge: Any) -> str:
     out = [
         "# Rule reference",
         "",
-        f"Generated by `advisor rules docs` from the rule files and the knowledge base of *{_md(guide.title)}*",
-        f"({_md(guide.publisher)}, {_md(guide.date)}). Do not edit it by hand: change the rules, then run",
+        f"Generated by `advisor rules docs` from the rule files and the knowledge base of *{_md(guide.title)}* "
+        f"({_md(guide.publisher)}, {_md(guide.date)}). Do not edit it by hand: change the rules, then run "
         f"`{DOCS_COMMAND}`.",
         "",
         f"{len(rules)} rules ("
-        + ", ".join(f"{n} {KIND_TITLES[k].lower()}" for k, n in counts.items() if n)
+        + ", ".join(f"{n} {_KIND_PLURALS.get(k, (k, k))[n != 1]}" for k, n in counts.items() if n)
         + f") and {len(ruleset.derived)} derived facts. A rule fires when its condition holds; its severity is "
         "one of " + ", ".join(sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.get)) + ".",
         "",

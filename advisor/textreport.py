@@ -12,6 +12,9 @@ from .report import KIND_ORDER, KIND_TITLES, Evidence, Finding, Report
 MAX_WIDTH = 100
 #: The narrowest a report is wrapped, even on a narrow terminal.
 MIN_WIDTH = 40
+#: At most this many evidence lines per finding; longer values are cut to MAX_VALUE characters.
+MAX_EVIDENCE = 8
+MAX_VALUE = 80
 
 _RESET = "\x1b[0m"
 _STYLES = {
@@ -38,8 +41,8 @@ def terminal_width() -> int:
     return max(MIN_WIDTH, min(MAX_WIDTH, columns))
 
 
-def summary_line(report: Report) -> str:
-    """One line: the profile's name, counts by severity, strengths and the score."""
+def summary_parts(report: Report) -> list[str]:
+    """The profile's name, counts by severity, strengths, the score (and waived findings, if any)."""
     summary = report.summary
     sev = summary["by_severity"]
     counts = f"{sev['high']} high, {sev['medium']} medium, {sev['low']} low"
@@ -49,7 +52,12 @@ def summary_line(report: Report) -> str:
     parts = [counts, f"{strengths} strength{'' if strengths == 1 else 's'}", f"score {summary['score']}/100"]
     if report.waived:
         parts.append(f"{len(report.waived)} waived")
-    return f"{report.profile_name}: " + " · ".join(parts)
+    return [f"{report.profile_name}: {parts[0]}", *parts[1:]]
+
+
+def summary_line(report: Report) -> str:
+    """One line: `Name: 2 high, 3 medium, 1 low · 4 strengths · score 71/100`."""
+    return " · ".join(summary_parts(report))
 
 
 def format_text(report: Report, knowledge: Any = None, color: bool = False, width: int | None = None) -> str:
@@ -73,13 +81,30 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def evidence_text(ev: Evidence) -> str:
+def evidence_text(ev: Evidence, note: bool = True) -> str:
     """`communication.frequency = ad_hoc (line 153)`; notes (such as 'number of items') go in the brackets."""
-    extra = [ev.note] if ev.note else []
+    extra = [ev.note] if ev.note and note else []
     if ev.line is not None:
         extra.append(f"line {ev.line}")
     tail = f" ({'; '.join(extra)})" if extra else ""
-    return f"{ev.path} = {_value(ev.value)}{tail}"
+    value = _value(ev.value)
+    if len(value) > MAX_VALUE:
+        value = value[: MAX_VALUE - 1].rstrip() + "…"
+    return f"{ev.path} = {value}{tail}"
+
+
+def evidence_lines(evidence: tuple[Evidence, ...], limit: int = MAX_EVIDENCE) -> list[str]:
+    """One line per piece of evidence, each note said once, at most `limit` lines (the JSON report has all)."""
+    seen: set[str] = set()
+    lines = []
+    for ev in evidence:
+        lines.append(evidence_text(ev, note=ev.note not in seen))
+        if ev.note:
+            seen.add(ev.note)
+    if len(lines) > limit:
+        more = len(lines) - (limit - 1)
+        lines[limit - 1:] = [f"… and {more} more (--format json lists them all)"]
+    return lines
 
 
 class _Writer:
@@ -105,7 +130,7 @@ class _Writer:
 
     # -- the report ------------------------------------------------------------------
     def report(self, report: Report, knowledge: Any) -> str:
-        self.lines.append(self.style(summary_line(report), "bold"))
+        self.summary(report)
         self.recommendation(report)
         if not report.findings:
             self.heading("Findings")
@@ -129,6 +154,19 @@ class _Writer:
         self.footer(report, knowledge)
         return "\n".join(self.lines) + "\n"
 
+    def summary(self, report: Report) -> None:
+        """The summary line, wrapped between its parts, never inside one such as "score 71/100"."""
+        parts = summary_parts(report)
+        name, _, counts = parts[0].rpartition(": ")
+        lines = [f"{name}:"]
+        for sep, part in [(" ", counts)] + [(" · ", p) for p in parts[1:]]:
+            if len(lines[-1]) + len(sep) + len(part) > self.width:
+                lines[-1] += sep.rstrip()
+                lines.append("  " + part)
+            else:
+                lines[-1] += sep + part
+        self.lines.extend(self.style(line, "bold") for line in lines)
+
     def recommendation(self, report: Report) -> None:
         rec = report.recommendation
         self.heading("Recommendation")
@@ -144,8 +182,6 @@ class _Writer:
         ]
         for label, value in rows:
             self.wrap(value, f"  {label:<17}")
-        if rec.structure:
-            self.wrap(", ".join(rec.structure), f"  {'put in place':<17}")
 
     def finding(self, finding: Finding, waiver: str | None = None) -> None:
         name = "strength" if finding.kind == "strength" else finding.severity
@@ -163,10 +199,10 @@ class _Writer:
             self.wrap(finding.advice, _INDENT + "→ ")
         if finding.evidence:
             prefix = _INDENT + "because: "
-            for i, ev in enumerate(finding.evidence):
-                self.wrap(evidence_text(ev), prefix if i == 0 else " " * len(prefix))
-                if self.color:
-                    self.lines[-1] = self.style(self.lines[-1], "dim")
+            start = len(self.lines)
+            for i, line in enumerate(evidence_lines(finding.evidence)):
+                self.wrap(line, prefix if i == 0 else " " * len(prefix))
+            self.lines[start:] = [self.style(line, "dim") for line in self.lines[start:]]
         if finding.note:
             self.wrap(finding.note, _INDENT + "severity lowered: ")
         if waiver:
