@@ -7,7 +7,7 @@ from typing import Any
 
 from .compiler import Compiled, Variant
 from .errors import EngineError
-from .facts import FactsBuilder, get_path
+from .facts import FactsBuilder, compute, get_path
 from .language import Ref, Template
 from .profile import LoadedProfile, field_path
 from .report import Evidence, Finding, Level, Recommendation, Report, Waived
@@ -56,6 +56,7 @@ class Evaluator:
         self.advisor_version = advisor_version
         self.rules_version = rules_version
         self.derived = {d.name: d for d in compiled.ruleset.derived}
+        self.computed = [d for d in compiled.ruleset.derived if d.compute and d.for_each is None]
         self._guide_order = {
             v.rule.id: min((knowledge.order(r) for r in v.rule.refs), default=10**6) for v in compiled.variants.values()
         }
@@ -78,16 +79,16 @@ class Evaluator:
                     raise EngineError(f"derived fact '{name}' was decided twice ({derived[name]}, {value})")
                 derived[name] = value
         # Computed facts are reported too, so a reader sees the numbers behind findings.
-        for d in self.compiled.ruleset.derived:
-            if d.compute and d.for_each is None:
-                value = self.builder.measure(d, loaded.profile, None, as_of)
-                if value is not None:
-                    derived[d.name] = round(value, 4) if isinstance(value, float) else value
+        for d in self.computed:
+            value = facts.measures[d.name] if d.name in facts.measures else compute(d, loaded.profile, None, as_of)
+            if value is not None:
+                derived[d.name] = round(value, 4) if isinstance(value, float) else value
         return derived, fired
 
     def evaluate(self, loaded: LoadedProfile, as_of: date) -> Report:
         derived, fired = self.decide(loaded, as_of)
-        findings = [self.finding(loaded, derived, eid, idx, as_of) for eid, idx in fired]
+        memo: dict = {}
+        findings = [self.finding(loaded, derived, eid, idx, as_of, memo) for eid, idx in fired]
         findings.sort(key=lambda f: f.sort_key)
         findings, waived, expired = self.apply_waivers(loaded, findings, as_of)
         profile = loaded.profile
@@ -115,7 +116,7 @@ class Evaluator:
         )
 
     # -- findings -----------------------------------------------------------------
-    def finding(self, loaded: LoadedProfile, derived: dict, engine_id: str, idx: int | None, as_of: date) -> Finding:
+    def finding(self, loaded: LoadedProfile, derived: dict, engine_id: str, idx: int | None, as_of: date, memo: dict) -> Finding:
         variant: Variant = self.compiled.variants[engine_id]
         rule = variant.rule
         item = None
@@ -129,7 +130,7 @@ class Evaluator:
                 if p.because == variant.because:
                     from .compiler import refs_of
                     refs += refs_of(p.when)
-        evidence = self.evidence(loaded, derived, refs, rule.for_each, idx, as_of)
+        evidence = self.evidence(loaded, derived, refs, rule.for_each, idx, as_of, memo)
         return Finding(
             rule=rule.id,
             kind=rule.kind,
@@ -147,12 +148,11 @@ class Evaluator:
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:
         if ref.scope == "derived":
-            d = self.derived[ref.path[0]]
-            return self.builder.measure(d, loaded.profile, None, as_of) if d.compute else derived.get(ref.path[0])
+            return derived.get(ref.path[0])
         if ref.scope == "item":
             d = self.derived.get(ref.path[0])
             if d is not None and d.for_each == ref.collection:
-                return self.builder.measure(d, loaded.profile, item, as_of)
+                return compute(d, loaded.profile, item, as_of)
             return get_path(item, ref.path)
         return get_path(loaded.profile, ref.path)
 
@@ -166,52 +166,52 @@ class Evaluator:
                 out.append(show(self.value_of(ref, loaded, derived, item, as_of), fmt))
         return "".join(out)
 
-    def evidence(self, loaded, derived, refs, for_each, idx, as_of) -> list[Evidence]:
+    def evidence(self, loaded, derived, refs, for_each, idx, as_of, memo: dict) -> list[Evidence]:
+        """Every profile path and value the refs read (derived facts with what they read in turn), deduplicated."""
         out: dict[str, Evidence] = {}
+        for ref in refs:
+            own = idx if (ref.scope == "item" and for_each == ref.collection) else None
+            key = (ref, own)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = tuple(self._evidence(loaded, derived, ref, own, as_of, frozenset()))
+            for ev in found:
+                out.setdefault(ev.path, ev)
+        return list(out.values())
+
+    def _evidence(self, loaded, derived, ref: Ref, idx: int | None, as_of: date, seen: frozenset):
         profile = loaded.profile
 
-        def add(path: tuple, value: Any, note: str | None = None) -> None:
-            key = field_path(path)
-            if key not in out:
-                out[key] = Evidence(key, _json_value(value), loaded.line(path), note)
+        def make(path: tuple, value: Any, note: str | None = None) -> Evidence:
+            return Evidence(field_path(path), _json_value(value), loaded.line(path), note)
 
-        def visit(ref: Ref, seen: frozenset) -> None:
-            if ref.scope == "derived":
-                name = ref.path[0]
-                d = self.derived[name]
-                value = self.value_of(ref, loaded, derived, None, as_of)
-                if isinstance(value, float):
-                    value = round(value, 4)
-                key = f"derived.{name}"
-                if key not in out:
-                    out[key] = Evidence(key, value, None, d.description)
-                if name not in seen:
-                    for sub in self.compiled.reads.get(f"derived:{name}", ()):
-                        visit(sub, seen | {name})
-                return
-            if ref.scope == "item":
-                coll = ref.collection
-                items = get_path(profile, coll) or []
-                indices = [idx] if (for_each == coll and idx is not None) else range(len(items))
-                d = self.derived.get(ref.path[0])
-                for i in indices:
-                    if d is not None and d.for_each == coll:
-                        value = self.builder.measure(d, profile, items[i], as_of)
-                        add(coll + (i, ref.path[0]), round(value, 4) if isinstance(value, float) else value, d.description)
-                    else:
-                        add(coll + (i,) + ref.path, get_path(items[i], ref.path))
-                return
-            value = get_path(profile, ref.path)
-            if ref.type.kind == "collection":
-                add(ref.path, len(value or ()), "number of items")
-            elif ref.type.kind == "object":
-                add(ref.path, "set" if value is not None else None, None if value is not None else "section missing")
-            else:
-                add(ref.path, value)
-
-        for ref in refs:
-            visit(ref, frozenset())
-        return list(out.values())
+        if ref.scope == "derived":
+            name = ref.path[0]
+            d = self.derived[name]
+            value = derived.get(name)
+            yield Evidence(f"derived.{name}", round(value, 4) if isinstance(value, float) else value, None, d.description)
+            if name not in seen:
+                for sub in self.compiled.reads.get(f"derived:{name}", ()):
+                    yield from self._evidence(loaded, derived, sub, None, as_of, seen | {name})
+            return
+        if ref.scope == "item":
+            coll = ref.collection
+            items = get_path(profile, coll) or []
+            d = self.derived.get(ref.path[0])
+            for i in ([idx] if idx is not None else range(len(items))):
+                if d is not None and d.for_each == coll:
+                    value = compute(d, profile, items[i], as_of)
+                    yield make(coll + (i, ref.path[0]), round(value, 4) if isinstance(value, float) else value, d.description)
+                else:
+                    yield make(coll + (i,) + ref.path, get_path(items[i], ref.path))
+            return
+        value = get_path(profile, ref.path)
+        if ref.type.kind == "collection":
+            yield make(ref.path, len(value or ()), "number of items")
+        elif ref.type.kind == "object":
+            yield make(ref.path, "set" if value is not None else None, None if value is not None else "section missing")
+        else:
+            yield make(ref.path, value)
 
     def apply_waivers(self, loaded: LoadedProfile, findings: list[Finding], as_of: date):
         waivers = {w.rule: w for w in loaded.profile.waivers or ()}

@@ -1,78 +1,83 @@
-"""The pure-Python engine: runs the compiled rules as closures, with the same semantics as the durable engine."""
+"""The pure-Python engine: compiles each stage's rules into one Python function, with the durable engine's semantics."""
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable, Sequence
 
-from ..ir import And, Cmp, EngineRule, Exists, Facts, Missing, Node, Or, Quant, Stage
+from ..ir import And, Cmp, Exists, Facts, Missing, Node, Or, Quant, Stage
 
-Predicate = Callable[[dict[str, Any]], bool]
-
-_OPS = {"eq": operator.eq, "neq": operator.ne, "lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}
+_SYMBOL = {"eq": "==", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
 
-def compile_node(node: Node) -> Predicate:
-    """Turn an IR condition into a function of a fact dict."""
+def _literal(value: Any) -> str:
+    # Rule values are checked at load to be str, int, float or bool: repr() is a safe literal.
+    if not isinstance(value, (str, int, float, bool)):
+        raise TypeError(f"unexpected literal {value!r}")
+    return repr(value)
+
+
+def expression(node: Node, fact: str = "f") -> str:
+    """A Python expression over the fact dict `fact` that is true exactly when the IR condition holds."""
     if isinstance(node, Cmp):
-        key, value, op = node.key, node.value, _OPS[node.op]
-        absent = object()
-
-        def cmp(fact: dict[str, Any]) -> bool:
-            got = fact.get(key, absent)
-            return got is not absent and op(got, value)
-
-        return cmp
+        key, op = repr(node.key), _SYMBOL[node.op]
+        if node.op == "eq":  # the sentinel equals nothing, so an absent key is false
+            return f"({fact}.get({key}, _ABSENT) == {_literal(node.value)})"
+        return f"({key} in {fact} and {fact}[{key}] {op} {_literal(node.value)})"
     if isinstance(node, Exists):
-        key = node.key
-        return lambda fact: key in fact
+        return f"({node.key!r} in {fact})"
     if isinstance(node, Missing):
-        key = node.key
-        return lambda fact: key not in fact
+        return f"({node.key!r} not in {fact})"
     if isinstance(node, And):
-        parts = tuple(compile_node(item) for item in node.items)
-        if len(parts) == 1:
-            return parts[0]
-        return lambda fact: all(part(fact) for part in parts)
+        return "(" + " and ".join(expression(n, fact) for n in node.items) + ")" if node.items else "True"
     if isinstance(node, Or):
-        parts = tuple(compile_node(item) for item in node.items)
-        if len(parts) == 1:
-            return parts[0]
-        return lambda fact: any(part(fact) for part in parts)
+        return "(" + " or ".join(expression(n, fact) for n in node.items) + ")" if node.items else "False"
     if isinstance(node, Quant):
-        inner, list_key = compile_node(node.cond), node.list_key
+        inner = expression(node.cond, "i")
+        items = f"{fact}.get({node.list_key!r}, ())"
         if node.mode == "any":
-            return lambda fact: any(inner(item) for item in fact.get(list_key, ()))
-
-        def every(fact: dict[str, Any]) -> bool:
-            items = fact.get(list_key, ())
-            return bool(items) and all(inner(item) for item in items)
-
-        return every
+            return f"any({inner} for i in {items})"
+        return f"_every({items}, lambda i: {inner})"
     raise TypeError(f"not an IR node: {node!r}")
 
 
+def _every(items: Sequence[dict], predicate: Callable[[dict], bool]) -> bool:
+    # durable-rules' $iall is false on an empty list; the compiler adds the empty case where needed
+    return bool(items) and all(predicate(i) for i in items)
+
+
+def stage_source(stage: Stage, name: str) -> str:
+    """The source of one function running every rule of a stage on a profile's facts."""
+    lines = [f"def {name}(f, items):", "    fired = []"]
+    by_scope: dict[str | None, list] = {}
+    for rule in stage.rules:
+        by_scope.setdefault(rule.scope, []).append(rule)
+    for rule in by_scope.pop(None, []):
+        lines.append(f"    if {expression(rule.condition)}:")
+        lines.append(f"        fired.append(({rule.id!r}, None))")
+    for scope, rules in by_scope.items():
+        lines.append(f"    for it in items.get({scope!r}, ()):")
+        for rule in rules:
+            lines.append(f"        if {expression(rule.condition, 'it')}:")
+            lines.append(f"            fired.append(({rule.id!r}, it['idx']))")
+    lines.append("    return fired")
+    return "\n".join(lines) + "\n"
+
+
 class PythonBackend:
-    """Evaluates each stage's rules directly; built once, reused for every profile."""
+    """Runs each stage as one generated function; built once, reused for every profile."""
 
     name = "python"
 
     def __init__(self, stages: Sequence[Stage]):
-        self._stages = [
-            [(rule.id, rule.scope, compile_node(rule.condition)) for rule in stage.rules] for stage in stages
-        ]
+        self._runs = []
+        for stage in stages:
+            name = f"stage_{stage.index}"
+            namespace: dict[str, Any] = {"_ABSENT": object(), "_every": _every}
+            exec(compile(stage_source(stage, name), f"<advisor rules, stage {stage.index}>", "exec"), namespace)
+            self._runs.append(namespace[name])
 
     def run(self, stage: int, facts: Facts) -> set[tuple[str, int | None]]:
-        fired: set[tuple[str, int | None]] = set()
-        for rule_id, scope, predicate in self._stages[stage]:
-            if scope is None:
-                if predicate(facts.profile):
-                    fired.add((rule_id, None))
-            else:
-                for item in facts.items.get(scope, ()):
-                    if predicate(item):
-                        fired.add((rule_id, item["idx"]))
-        return fired
+        return set(self._runs[stage](facts.profile, facts.items))
 
     def close(self) -> None:
         """Nothing to release; present for symmetry with the durable engine."""

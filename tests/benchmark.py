@@ -1,0 +1,146 @@
+"""Benchmark: prints evaluations per second for both engines, scaling, memory over 100,000 runs and CLI start-up.
+
+Run from the repository root:  python tests/benchmark.py  [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # benchmark this checkout
+
+import yaml  # noqa: E402  (the benchmark writes YAML files; advisor reads them with its own loader)
+
+import advisor  # noqa: E402
+from advisor.engine import durable_problem  # noqa: E402
+from profilegen import random_profile  # noqa: E402
+
+AS_OF = "2026-11-25"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "advisor" / "examples" / "khayelitsha-safer-schools.yaml"
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def rate(fn, items, repeat: int = 3) -> float:
+    """Best-of-repeat throughput of fn over items, in items per second."""
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        t = time.perf_counter()
+        for item in items:
+            fn(item)
+        best = min(best, time.perf_counter() - t)
+    return len(items) / best
+
+
+def profiles(n: int, partners: int | None = None, seed: int = 1) -> list[dict]:
+    rng = random.Random(seed)
+    return [random_profile(rng, partners) for _ in range(n)]
+
+
+def bench_engine(engine: str, n: int) -> dict:
+    adv = advisor.Advisor(engine=engine)
+    loaded = [adv.load(p) for p in profiles(n)]
+    out = {"rules": len(adv.ruleset.rules), "stages": len(adv.compiled.stages),
+           "rulesets": sum(len(s.chunks) for s in adv.compiled.stages)}
+    out["parsed"] = rate(lambda p: adv.evaluate(p, as_of=AS_OF), loaded)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i, p in enumerate(profiles(n, seed=2)):
+            path = Path(tmp) / f"p{i:05d}.yaml"
+            path.write_text(yaml.safe_dump(p, sort_keys=False, allow_unicode=True), encoding="utf-8")
+            files.append(path)
+        out["yaml"] = rate(lambda f: adv.evaluate(f, as_of=AS_OF), files)
+        out["load_only"] = rate(lambda f: adv.load(f), files)
+    for size in (2, 20, 200):
+        batch = [adv.load(p) for p in profiles(max(20, n // (size // 2 + 1)), partners=size, seed=3)]
+        out[f"partners_{size}"] = rate(lambda p: adv.evaluate(p, as_of=AS_OF), batch)
+    return out
+
+
+def bench_memory(engine: str, runs: int) -> tuple[float, float, float]:
+    """RSS after a warm-up and after `runs` further evaluations, in one process."""
+    adv = advisor.Advisor(engine=engine)
+    loaded = [adv.load(p) for p in profiles(200)]
+    for p in loaded:
+        adv.evaluate(p, as_of=AS_OF)
+    gc.collect()
+    before = rss_mib()
+    t = time.perf_counter()
+    for i in range(runs):
+        adv.evaluate(loaded[i % len(loaded)], as_of=AS_OF)
+    elapsed = time.perf_counter() - t
+    gc.collect()
+    return before, rss_mib(), runs / elapsed
+
+
+def wall(cmd: list[str], repeat: int = 7) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", check=False)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller counts (memory over 10,000 runs)")
+    parser.add_argument("--engine", action="append", choices=["durable", "python"], help="only these engines")
+    args = parser.parse_args()
+    n = 300 if args.quick else 1000
+    runs = 10_000 if args.quick else 100_000
+    engines = args.engine or (["durable", "python"] if durable_problem() is None else ["python"])
+    print(f"advisor {advisor.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    if durable_problem():
+        print(f"durable engine unavailable: {durable_problem()}")
+    results = {}
+    for engine in engines:
+        r = results[engine] = bench_engine(engine, n)
+        print(f"\n[{engine}] {r['rules']} rules in {r['stages']} stages, {r['rulesets']} rulesets")
+        print(f"  evaluations/s, profiles already parsed (1-8 partners): {r['parsed']:,.0f}")
+        print(f"  evaluations/s, end to end from YAML files:          {r['yaml']:,.0f}  (load and validate alone: {r['load_only']:,.0f}/s)")
+        for size in (2, 20, 200):
+            v = r[f"partners_{size}"]
+            print(f"  {size:>3} partners: {v:,.0f} evaluations/s ({1000 / v:.2f} ms each)")
+    if {"durable", "python"} <= results.keys():
+        print(f"\npython engine / durable engine (parsed): {results['python']['parsed'] / results['durable']['parsed']:.1f}x")
+    for engine in engines:
+        # A fresh process per engine so one engine's memory does not hide the other's.
+        code = ("import sys; sys.path.insert(0, %r); import benchmark as b; "
+                "before, after, r = b.bench_memory(%r, %d); print(before, after, r)") % (str(Path(__file__).parent), engine, runs)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+        before, after, r = map(float, out)
+        print(f"[{engine}] RSS over {runs:,} evaluations: {before:.1f} MiB -> {after:.1f} MiB (growth {after - before:+.1f} MiB, {r:,.0f}/s)")
+    exe = shutil.which("advisor")
+    if exe:
+        t_import = wall([sys.executable, "-c", "import advisor"])
+        t_eval = wall([exe, "evaluate", str(EXAMPLE), "--as-of", AS_OF])
+        t_eval_py = wall([exe, "evaluate", str(EXAMPLE), "--as-of", AS_OF, "--engine", "python"])
+        print(f"\nwall time, median of 7: python -c 'import advisor' {t_import * 1000:.0f} ms; "
+              f"advisor evaluate (one example) {t_eval * 1000:.0f} ms = {t_eval / t_import:.2f}x; "
+              f"with --engine python {t_eval_py * 1000:.0f} ms = {t_eval_py / t_import:.2f}x")
+    else:
+        print("\n(advisor is not installed as a command: pip install . to measure the command line)")
+
+
+if __name__ == "__main__":
+    main()
