@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -10,7 +11,7 @@ from .errors import EngineError
 from .facts import FactsBuilder, compute, get_path
 from .language import Ref, Template
 from .profile import LoadedProfile, field_path
-from .report import Evidence, Finding, Level, Recommendation, Report, Waived
+from .report import SEVERITY_ORDER, Evidence, Finding, Hit, Level, Recommendation, Report
 from .schema import SUBJECT_FIELD
 
 
@@ -67,10 +68,13 @@ class Evaluator:
         facts = self.builder.base(loaded.profile, as_of)
         derived: dict[str, Any] = {}
         fired: list[tuple[str, int | None]] = []
+        cases = self.compiled.cases
         for stage in self.compiled.stages:
             got = self.backend.run(stage.index, facts.stage(derived))
-            for engine_id, idx in sorted(got, key=lambda x: (x[0], -1 if x[1] is None else x[1])):
-                case = self.compiled.cases.get(engine_id)
+            # Order does not matter: the cases of a derived fact exclude each other, and the
+            # findings are sorted once all stages have run.
+            for engine_id, idx in got:
+                case = cases.get(engine_id)
                 if case is None:
                     fired.append((engine_id, idx))
                     continue
@@ -87,12 +91,10 @@ class Evaluator:
 
     def evaluate(self, loaded: LoadedProfile, as_of: date) -> Report:
         derived, fired = self.decide(loaded, as_of)
-        memo: dict = {}
-        findings = [self.finding(loaded, derived, eid, idx, as_of, memo) for eid, idx in fired]
-        findings.sort(key=lambda f: f.sort_key)
-        findings, waived, expired = self.apply_waivers(loaded, findings, as_of)
+        hits = sorted((self.hit(eid, idx) for eid, idx in fired), key=lambda h: h.sort_key)
+        hits, waived, expired = self.apply_waivers(loaded, hits, as_of)
         profile = loaded.profile
-        structure = tuple(dict.fromkeys(f.rule for f in findings if f.kind == "structure"))
+        structure = tuple(dict.fromkeys(h.rule for h in hits if h.kind == "structure"))
         recommendation = Recommendation(
             formality=derived.get("recommended_formality"),
             agreement=derived.get("recommended_agreement"),
@@ -101,23 +103,37 @@ class Evaluator:
             term=derived.get("term"),
             structure=structure,
         )
+        memo: dict = {}
+
+        def explain(hit: Hit) -> Finding:
+            return self.finding(loaded, derived, hit, as_of, memo)
+
         return Report(
             profile_name=profile.name,
             source=loaded.source,
             recommendation=recommendation,
-            findings=tuple(findings),
-            waived=tuple(waived),
+            hits=tuple(hits),
+            waived_hits=tuple(waived),
             expired_waivers=tuple(expired),
             derived=derived,
             engine=self.backend.name,
             as_of=as_of.isoformat(),
             advisor_version=self.advisor_version,
             rules_version=self.rules_version,
+            explain=explain,
         )
 
+    def hit(self, engine_id: str, idx: int | None) -> Hit:
+        variant = self.compiled.variants[engine_id]
+        rule = variant.rule
+        i = -1 if idx is None else idx
+        key = (SEVERITY_ORDER[variant.severity], self._guide_order[rule.id], rule.id, i)
+        return Hit(engine_id, rule.id, rule.kind, variant.severity, i, key)
+
     # -- findings -----------------------------------------------------------------
-    def finding(self, loaded: LoadedProfile, derived: dict, engine_id: str, idx: int | None, as_of: date, memo: dict) -> Finding:
-        variant: Variant = self.compiled.variants[engine_id]
+    def finding(self, loaded: LoadedProfile, derived: dict, hit: Hit, as_of: date, memo: dict) -> Finding:
+        variant: Variant = self.compiled.variants[hit.engine_id]
+        idx = None if hit.item_index < 0 else hit.item_index
         rule = variant.rule
         item = None
         subject = None
@@ -213,19 +229,17 @@ class Evaluator:
         else:
             yield make(ref.path, value)
 
-    def apply_waivers(self, loaded: LoadedProfile, findings: list[Finding], as_of: date):
+    def apply_waivers(self, loaded: LoadedProfile, hits: list[Hit], as_of: date):
         waivers = {w.rule: w for w in loaded.profile.waivers or ()}
         if not waivers:
-            return findings, [], []
+            return hits, [], []
         kept, waived, expired = [], [], []
-        for f in findings:
-            w = waivers.get(f.rule)
-            if w is None:
-                kept.append(f)
-            elif w.until is not None and w.until < as_of:
-                kept.append(f)
+        for h in hits:
+            w = waivers.get(h.rule)
+            if w is None or (w.until is not None and w.until < as_of):
+                kept.append(h)
             else:
-                waived.append(Waived(f, w.reason, w.until.isoformat() if w.until else None))
+                waived.append(replace(h, waiver_reason=w.reason, waiver_until=w.until.isoformat() if w.until else None))
         for w in loaded.profile.waivers or ():
             if w.until is not None and w.until < as_of:
                 expired.append({"rule": w.rule, "reason": w.reason, "until": w.until.isoformat(),

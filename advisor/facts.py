@@ -48,48 +48,90 @@ def _items_of(value: Any) -> list:
     return list(value) if value else []
 
 
-def compute(derived: Derived, profile: Profile, item: Any, as_of: date) -> Any:
-    """The value of a computed derived fact (None when an input is missing)."""
+def _getter(path: tuple) -> Callable[[Any], Any]:
+    """A function reading a dotted attribute path, None when any step is unset."""
+    if len(path) == 1:
+        name = path[0]
+        return lambda obj: None if obj is None else getattr(obj, name)
+    if len(path) == 2:
+        first, second = path
+
+        def get2(obj: Any) -> Any:
+            obj = None if obj is None else getattr(obj, first)
+            return None if obj is None else getattr(obj, second)
+
+        return get2
+    return lambda obj: get_path(obj, path)
+
+
+def _compile_measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
     func, args = derived.compute
-
-    def val(ref: Ref) -> Any:
-        return get_path(item if ref.scope == "item" else profile, ref.path)
-
-    if func == "count":
-        return len(val(args[0]) or ())
     if func in ("distinct", "count_set", "common"):
         ref = args[0]
-        values = [get_path(it, ref.path) for it in _items_of(get_path(profile, ref.collection))]
+        items_of, field = _getter(ref.collection), _getter(ref.path)
+
+        def values(profile: Any) -> list:
+            return [field(it) for it in items_of(profile) or ()]
+
         if func == "count_set":
-            return sum(1 for v in values if v not in (None, [], ""))
+            return lambda p, it, as_of: sum(1 for v in values(p) if v not in (None, [], ""))
         if func == "distinct":
-            seen = set()
-            for v in values:
-                if isinstance(v, list):
-                    seen.update(v)
-                elif v is not None:
-                    seen.add(v)
-            return len(seen)
-        lists = [set(v) for v in values if v]
-        if len(lists) < 2:
-            return None
-        return len(set.intersection(*lists))
-    values = [val(a) for a in args]
-    if any(v is None for v in values):
-        return None
+            def distinct(p: Any, it: Any, as_of: date) -> int:
+                seen: set = set()
+                for v in values(p):
+                    if isinstance(v, list):
+                        seen.update(v)
+                    elif v is not None:
+                        seen.add(v)
+                return len(seen)
+            return distinct
+
+        def common(p: Any, it: Any, as_of: date) -> int | None:
+            lists = [set(v) for v in values(p) if v]
+            return len(set.intersection(*lists)) if len(lists) >= 2 else None
+        return common
+
+    getters = [(a.scope == "item", _getter(a.path)) for a in args]
+
+    def read(p: Any, it: Any) -> list:
+        return [g(it if on_item else p) for on_item, g in getters]
+
+    if func == "count":
+        on_item, g = getters[0]
+        return lambda p, it, as_of: len(g(it if on_item else p) or ())
+
+    def with_inputs(body: Callable[..., Any]) -> Callable[[Any, Any, date], Any]:
+        def run(p: Any, it: Any, as_of: date) -> Any:
+            values = read(p, it)
+            return None if None in values else body(as_of, *values)
+        return run
+
     if func == "overlap":
-        first, second = ([v] if isinstance(v, str) else v for v in values)
-        return len(set(first) & set(second))
+        def overlap(as_of: date, first: Any, second: Any) -> int:
+            first = [first] if isinstance(first, str) else first
+            second = [second] if isinstance(second, str) else second
+            return len(set(first) & set(second))
+        return with_inputs(overlap)
     if func == "ratio":
-        return values[0] / values[1] if values[1] else None
+        return with_inputs(lambda as_of, a, b: a / b if b else None)
     if func == "difference":
-        return values[0] - values[1]
+        return with_inputs(lambda as_of, a, b: a - b)
     if func == "days_since":
-        return (as_of - values[0]).days
+        return with_inputs(lambda as_of, d: (as_of - d).days)
     if func == "progress":
-        baseline, target, actual = values
-        return (actual - baseline) / (target - baseline) if target != baseline else None
+        return with_inputs(lambda as_of, b, t, a: (a - b) / (t - b) if t != b else None)
     raise AssertionError(func)
+
+
+_MEASURES: dict[int, tuple[Derived, Callable[[Any, Any, date], Any]]] = {}
+
+
+def compute(derived: Derived, profile: Profile, item: Any, as_of: date) -> Any:
+    """The value of a computed derived fact (None when an input is missing)."""
+    entry = _MEASURES.get(id(derived))
+    if entry is None or entry[0] is not derived:
+        entry = _MEASURES[id(derived)] = (derived, _compile_measure(derived))
+    return entry[1](profile, item, as_of)
 
 
 class _Source:
@@ -171,7 +213,6 @@ class FactsBuilder:
                 self.decided[key] = acc.ref.path[0]
             else:
                 fixed[key] = acc
-        self.scopes_read_decided = any(k in self.decided for keys in self.scope_keys.values() for k in keys)
 
         src = _Source(self)
         self.build_base = src.function("profile_fact", "p, as_of, m", lambda: [src.key(k, a) for k, a in fixed.items()])
@@ -201,7 +242,11 @@ class ProfileFacts:
         for collection, key in builder.plan.lists.items():
             base[key] = self.items[collection]
         self.base = base
-        self._scoped: dict[str, list[dict[str, Any]]] | None = None
+        # Item facts of the for_each scopes carry their index, so a finding can name its item.
+        self.rows = {
+            scope: [{**row, "idx": i} for i, row in enumerate(self.items[collection])]
+            for collection, scope in builder.plan.scopes.items()
+        }
 
     def stage(self, derived: dict[str, Any]) -> ir.Facts:
         builder = self.builder
@@ -210,13 +255,4 @@ class ProfileFacts:
             v = derived.get(name)
             if v is not None:
                 fact[key] = v
-        if not builder.plan.scopes:
-            return ir.Facts(fact, {})
-        if self._scoped is not None and not builder.scopes_read_decided:
-            return ir.Facts(fact, self._scoped)
-        scoped: dict[str, list[dict[str, Any]]] = {}
-        for collection, scope in builder.plan.scopes.items():
-            shared = {k: fact[k] for k in builder.scope_keys.get(scope, ()) if k in fact}
-            scoped[scope] = [{**row, **shared, "idx": i} for i, row in enumerate(self.items[collection])]
-        self._scoped = scoped
-        return ir.Facts(fact, scoped)
+        return ir.Facts(fact, self.rows, builder.scope_keys)

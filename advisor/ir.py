@@ -92,12 +92,35 @@ class Stage:
     chunks: tuple[tuple[EngineRule, ...], ...] = field(default=())
 
 
-@dataclass
 class Facts:
-    """The facts of one profile for one stage: the profile fact and one list of item facts per scope."""
+    """The facts of one profile for one stage: the profile fact and, per scope, the item facts.
 
-    profile: dict[str, Any]
-    items: dict[str, list[dict[str, Any]]]
+    ``rows`` holds each item's own keys (and ``idx``); ``items`` the item facts as an engine
+    that matches one fact at a time needs them: the row plus the profile keys the scope's
+    rules read (built on first use, since the python engine reads the profile fact directly).
+    """
+
+    __slots__ = ("profile", "rows", "_shared", "_items")
+
+    def __init__(self, profile: dict[str, Any], rows: dict[str, list[dict[str, Any]]] | None = None,
+                 shared: dict[str, tuple[str, ...]] | None = None):
+        self.profile = profile
+        self.rows = rows or {}
+        self._shared = shared
+        self._items: dict[str, list[dict[str, Any]]] | None = None
+
+    @property
+    def items(self) -> dict[str, list[dict[str, Any]]]:
+        if self._items is None:
+            if self._shared is None:
+                self._items = self.rows
+            else:
+                out = {}
+                for scope, rows in self.rows.items():
+                    shared = {k: self.profile[k] for k in self._shared.get(scope, ()) if k in self.profile}
+                    out[scope] = [{**row, **shared} for row in rows]
+                self._items = out
+        return self._items
 
 
 def keys_of(node: Node) -> set[str]:

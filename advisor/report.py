@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, Callable
 
 SCHEMA_VERSION = 1
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
@@ -113,20 +114,64 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class Hit:
+    """A rule that fired on a profile (or on one item of it), before it is explained as a Finding."""
+
+    engine_id: str
+    rule: str
+    kind: str
+    severity: str
+    item_index: int = -1
+    sort_key: tuple = ()
+    waiver_reason: str | None = None
+    waiver_until: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
-    """The result of evaluating one profile."""
+    """The result of evaluating one profile.
+
+    The decision (which rules fired, at what severity) is made by the engine when the report
+    is created; the findings' messages and evidence are written out on first use, so
+    screening many profiles for a verdict does not pay for explanations nobody reads.
+    """
 
     profile_name: str
     source: str
     recommendation: Recommendation
-    findings: tuple[Finding, ...]
-    waived: tuple[Waived, ...] = ()
+    hits: tuple[Hit, ...]
+    waived_hits: tuple[Hit, ...] = ()
     expired_waivers: tuple[dict[str, Any], ...] = ()
     derived: dict[str, Any] = field(default_factory=dict)
     engine: str = "python"
     as_of: str = ""
     advisor_version: str = ""
     rules_version: str = ""
+    explain: Callable[[Hit], Finding] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_findings(cls, findings: tuple[Finding, ...] = (), waived: tuple[Waived, ...] = (), **fields: Any) -> "Report":
+        """A report made from findings already written out (for example read back or assembled by hand)."""
+        known: dict[str, Finding] = {}
+
+        def hit(f: Finding, w: Waived | None = None) -> Hit:
+            h = Hit(f"#{len(known)}", f.rule, f.kind, f.severity, f.item_index, f.sort_key,
+                    w.reason if w else None, w.until if w else None)
+            known[h.engine_id] = f
+            return h
+
+        hits = tuple(hit(f) for f in findings)
+        waived_hits = tuple(hit(w.finding, w) for w in waived)
+        return cls(hits=hits, waived_hits=waived_hits, explain=lambda h: known[h.engine_id], **fields)
+
+    @cached_property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every finding not waived, in the stable order: severity, guide order, rule id, item."""
+        return tuple(self.explain(h) for h in self.hits)
+
+    @cached_property
+    def waived(self) -> tuple[Waived, ...]:
+        return tuple(Waived(self.explain(h), h.waiver_reason or "", h.waiver_until) for h in self.waived_hits)
 
     def by_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -136,19 +181,19 @@ class Report:
         if threshold == "never":
             return False
         limit = SEVERITY_ORDER[threshold]
-        return any(f.kind != "strength" and SEVERITY_ORDER[f.severity] <= limit for f in self.findings)
+        return any(h.kind != "strength" and SEVERITY_ORDER[h.severity] <= limit for h in self.hits)
 
     @property
     def summary(self) -> dict[str, Any]:
         by_kind = {k: 0 for k in KIND_ORDER}
         by_severity = {s: 0 for s in SEVERITY_ORDER}
         score = 100
-        for f in self.findings:
-            by_kind[f.kind] += 1
-            if f.kind != "strength":
-                by_severity[f.severity] += 1
-                score -= PENALTY[f.severity]
-        return {"by_kind": by_kind, "by_severity": by_severity, "score": max(score, 0), "waived": len(self.waived)}
+        for h in self.hits:
+            by_kind[h.kind] += 1
+            if h.kind != "strength":
+                by_severity[h.severity] += 1
+                score -= PENALTY[h.severity]
+        return {"by_kind": by_kind, "by_severity": by_severity, "score": max(score, 0), "waived": len(self.waived_hits)}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,5 +212,4 @@ class Report:
 
     def to_json(self, indent: int | None = None) -> str:
         """The report as JSON; the engine is left out so both engines give byte-identical output."""
-        data = self.to_dict()
-        return json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=False, default=str)
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from ..ir import And, Cmp, Exists, Facts, Missing, Node, Or, Quant, Stage
+from ..ir import And, Cmp, Exists, Facts, Missing, Node, Or, Quant, Stage, keys_of
 
 _SYMBOL = {"eq": "==", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
@@ -16,27 +16,46 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
-def expression(node: Node, fact: str = "f") -> str:
-    """A Python expression over the fact dict `fact` that is true exactly when the IR condition holds."""
+def _local(key: str) -> str:
+    return "k_" + key
+
+
+def expression(node: Node, item: bool = False, quantified: bool = False) -> str:
+    """A Python expression that is true exactly when the IR condition holds.
+
+    Every key a stage reads is loaded once into a local variable (``k_<key>``, the sentinel
+    _A when absent) at the top of the stage function, and an item's keys (``item__*``) at the
+    top of its loop, so a test is a local compare rather than a dict lookup. Inside a
+    quantifier the keys are read from the quantified item dict ``i``.
+    """
+    if quantified:
+        def value(key: str) -> str:
+            return f"i.get({key!r}, _A)"
+    else:
+        def value(key: str) -> str:
+            return _local(key)
+
     if isinstance(node, Cmp):
-        key, op = repr(node.key), _SYMBOL[node.op]
+        v = value(node.key)
         if node.op == "eq":  # the sentinel equals nothing, so an absent key is false
-            return f"({fact}.get({key}, _ABSENT) == {_literal(node.value)})"
-        return f"({key} in {fact} and {fact}[{key}] {op} {_literal(node.value)})"
+            return f"({v} == {_literal(node.value)})"
+        if quantified:
+            return f"({node.key!r} in i and i[{node.key!r}] {_SYMBOL[node.op]} {_literal(node.value)})"
+        return f"({v} is not _A and {v} {_SYMBOL[node.op]} {_literal(node.value)})"
     if isinstance(node, Exists):
-        return f"({node.key!r} in {fact})"
+        return f"({node.key!r} in i)" if quantified else f"({value(node.key)} is not _A)"
     if isinstance(node, Missing):
-        return f"({node.key!r} not in {fact})"
+        return f"({node.key!r} not in i)" if quantified else f"({value(node.key)} is _A)"
     if isinstance(node, And):
-        return "(" + " and ".join(expression(n, fact) for n in node.items) + ")" if node.items else "True"
+        return "(" + " and ".join(expression(n, item, quantified) for n in node.items) + ")" if node.items else "True"
     if isinstance(node, Or):
-        return "(" + " or ".join(expression(n, fact) for n in node.items) + ")" if node.items else "False"
+        return "(" + " or ".join(expression(n, item, quantified) for n in node.items) + ")" if node.items else "False"
     if isinstance(node, Quant):
-        inner = expression(node.cond, "i")
-        items = f"{fact}.get({node.list_key!r}, ())"
+        inner = expression(node.cond, quantified=True)
+        items = _local(node.list_key)
         if node.mode == "any":
-            return f"any({inner} for i in {items})"
-        return f"_every({items}, lambda i: {inner})"
+            return f"({items} is not _A and any({inner} for i in {items}))"
+        return f"({items} is not _A and _every({items}, lambda i: {inner}))"
     raise TypeError(f"not an IR node: {node!r}")
 
 
@@ -47,17 +66,21 @@ def _every(items: Sequence[dict], predicate: Callable[[dict], bool]) -> bool:
 
 def stage_source(stage: Stage, name: str) -> str:
     """The source of one function running every rule of a stage on a profile's facts."""
-    lines = [f"def {name}(f, items):", "    fired = []"]
     by_scope: dict[str | None, list] = {}
     for rule in stage.rules:
         by_scope.setdefault(rule.scope, []).append(rule)
+    keys = sorted({k for rule in stage.rules for k in keys_of(rule.condition)})
+    lines = [f"def {name}(f, items):", "    fired = []", "    get = f.get"]
+    lines += [f"    {_local(k)} = get({k!r}, _A)" for k in keys if not k.startswith("item__")]
     for rule in by_scope.pop(None, []):
         lines.append(f"    if {expression(rule.condition)}:")
         lines.append(f"        fired.append(({rule.id!r}, None))")
     for scope, rules in by_scope.items():
+        item_keys = sorted({k for rule in rules for k in keys_of(rule.condition) if k.startswith("item__")})
         lines.append(f"    for it in items.get({scope!r}, ()):")
+        lines += [f"        {_local(k)} = it.get({k!r}, _A)" for k in item_keys]
         for rule in rules:
-            lines.append(f"        if {expression(rule.condition, 'it')}:")
+            lines.append(f"        if {expression(rule.condition, item=True)}:")
             lines.append(f"            fired.append(({rule.id!r}, it['idx']))")
     lines.append("    return fired")
     return "\n".join(lines) + "\n"
@@ -72,12 +95,12 @@ class PythonBackend:
         self._runs = []
         for stage in stages:
             name = f"stage_{stage.index}"
-            namespace: dict[str, Any] = {"_ABSENT": object(), "_every": _every}
+            namespace: dict[str, Any] = {"_A": object(), "_every": _every}
             exec(compile(stage_source(stage, name), f"<advisor rules, stage {stage.index}>", "exec"), namespace)
             self._runs.append(namespace[name])
 
-    def run(self, stage: int, facts: Facts) -> set[tuple[str, int | None]]:
-        return set(self._runs[stage](facts.profile, facts.items))
+    def run(self, stage: int, facts: Facts) -> list[tuple[str, int | None]]:
+        return self._runs[stage](facts.profile, facts.rows)
 
     def close(self) -> None:
         """Nothing to release; present for symmetry with the durable engine."""
