@@ -87,7 +87,8 @@ class Evaluator:
             value = facts.measures[d.name] if d.name in facts.measures else compute(d, loaded.profile, None, as_of)
             if value is not None:
                 derived[d.name] = round(value, 4) if isinstance(value, float) else value
-        return derived, fired
+        # In the order the rule files declare them, whatever order the engine fired in.
+        return {name: derived[name] for name in self.derived if name in derived}, fired
 
     def evaluate(self, loaded: LoadedProfile, as_of: date) -> Report:
         derived, fired = self.decide(loaded, as_of)

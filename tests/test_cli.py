@@ -261,14 +261,6 @@ def test_usage_errors_exit_with_2() -> None:
     assert run("no-such-command").exit_code == EXIT_ERROR
 
 
-def test_document_formats_need_advisor_documents(monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "advisor.documents", None)  # import fails as if the module were missing
-    result = evaluate("--format", "markdown", HEALTHY)
-    assert result.exit_code == EXIT_ERROR
-    assert result.stderr.startswith("error: --format markdown is not available yet: advisor.documents cannot be imported")
-    assert result.stderr.count("\n") == 1
-
-
 def test_several_documents_need_an_output_folder() -> None:
     result = evaluate("--format", "html", HEALTHY, STRUGGLING)
     assert result.exit_code == EXIT_ERROR
