@@ -67,6 +67,7 @@ class Advisor:
         self.knowledge = load_knowledge()
         self.ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules, shipped=shipped, knowledge=self.knowledge)
         self.compiled: Compiled = compile_rules(self.ruleset)
+        self._rule_ids = frozenset(self.ruleset.ids)
         self.backend = engines.create(engine, self.compiled.stages)
         self.engine: str = self.backend.name
         from .evaluation import Evaluator
@@ -82,7 +83,7 @@ class Advisor:
 
     def load(self, profile: Any) -> LoadedProfile:
         """Validate a profile (path, dict, Profile) against the model and this advisor's rule ids."""
-        return _load_profile(profile, self.ruleset.ids)
+        return _load_profile(profile, self._rule_ids)
 
     def evaluate(self, profile: Any, *, as_of: date | str | None = None) -> Report:
         """Evaluate one profile and return its report."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -61,6 +60,11 @@ class Evaluator:
         self._guide_order = {
             v.rule.id: min((knowledge.order(r) for r in v.rule.refs), default=10**6) for v in compiled.variants.values()
         }
+        #: what each engine rule id becomes when it fires on the profile (items replace item_index)
+        self._hit = {
+            eid: Hit(SEVERITY_ORDER[v.severity], self._guide_order[v.rule.id], v.rule.id, -1, eid, v.rule.kind, v.severity)
+            for eid, v in compiled.variants.items()
+        }
 
     # -- running ------------------------------------------------------------------
     def decide(self, loaded: LoadedProfile, as_of: date) -> tuple[dict[str, Any], list[tuple[str, int | None]]]:
@@ -92,7 +96,8 @@ class Evaluator:
 
     def evaluate(self, loaded: LoadedProfile, as_of: date) -> Report:
         derived, fired = self.decide(loaded, as_of)
-        hits = sorted((self.hit(eid, idx) for eid, idx in fired), key=lambda h: h.sort_key)
+        hit = self._hit
+        hits = sorted(hit[eid]._replace(item_index=idx) if idx is not None else hit[eid] for eid, idx in fired)
         hits, waived, expired = self.apply_waivers(loaded, hits, as_of)
         profile = loaded.profile
         structure = tuple(dict.fromkeys(h.rule for h in hits if h.kind == "structure"))
@@ -124,14 +129,6 @@ class Evaluator:
             explain=explain,
         )
 
-    def hit(self, engine_id: str, idx: int | None) -> Hit:
-        variant = self.compiled.variants[engine_id]
-        rule = variant.rule
-        i = -1 if idx is None else idx
-        key = (SEVERITY_ORDER[variant.severity], self._guide_order[rule.id], rule.id, i)
-        return Hit(engine_id, rule.id, rule.kind, variant.severity, i, key)
-
-    # -- findings -----------------------------------------------------------------
     def finding(self, loaded: LoadedProfile, derived: dict, hit: Hit, as_of: date, memo: dict) -> Finding:
         variant: Variant = self.compiled.variants[hit.engine_id]
         idx = None if hit.item_index < 0 else hit.item_index
@@ -240,7 +237,7 @@ class Evaluator:
             if w is None or (w.until is not None and w.until < as_of):
                 kept.append(h)
             else:
-                waived.append(replace(h, waiver_reason=w.reason, waiver_until=w.until.isoformat() if w.until else None))
+                waived.append(h._replace(waiver_reason=w.reason, waiver_until=w.until.isoformat() if w.until else None))
         for w in loaded.profile.waivers or ():
             if w.until is not None and w.until < as_of:
                 expired.append({"rule": w.rule, "reason": w.reason, "until": w.until.isoformat(),

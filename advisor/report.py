@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 SCHEMA_VERSION = 1
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
@@ -113,18 +113,26 @@ class Recommendation:
         }
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A rule that fired on a profile (or on one item of it), before it is explained as a Finding."""
+class Hit(NamedTuple):
+    """A rule that fired on a profile (or on one item of it), before it is explained as a Finding.
 
-    engine_id: str
+    The fields are in the report's order (severity, guide order, rule id, item), so hits sort
+    as tuples.
+    """
+
+    severity_rank: int
+    guide_order: int
     rule: str
+    item_index: int
+    engine_id: str
     kind: str
     severity: str
-    item_index: int = -1
-    sort_key: tuple = ()
     waiver_reason: str | None = None
     waiver_until: str | None = None
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.severity_rank, self.guide_order, self.rule, self.item_index)
 
 
 @dataclass(frozen=True)
@@ -155,8 +163,8 @@ class Report:
         known: dict[str, Finding] = {}
 
         def hit(f: Finding, w: Waived | None = None) -> Hit:
-            h = Hit(f"#{len(known)}", f.rule, f.kind, f.severity, f.item_index, f.sort_key,
-                    w.reason if w else None, w.until if w else None)
+            h = Hit(SEVERITY_ORDER[f.severity], f.guide_order, f.rule, f.item_index, f"#{len(known)}", f.kind,
+                    f.severity, w.reason if w else None, w.until if w else None)
             known[h.engine_id] = f
             return h
 
