@@ -126,12 +126,16 @@ def _compile_measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
 _MEASURES: dict[int, tuple[Derived, Callable[[Any, Any, date], Any]]] = {}
 
 
-def compute(derived: Derived, profile: Profile, item: Any, as_of: date) -> Any:
-    """The value of a computed derived fact (None when an input is missing)."""
+def _measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
     entry = _MEASURES.get(id(derived))
     if entry is None or entry[0] is not derived:
         entry = _MEASURES[id(derived)] = (derived, _compile_measure(derived))
-    return entry[1](profile, item, as_of)
+    return entry[1]
+
+
+def compute(derived: Derived, profile: Profile, item: Any, as_of: date) -> Any:
+    """The value of a computed derived fact (None when an input is missing)."""
+    return _measure(derived)(profile, item, as_of)
 
 
 class _Source:
@@ -141,6 +145,7 @@ class _Source:
         self.builder = builder
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {}
+        self.sections: dict[str, str] = {}  # profile section -> local variable holding it
 
     def const(self, value: Any) -> str:
         name = f"_c{len(self.constants)}"
@@ -148,6 +153,10 @@ class _Source:
         return name
 
     def walk(self, root: str, path: tuple[str, ...], indent: str) -> None:
+        if root == "p" and len(path) > 1:
+            # Sections are read once at the top of the function, not once per key.
+            root = self.sections.setdefault(path[0], f"s_{path[0]}")
+            path = path[1:]
         self.lines.append(f"{indent}v = {root}")
         for part in path:
             self.lines.append(f"{indent}if v is not None: v = v.{part}")
@@ -158,7 +167,7 @@ class _Source:
         if ref.scope == "derived" or (ref.scope == "item" and ref.path[0] in self.builder.item_measures.get(ref.collection, ())):
             d = self.builder.derived[ref.path[0]]
             root = "it" if ref.scope == "item" else "None"
-            add(f"{indent}v = _compute({self.const(d)}, p, {root}, as_of)")
+            add(f"{indent}v = {self.const(_measure(d))}(p, {root}, as_of)")
             if ref.scope == "derived":
                 add(f"{indent}m[{d.name!r}] = v")
             add(f"{indent}if v is not None: {out} = _number(v)")
@@ -178,9 +187,11 @@ class _Source:
             add(f"{indent}if v is not None: {out} = v")
 
     def function(self, name: str, signature: str, body: Callable[[], None]) -> Callable:
-        self.lines = [f"def {name}({signature}):", "    f = {}"]
+        self.lines = []
         body()
-        self.lines.append("    return f")
+        head = [f"def {name}({signature}):", "    f = {}"]
+        head += [f"    {local} = p.{section}" for section, local in self.sections.items()]
+        self.lines = head + self.lines + ["    return f"]
         namespace = {"_compute": compute, "_number": number, **self.constants}
         exec(compile("\n".join(self.lines) + "\n", f"<advisor facts: {name}>", "exec"), namespace)
         return namespace[name]
