@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -566,6 +567,8 @@ class _Parser:
             "str": isinstance(value, str),
             "enum": isinstance(value, str) and value in ftype.values,
         }.get(kind, False)
+        if ok and isinstance(value, float) and not math.isfinite(value):
+            self.fail(doc, path, what, f"{value!r} is not a usable number for {ref.text}; give a finite number")
         if not ok:
             if kind == "enum" and isinstance(value, str):
                 self.fail(doc, path, what, f"'{value}' is not a value of {ref.text}; expected one of {', '.join(ftype.values)}{did_you_mean(value, ftype.values)}")
