@@ -190,6 +190,36 @@ def _simplify(node: ir.Node) -> ir.Node:
     return node
 
 
+def _pack(stages: list[list[ir.EngineRule]], earliest: dict[str, int]) -> list[list[ir.EngineRule]]:
+    """Place rules in stages so that the durable engine needs few rulesets and few asserts.
+
+    A rule may run in any stage from the first whose derived facts it reads are decided to
+    the last; derived-fact cases stay where they are (later stages read them). Per-item rules
+    all go to one stage, since a ruleset holding any gets an assert per item. Then a stage's
+    part-full last ruleset takes the part-full tail of an earlier stage when it fits.
+    """
+    placed = [list(rules) for rules in stages]
+    scoped = [r for rules in placed for r in rules if r.scope]
+    if scoped:
+        home = max(earliest[r.id] for r in scoped)
+        placed = [[r for r in rules if not r.scope] for rules in placed]
+        placed[home].extend(scoped)
+    for s in range(len(placed) - 1, 0, -1):
+        if not placed[s]:
+            continue
+        room = -len(placed[s]) % CHUNK
+        for t in range(s - 1, -1, -1):
+            tail = len(placed[t]) % CHUNK
+            movable = [r for r in placed[t] if not r.scope and r.id in earliest and earliest[r.id] <= s]
+            if 0 < tail <= room and tail <= len(movable):
+                moved = movable[-tail:]
+                ids = {r.id for r in moved}
+                placed[t] = [r for r in placed[t] if r.id not in ids]
+                placed[s].extend(moved)
+                room -= tail
+    return placed
+
+
 def refs_of(node: Any) -> list[Ref]:
     """Every field a parsed condition reads, in the order written (quantified collections included)."""
     if isinstance(node, (All, AnyOf)):
@@ -228,6 +258,7 @@ def compile_rules(ruleset: RuleSet) -> Compiled:
         return max([stage(r.path[0]) + 1 for r in node_refs if r.scope == "derived"], default=0)
 
     staged: dict[int, list[ir.EngineRule]] = {}
+    earliest: dict[str, int] = {}  # rule (not derived-case) engine ids -> first stage that may run them
     variants: dict[str, Variant] = {}
     cases: dict[str, tuple[str, str]] = {}
     reads: dict[str, tuple[Ref, ...]] = {}
@@ -264,17 +295,20 @@ def compile_rules(ruleset: RuleSet) -> Compiled:
             cond = All((rule.when, p.when, *[Not(q) for q in previous]))
             eid = f"{rule.id}#{j}"
             staged.setdefault(s, []).append(ir.EngineRule(eid, _simplify(lower.lower(cond)), scope))
+            earliest[eid] = s
             variants[eid] = Variant(rule, p.severity, p.because)
             previous.append(p.when)
         cond = All((rule.when, *[Not(q) for q in previous])) if previous else rule.when
         staged.setdefault(s, []).append(ir.EngineRule(rule.id, _simplify(lower.lower(cond)), scope))
+        earliest[rule.id] = s
         variants[rule.id] = Variant(rule, rule.severity, None)
 
-    # Every computed fact any key depends on must be in the plan: done by the facts builder from accessors.
     n = max(staged, default=-1) + 1
+    placed = _pack([list(staged.get(i, ())) for i in range(n)], earliest)
     stages = []
     for i in range(n):
-        rules = tuple(staged.get(i, ()))
+        # Rules of one scope together, so item facts go to as few rulesets as possible.
+        rules = tuple(sorted(placed[i], key=lambda r: r.scope or ""))
         chunks = tuple(rules[k:k + CHUNK] for k in range(0, len(rules), CHUNK))
         stages.append(ir.Stage(i, rules, chunks))
     return Compiled(
