@@ -60,44 +60,58 @@ class Evaluator:
         self._guide_order = {
             v.rule.id: min((knowledge.order(r) for r in v.rule.refs), default=10**6) for v in compiled.variants.values()
         }
-        #: what each engine rule id becomes when it fires on the profile (items replace item_index)
-        self._hit = {
-            eid: Hit(SEVERITY_ORDER[v.severity], self._guide_order[v.rule.id], v.rule.id, -1, eid, v.rule.kind, v.severity)
-            for eid, v in compiled.variants.items()
-        }
+        #: what each engine rule id means when it fires: a Hit (on an item, with its index),
+        #: or a derived fact's (name, value) for the cases of derived facts
+        self._fired: dict[str, Hit | tuple[str, str]] = dict(compiled.cases)
+        for eid, v in compiled.variants.items():
+            self._fired[eid] = Hit(SEVERITY_ORDER[v.severity], self._guide_order[v.rule.id], v.rule.id, -1, eid, v.rule.kind, v.severity)
+        # An engine that can hand back these meanings itself saves a lookup per fired rule.
+        self._resolved = hasattr(backend, "resolve")
+        if self._resolved:
+            backend.resolve(
+                {eid: ("hit" if type(m) is Hit else "case", m) for eid, m in self._fired.items()},
+                lambda h, idx: Hit(h[0], h[1], h[2], idx, h[4], h[5], h[6]),
+            )
 
     # -- running ------------------------------------------------------------------
-    def decide(self, loaded: LoadedProfile, as_of: date) -> tuple[dict[str, Any], list[tuple[str, int | None]]]:
-        """Run every stage; return the derived facts the engine decided and the rules that fired."""
+    def decide(self, loaded: LoadedProfile, as_of: date) -> tuple[dict[str, Any], list[Hit]]:
+        """Run every stage; return the derived facts the engine decided and the rules that fired, in report order."""
         facts = self.builder.base(loaded.profile, as_of)
         derived: dict[str, Any] = {}
-        fired: list[tuple[str, int | None]] = []
-        cases = self.compiled.cases
+        hits: list[Hit] = []
+        table = self._fired
+        resolved = self._resolved
         for stage in self.compiled.stages:
-            got = self.backend.run(stage.index, facts.stage(derived))
             # Order does not matter: the cases of a derived fact exclude each other, and the
-            # findings are sorted once all stages have run.
-            for engine_id, idx in got:
-                case = cases.get(engine_id)
-                if case is None:
-                    fired.append((engine_id, idx))
+            # hits are sorted once all stages have run.
+            if resolved:
+                fired, cases = self.backend.run_resolved(stage.index, facts.stage(derived))
+                hits.extend(fired)
+                for name, value in cases:
+                    if name in derived and derived[name] != value:
+                        raise EngineError(f"derived fact '{name}' was decided twice ({derived[name]}, {value})")
+                    derived[name] = value
+                continue
+            for engine_id, idx in self.backend.run(stage.index, facts.stage(derived)):
+                h = table[engine_id]
+                if type(h) is Hit:
+                    hits.append(h if idx is None else Hit(h[0], h[1], h[2], idx, h[4], h[5], h[6]))
                     continue
-                name, value = case
+                name, value = h
                 if name in derived and derived[name] != value:
                     raise EngineError(f"derived fact '{name}' was decided twice ({derived[name]}, {value})")
                 derived[name] = value
+        hits.sort()
         # Computed facts are reported too, so a reader sees the numbers behind findings.
         for d in self.computed:
             value = facts.measures[d.name] if d.name in facts.measures else compute(d, loaded.profile, None, as_of)
             if value is not None:
                 derived[d.name] = round(value, 4) if isinstance(value, float) else value
         # In the order the rule files declare them, whatever order the engine fired in.
-        return {name: derived[name] for name in self.derived if name in derived}, fired
+        return {name: derived[name] for name in self.derived if name in derived}, hits
 
     def evaluate(self, loaded: LoadedProfile, as_of: date) -> Report:
-        derived, fired = self.decide(loaded, as_of)
-        hit = self._hit
-        hits = sorted(hit[eid]._replace(item_index=idx) if idx is not None else hit[eid] for eid, idx in fired)
+        derived, hits = self.decide(loaded, as_of)
         hits, waived, expired = self.apply_waivers(loaded, hits, as_of)
         profile = loaded.profile
         structure = tuple(dict.fromkeys(h.rule for h in hits if h.kind == "structure"))

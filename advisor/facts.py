@@ -186,10 +186,10 @@ class _Source:
         else:
             add(f"{indent}if v is not None: {out} = v")
 
-    def function(self, name: str, signature: str, body: Callable[[], None]) -> Callable:
+    def function(self, name: str, signature: str, body: Callable[[], None], index: str | None = None) -> Callable:
         self.lines = []
         body()
-        head = [f"def {name}({signature}):", "    f = {}"]
+        head = [f"def {name}({signature}):", "    f = {'idx': idx}" if index else "    f = {}"]
         head += [f"    {local} = p.{section}" for section, local in self.sections.items()]
         self.lines = head + self.lines + ["    return f"]
         namespace = {"_compute": compute, "_number": number, **self.constants}
@@ -231,7 +231,7 @@ class FactsBuilder:
         for collection, accessors in self.plan.items.items():
             src = _Source(self)
             self.build_item[collection] = src.function(
-                "item_fact", "p, it, as_of", lambda: [src.key(k, a) for k, a in accessors.items()]
+                "item_fact", "p, it, as_of, idx", lambda: [src.key(k, a) for k, a in accessors.items()], "idx"
             )
 
     def base(self, profile: Profile, as_of: date) -> "ProfileFacts":
@@ -246,7 +246,7 @@ class ProfileFacts:
         self.builder = builder
         self.items: dict[tuple, list[dict[str, Any]]] = {}
         for collection, build in builder.build_item.items():
-            self.items[collection] = [build(profile, item, as_of) for item in _items_of(get_path(profile, collection))]
+            self.items[collection] = [build(profile, item, as_of, i) for i, item in enumerate(_items_of(get_path(profile, collection)))]
         #: computed derived facts read by the rules, by name (raw values, for the report)
         self.measures: dict[str, Any] = {}
         base = builder.build_base(profile, as_of, self.measures)
@@ -254,14 +254,12 @@ class ProfileFacts:
             base[key] = self.items[collection]
         self.base = base
         # Item facts of the for_each scopes carry their index, so a finding can name its item.
-        self.rows = {
-            scope: [{**row, "idx": i} for i, row in enumerate(self.items[collection])]
-            for collection, scope in builder.plan.scopes.items()
-        }
+        self.rows = {scope: self.items[collection] for collection, scope in builder.plan.scopes.items()}
 
     def stage(self, derived: dict[str, Any]) -> ir.Facts:
         builder = self.builder
-        fact = dict(self.base)
+        # Stages only add facts (derived facts once decided stay decided), so the fact grows in place.
+        fact = self.base
         for key, name in builder.decided.items():
             v = derived.get(name)
             if v is not None:
