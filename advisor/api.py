@@ -54,6 +54,25 @@ def _as_of(value: date | str | None) -> date:
     return value
 
 
+def _compiled_rules(extra: Sequence[PathLike], shipped: bool) -> tuple[KnowledgeBase, RuleSet, Compiled]:
+    """The knowledge base, the checked rules and their compiled form, from the cache when unchanged."""
+    from . import cache
+    from .knowledge import knowledge_file
+    from .language import rule_files
+
+    folders = ([shipped_rules_dir()] if shipped else []) + [Path(p) for p in extra]
+    files = [knowledge_file()] + [f for folder in folders for f in rule_files(folder)]
+    digest = cache.key(files, __version__)
+    hit = cache.load(digest)
+    if hit is not None:
+        return hit
+    knowledge = load_knowledge()
+    ruleset = _load_rules(folders, knowledge)
+    result = (knowledge, ruleset, compile_rules(ruleset))
+    cache.store(digest, result)
+    return result
+
+
 class Advisor:
     """Rules compiled once, bound to one engine, evaluating any number of profiles.
 
@@ -64,9 +83,12 @@ class Advisor:
     def __init__(self, rules: Sequence[PathLike] | RuleSet = (), *, engine: str | None = None, shipped: bool = True):
         from . import engine as engines
 
-        self.knowledge = load_knowledge()
-        self.ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules, shipped=shipped, knowledge=self.knowledge)
-        self.compiled: Compiled = compile_rules(self.ruleset)
+        if isinstance(rules, RuleSet):
+            self.knowledge = load_knowledge()
+            self.ruleset = rules
+            self.compiled: Compiled = compile_rules(rules)
+        else:
+            self.knowledge, self.ruleset, self.compiled = _compiled_rules(rules, shipped)
         self._rule_ids = frozenset(self.ruleset.ids)
         self.backend = engines.create(engine, self.compiled.stages)
         self.engine: str = self.backend.name

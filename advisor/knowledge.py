@@ -106,6 +106,9 @@ class KnowledgeBase:
         object.__setattr__(self, "_order", MappingProxyType({sid: i for i, sid in enumerate(self.sections)}))
         object.__setattr__(self, "_level_ranks", MappingProxyType({lv.name: lv.rank for lv in self.levels}))
 
+    def __reduce__(self):  # read-only mappings do not pickle; rebuild them (the rules cache pickles this)
+        return (KnowledgeBase, (self.guide, dict(self.sections), self.references, self.levels, self.areas, self.source))
+
     def __contains__(self, section_id: object) -> bool:
         return section_id in self.sections
 

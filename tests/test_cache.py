@@ -1,0 +1,86 @@
+"""The compiled-rules cache: reused while files are unchanged, rebuilt when one changes, never hides an error."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import advisor
+from advisor import cache
+
+RULE = """rules:
+  - id: custom.no-purpose
+    kind: governance_gap
+    severity: {severity}
+    title: No purpose statement
+    refs: ["3"]
+    when: {{missing: purpose.statement}}
+    message: The purpose is not written down.
+    advice: Write the purpose down.
+"""
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(folder))
+    monkeypatch.delenv("ADVISOR_NO_CACHE", raising=False)
+    return folder
+
+
+def _severity(adv: advisor.Advisor) -> str:
+    return adv.ruleset.rule("custom.no-purpose").severity
+
+
+def test_second_load_comes_from_the_cache_and_evaluates_the_same(cache_dir, tmp_path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "custom.yaml").write_text(RULE.format(severity="high"), encoding="utf-8")
+    first = advisor.Advisor([rules], engine="python")
+    assert len(list(cache_dir.glob("rules-*.pickle"))) == 1
+    second = advisor.Advisor([rules], engine="python")
+    profile = {"name": "X", "partners": [{"name": "A"}]}
+    assert first.evaluate(profile, as_of="2026-11-25").to_json() == second.evaluate(profile, as_of="2026-11-25").to_json()
+    assert second.ruleset is not first.ruleset  # unpickled, not shared in memory
+
+
+def test_a_changed_rule_file_is_recompiled(cache_dir, tmp_path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    path = rules / "custom.yaml"
+    path.write_text(RULE.format(severity="high"), encoding="utf-8")
+    assert _severity(advisor.Advisor([rules], engine="python")) == "high"
+    path.write_text(RULE.format(severity="low"), encoding="utf-8")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert _severity(advisor.Advisor([rules], engine="python")) == "low"
+
+
+def test_a_broken_rule_file_fails_every_time(cache_dir, tmp_path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "custom.yaml").write_text(RULE.format(severity="severe"), encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(advisor.RuleError, match="'severity' is 'severe'"):
+            advisor.Advisor([rules], engine="python")
+    assert not list(cache_dir.glob("rules-*.pickle"))
+
+
+def test_an_unwritable_or_corrupt_cache_only_costs_time(cache_dir, tmp_path) -> None:
+    cache_dir.mkdir()
+    advisor.Advisor(engine="python")
+    for pickle_file in cache_dir.glob("rules-*.pickle"):
+        pickle_file.write_bytes(b"not a pickle")
+    assert advisor.Advisor(engine="python").ruleset.rules  # recompiled over the corrupt file
+    shutil.rmtree(cache_dir)
+    cache_dir.write_text("a file where the cache folder should be")
+    assert advisor.Advisor(engine="python").ruleset.rules
+
+
+def test_no_cache_when_switched_off(cache_dir, monkeypatch) -> None:
+    monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
+    advisor.Advisor(engine="python")
+    assert cache.cache_dir() is None
+    assert not cache_dir.exists()
