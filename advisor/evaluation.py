@@ -45,6 +45,10 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+#: Items of a collection shown one by one in a finding's evidence before a summary row.
+EVIDENCE_ITEMS = 20
+
+
 class Evaluator:
     """Compiled rules bound to one engine: evaluates profiles one after another."""
 
@@ -197,17 +201,23 @@ class Evaluator:
     def evidence(self, loaded, derived, refs, for_each, idx, as_of, memo: dict) -> list[Evidence]:
         """Every profile path and value the refs read (derived facts with what they read in turn), deduplicated."""
         out: dict[str, Evidence] = {}
+        per_item = idx is not None
         for ref in refs:
             own = idx if (ref.scope == "item" and for_each == ref.collection) else None
-            key = (ref, own)
+            key = (ref, own, per_item)
             found = memo.get(key)
             if found is None:
-                found = memo[key] = tuple(self._evidence(loaded, derived, ref, own, as_of, frozenset()))
+                found = memo[key] = tuple(self._evidence(loaded, derived, ref, own, as_of, frozenset(), per_item))
             for ev in found:
                 out.setdefault(ev.path, ev)
         return list(out.values())
 
-    def _evidence(self, loaded, derived, ref: Ref, idx: int | None, as_of: date, seen: frozenset):
+    def _evidence(self, loaded, derived, ref: Ref, idx: int | None, as_of: date, seen: frozenset, per_item: bool,
+                  via_derived: bool = False):
+        """Evidence rows for one ref. Rows over every item of a collection are bounded: at most
+        EVIDENCE_ITEMS items, and in a finding about one item, a derived fact that reads the whole
+        collection (such as the number of sectors) shows one summary row, so evidence stays
+        linear in the number of partners."""
         profile = loaded.profile
 
         def make(path: tuple, value: Any, note: str | None = None) -> Evidence:
@@ -220,18 +230,23 @@ class Evaluator:
             yield Evidence(f"derived.{name}", round(value, 4) if isinstance(value, float) else value, None, d.description)
             if name not in seen:
                 for sub in self.compiled.reads.get(f"derived:{name}", ()):
-                    yield from self._evidence(loaded, derived, sub, None, as_of, seen | {name})
+                    yield from self._evidence(loaded, derived, sub, None, as_of, seen | {name}, per_item, True)
             return
         if ref.scope == "item":
             coll = ref.collection
             items = get_path(profile, coll) or []
             d = self.derived.get(ref.path[0])
-            for i in ([idx] if idx is not None else range(len(items))):
+            shown = [idx] if idx is not None else range(min(len(items), 0 if (per_item and via_derived) else EVIDENCE_ITEMS))
+            for i in shown:
                 if d is not None and d.for_each == coll:
                     value = compute(d, profile, items[i], as_of)
                     yield make(coll + (i, ref.path[0]), round(value, 4) if isinstance(value, float) else value, d.description)
                 else:
                     yield make(coll + (i,) + ref.path, get_path(items[i], ref.path))
+            if idx is None and len(items) > len(shown):
+                rest = len(items) - len(shown)
+                note = f"and {rest:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
+                yield Evidence(f"{field_path(coll)}[*].{'.'.join(ref.path)}", None, None, note)
             return
         value = get_path(profile, ref.path)
         if ref.type.kind == "collection":

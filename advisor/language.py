@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from . import schema
 from .errors import Location, RuleError, did_you_mean
 from .schema import FieldType
-from .yamlio import Document, YamlError, load_file
+from .yamlio import Document, YamlError, load_file, shown
 
 KINDS = ("structure", "governance_gap", "failure_risk", "strength")
 SEVERITIES = ("high", "medium", "low", "info")
@@ -25,6 +26,9 @@ SET_OPS = ("in", "not_in")
 PATH_OPS = ("exists", "missing", "empty", "non_empty", "is_true", "not_true")
 QUANTIFIERS = ("some", "every", "none")
 COUNT_OPS = ("equals", "not_equals", "lt", "lte", "gt", "gte")
+_QUOTE_BOOLEANS = "; put yes/no/on/off in quotes ('yes'): YAML reads them as true/false"
+#: Keys YAML 1.1 reads as true/false: `true: governance.protocol` is a slip for `is_true:`.
+_YAML_BOOLEANS = {"true": True, "yes": True, "on": True, "y": True, "false": False, "no": False, "off": False, "n": False}
 
 #: Functions a derived fact may compute from profile values (evaluated when the facts are built).
 COMPUTE = {
@@ -212,19 +216,37 @@ def load_rules(folders: Sequence[str | os.PathLike], knowledge: Any) -> RuleSet:
             parser.rule(doc, ("rules", i), item)
     for d in ruleset.derived:
         parser.derived_cases(d)
+    parser.check_cycles()
     return ruleset
+
+
+def condition_refs(node: Any) -> Iterator[Ref]:
+    """Every value a parsed condition reads (the collections of quantifiers included)."""
+    if isinstance(node, (All, AnyOf)):
+        for item in node.items:
+            yield from condition_refs(item)
+    elif isinstance(node, Not):
+        yield from condition_refs(node.item)
+    elif isinstance(node, Quantifier):
+        yield node.ref
+        yield from condition_refs(node.where)
+    elif isinstance(node, (Compare, Check, Count)):
+        yield node.ref
 
 
 def _top(doc: Document) -> list:
     if doc.data is None:
         return []
     if not isinstance(doc.data, dict):
-        raise RuleError("a rule file must be a mapping with 'rules' and/or 'derived'", doc.location(()))
+        raise RuleError("a rule file must be a mapping with 'rules' and/or 'derived'; start it with 'rules:' "
+                        "and indent the rules under it", doc.location(()))
     for key in doc.data:
         if key not in ("rules", "derived"):
-            raise RuleError(f"unknown key '{key}'{did_you_mean(key, ['rules', 'derived'])}", doc.location((key,)))
-        if not isinstance(doc.data[key], list):
-            raise RuleError(f"'{key}' must be a list", doc.location((key,)))
+            hint = did_you_mean(key, ["rules", "derived"]) or "; a rule file holds only 'rules:' and 'derived:'"
+            raise RuleError(f"unknown key {shown(key)}{hint}", doc.location((key,)))
+        if not isinstance(doc.data[key], list) and doc.data[key] is not None:
+            first = "- id: ..." if key == "rules" else "- name: ..."
+            raise RuleError(f"'{key}' must be a list, each item starting with '{first}'", doc.location((key,)))
     return []
 
 
@@ -258,8 +280,9 @@ class _Parser:
         return value.strip()
 
     def choice(self, doc, path, value, what, key, choices) -> str:
-        if value not in choices:
-            self.fail(doc, path, what, f"'{key}' is '{value}'; expected one of {', '.join(choices)}{did_you_mean(value, choices)}")
+        if not isinstance(value, str) or value not in choices:
+            hint = did_you_mean(value, choices) if isinstance(value, str) else _QUOTE_BOOLEANS if isinstance(value, bool) else ""
+            self.fail(doc, path, what, f"'{key}' is {shown(value)}; expected one of {', '.join(choices)}{hint}")
         return value
 
     def guide_refs(self, doc, path, value, what) -> tuple[str, ...]:
@@ -283,7 +306,7 @@ class _Parser:
         if not isinstance(name, str) or not NAME.match(name):
             self.fail(doc, path + ("name",), what, "'name' must be lower_case_with_underscores")
         if name in self.derived_by_name:
-            self.fail(doc, path + ("name",), what, f"duplicate derived fact (first at {self.derived_by_name[name].source})")
+            self.fail(doc, path + ("name",), what, f"duplicate derived fact (first at {self.derived_by_name[name].source}); give this one a name of its own")
         description = self.text(doc, path + ("description",), item["description"], what, "description")
         refs = self.guide_refs(doc, path + ("refs",), item["refs"], what) if "refs" in item else ()
         loc = doc.location(path)
@@ -307,7 +330,8 @@ class _Parser:
                 self.fail(doc, path + ("for_each",), what, "'for_each' is only for computed derived facts")
             values = item.get("values")
             if not isinstance(values, list) or not values or not all(isinstance(v, str) and NAME.match(v) for v in values):
-                self.fail(doc, path + ("values",), what, "'values' must be a list of lower_case names")
+                hint = _QUOTE_BOOLEANS if isinstance(values, list) and any(isinstance(v, bool) for v in values) else ""
+                self.fail(doc, path + ("values",), what, f"'values' must be a list of lower_case names{hint}")
             default = item.get("default")
             if default is not None and default not in values:
                 self.fail(doc, path + ("default",), what, f"default '{default}' is not one of its values: {', '.join(values)}")
@@ -315,6 +339,31 @@ class _Parser:
             self._pending_cases[name] = (doc, path, item)
         self.derived_by_name[name] = derived
         self.ruleset.derived.append(derived)
+
+    def check_cycles(self) -> None:
+        """Derived facts decided by the engine must not read each other in a circle (they run in stages)."""
+        reads = {
+            d.name: [r.path[0] for case in d.cases for r in condition_refs(case.when) if r.scope == "derived"]
+            for d in self.ruleset.derived
+        }
+        state: dict[str, int] = {}  # 1 = being visited, 2 = done
+
+        def visit(name: str, trail: list[str]) -> None:
+            state[name] = 1
+            for other in reads.get(name, ()):
+                if state.get(other) == 1:
+                    cycle = trail[trail.index(other):] + [name, other] if other in trail else [name, other]
+                    doc, path, _ = self._pending_cases[cycle[0]]
+                    self.fail(doc, path + ("cases",), f"derived fact '{cycle[0]}'",
+                              f"derived facts read each other in a cycle ({' -> '.join(cycle)}); "
+                              "decide one of them from profile fields only")
+                if state.get(other) is None:
+                    visit(other, trail + [name])
+            state[name] = 2
+
+        for d in self.ruleset.derived:
+            if state.get(d.name) is None:
+                visit(d.name, [])
 
     def derived_cases(self, derived: Derived) -> None:
         pending = self._pending_cases.get(derived.name)
@@ -389,7 +438,9 @@ class _Parser:
         if not isinstance(rid, str) or not RULE_ID.match(rid):
             self.fail(doc, path + ("id",), what, "'id' must look like 'area.short-name' (lower case, dots and dashes)")
         if rid in self.rule_ids:
-            self.fail(doc, path + ("id",), what, f"duplicate rule id (first at {self.rule_ids[rid]})")
+            first = self.rule_ids[rid]
+            where = f"line {first.line}" if first.source == doc.source else str(first)
+            self.fail(doc, path + ("id",), what, f"duplicate rule id (first at {where}); give this rule an id of its own")
         kind = self.choice(doc, path + ("kind",), item["kind"], what, "kind", KINDS)
         severity = self.choice(doc, path + ("severity",), item["severity"], what, "severity", SEVERITIES)
         title = self.text(doc, path + ("title",), item["title"], what, "title")
@@ -409,8 +460,11 @@ class _Parser:
             sev = self.choice(doc, ppath + ("severity",), p["severity"], what, "severity", SEVERITIES)
             if SEVERITIES.index(sev) <= SEVERITIES.index(severity):
                 self.fail(doc, ppath + ("severity",), what, f"proportion severity '{sev}' must be lower than the rule's '{severity}'")
-            proportion.append(Proportion(self.condition(doc, ppath + ("when",), p["when"], what, for_each),
-                                         sev, self.text(doc, ppath + ("because",), p["because"], what, "because")))
+            pwhen = self.condition(doc, ppath + ("when",), p["when"], what, for_each)
+            dead = contradiction([when, pwhen])
+            if dead:
+                self.fail(doc, ppath + ("when",), what, f"this proportion can never apply together with the rule's condition: {dead}")
+            proportion.append(Proportion(pwhen, sev, self.text(doc, ppath + ("because",), p["because"], what, "because")))
         loc = doc.location(path)
         self.rule_ids[rid] = loc
         self.ruleset.rules.append(Rule(rid, kind, severity, title, message, advice, refs, when, for_each, tuple(proportion), loc, description))
@@ -443,17 +497,24 @@ class _Parser:
                 self.fail(doc, path, what, f"'{text}': {'.'.join(item_of)} items have no field '{'.'.join(parts[1:])}'"
                           f"{did_you_mean(parts[-1], list(root.fields) + extra)}")
             return Ref("item", parts[1:], ftype, item_of)
-        ftype = schema.lookup(parts)
-        if ftype is None:
-            # Name the first part that does not exist, and suggest from its siblings.
-            for n in range(1, len(parts) + 1):
-                if schema.lookup(parts[:n]) is None:
-                    parent = schema.lookup(parts[: n - 1])
-                    if parent is not None and parent.kind == "collection":
-                        self.fail(doc, path, what, f"'{text}': {'.'.join(parts[:n-1])} is a list; read its items with some/every/none or for_each and 'item.{parts[n-1]}'")
-                    hint = did_you_mean(parts[n - 1], schema.children(parts[: n - 1]) + (["derived", "item"] if n == 1 else []))
-                    self.fail(doc, path, what, f"'{text}' is not a profile field{hint}")
-        return Ref("profile", parts, ftype)
+        # Walk the path: name the first part that does not exist, and suggest from its siblings.
+        for n in range(1, len(parts) + 1):
+            parent = schema.lookup(parts[: n - 1])
+            if parent is not None and parent.kind == "collection":
+                coll = ".".join(parts[: n - 1])
+                self.fail(doc, path, what, f"'{text}': {coll} is a list; read its items with "
+                                           f"{{some: {coll}, where: {{...}}}} (or for_each: {coll}) and 'item.{'.'.join(parts[n - 1:])}'")
+            if schema.lookup(parts[:n]) is None:
+                siblings = schema.children(parts[: n - 1]) + (["derived", "item"] if n == 1 else [])
+                close = difflib.get_close_matches(parts[n - 1], siblings, n=1, cutoff=0.6)
+                if close:
+                    hint = f"; did you mean '{'.'.join(parts[: n - 1] + (close[0],))}'?"
+                elif n > 1 and siblings:
+                    hint = f"; {'.'.join(parts[: n - 1])} has: {', '.join(siblings)}"
+                else:
+                    hint = "; see rules/REFERENCE.md or `advisor schema` for the fields"
+                self.fail(doc, path, what, f"'{text}' is not a profile field{hint}")
+        return Ref("profile", parts, schema.lookup(parts))
 
     # -- conditions -------------------------------------------------------------
     def condition(self, doc, path, cond, what, item_of, reading: str | None = None) -> Any:
@@ -502,6 +563,8 @@ class _Parser:
             n = cond[op]
             if isinstance(n, bool) or not isinstance(n, int) or n < 0:
                 self.fail(doc, path + (op,), what, f"a count is compared with a whole number, not {n!r}")
+            if op == "lt" and n == 0:
+                self.fail(doc, path, what, f"condition can never be true: the number of items of {ref.text} is never below 0")
             return Count(ref, COMPARE_OPS[op], n)
         for op in PATH_OPS:
             if op in keys:
@@ -514,7 +577,8 @@ class _Parser:
                     self.fail(doc, path + (op,), what, f"'{op}' needs a list, but '{ref.text}' is {ref.type.describe()}; use exists/missing")
                 if op in ("is_true", "not_true"):
                     if kind != "bool":
-                        self.fail(doc, path + (op,), what, f"'{op}' needs a true/false field, but '{ref.text}' is {ref.type.describe()}")
+                        other = "use exists/missing" if kind in ("object", "date") else "use count, empty or contains" if kind in ("list", "collection") else "compare it with {path: ..., equals: ...}"
+                        self.fail(doc, path + (op,), what, f"'{op}' needs a true/false field, but '{ref.text}' is {ref.type.describe()}; {other}")
                     node = Compare(ref, "eq", True)
                     return node if op == "is_true" else Not(node)
                 return Check(ref, op)
@@ -522,7 +586,8 @@ class _Parser:
             ops = keys - {"path"}
             valid = list(COMPARE_OPS) + list(SET_OPS) + ["contains"]
             if len(ops) != 1:
-                self.fail(doc, path, what, f"'path' takes exactly one operator: {', '.join(valid)}")
+                self.fail(doc, path, what, f"'path' takes exactly one operator ({', '.join(valid)}); "
+                                           "to test two things, put two conditions under 'all'")
             op = next(iter(ops))
             if op not in valid:
                 self.fail(doc, path + (op,), what, f"unknown operator '{op}'{did_you_mean(op, valid + list(PATH_OPS))}")
@@ -530,7 +595,12 @@ class _Parser:
             self.derived_guard(doc, path, what, ref, reading)
             return self.comparison(doc, path + (op,), what, ref, op, cond[op])
         known = ["all", "any", "not", "path", "count", *QUANTIFIERS, *PATH_OPS]
-        first = sorted(keys)[0]
+        first = sorted(keys, key=str)[0]
+        if str(first).lower() in _YAML_BOOLEANS:
+            op = "is_true" if _YAML_BOOLEANS[str(first).lower()] else "not_true"
+            target = cond[first] if isinstance(cond[first], str) else "FIELD"
+            self.fail(doc, path + (first,), what, f"unknown condition '{first}': YAML reads a bare {first} as a yes/no value, "
+                                                  f"not a condition; write '{op}: {target}'")
         hint = did_you_mean(first, known) or f"; expected one of {', '.join(known)}"
         self.fail(doc, path + (first,), what, f"unknown condition '{first}'{hint}")
 
@@ -555,7 +625,7 @@ class _Parser:
             return Compare(ref, op, values)
         cop = COMPARE_OPS[op]
         if cop in ("lt", "lte", "gt", "gte") and kind not in ("int", "number"):
-            self.fail(doc, path, what, f"'{op}' needs a number, but '{ref.text}' is {ref.type.describe()}")
+            self.fail(doc, path, what, f"'{op}' needs a number, but '{ref.text}' is {ref.type.describe()}; use equals or in")
         return Compare(ref, cop, self.literal(doc, path, what, ref.type, value, ref))
 
     def literal(self, doc, path, what, ftype: FieldType, value: Any, ref: Ref) -> Any:
@@ -572,21 +642,16 @@ class _Parser:
         if not ok:
             if kind == "enum" and isinstance(value, str):
                 self.fail(doc, path, what, f"'{value}' is not a value of {ref.text}; expected one of {', '.join(ftype.values)}{did_you_mean(value, ftype.values)}")
-            self.fail(doc, path, what, f"{value!r} does not fit {ref.text}, which is {ftype.describe()}")
+            hint = "; use is_true/not_true, or write true or false without quotes" if kind == "bool" else \
+                "; write a plain number without quotes" if kind in ("int", "number") else ""
+            self.fail(doc, path, what, f"{shown(value)} does not fit {ref.text}, which is {ftype.describe()}{hint}")
         return float(value) if kind == "number" and not isinstance(value, float) else value
 
     def check_satisfiable(self, doc, path, what, parsed: tuple) -> None:
-        """Catch the plain contradictions: one field required equal to two values, or set and missing."""
-        equal: dict[Ref, Any] = {}
-        for node in parsed:
-            if isinstance(node, Compare) and node.op == "eq":
-                if node.ref in equal and equal[node.ref] != node.value:
-                    self.fail(doc, path, what, f"condition can never be true: {node.ref.text} cannot equal both {equal[node.ref]!r} and {node.value!r}")
-                equal[node.ref] = node.value
-        present = {n.ref for n in parsed if isinstance(n, Check) and n.op == "exists"} | set(equal)
-        for node in parsed:
-            if isinstance(node, Check) and node.op == "missing" and node.ref in present:
-                self.fail(doc, path, what, f"condition can never be true: {node.ref.text} cannot be both set and missing")
+        """Refuse an `all` that no profile can meet, e.g. one field equal to two values, or set and missing."""
+        problem = contradiction(parsed)
+        if problem:
+            self.fail(doc, path, what, f"condition can never be true: {problem}; remove one of them, or use 'any' if either will do")
 
     # -- templates --------------------------------------------------------------
     _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -608,9 +673,186 @@ class _Parser:
             name, _, fmt = body.partition(":")
             if fmt not in ("", "%", ","):
                 self.fail(doc, path, what, f"unknown format ':{fmt}' in {{{body}}}; use ':%' or ':,'")
-            ref = self.ref(doc, path, name.strip(), what, item_of)
+            ref = self.ref(doc, path, name.strip(), f"{what}: {key} {{{body}}}", item_of)
             if ref.type.kind in ("object", "collection"):
                 self.fail(doc, path, what, f"{{{name}}} is {ref.type.describe()} and cannot be shown in a {key}")
             parts.append((ref, fmt))
         parts.append(text[pos:])
         return Template(text, tuple(p for p in parts if p != ""))
+
+
+# --------------------------------------------------------------------------- contradictions
+
+_MISSING = object()
+
+
+def _atoms(items: Iterable[Any]) -> Iterable[Any]:
+    """The conditions an `all` requires, nested `all`s flattened."""
+    for node in items:
+        if isinstance(node, All):
+            yield from _atoms(node.items)
+        else:
+            yield node
+
+
+def _variable(node: Any) -> Ref | None:
+    """The one field a condition constrains, when it is a plain test of one field (else None)."""
+    if isinstance(node, Not):
+        if isinstance(node.item, Compare) and node.item.op == "contains":
+            return None  # 'not contains' says nothing about the list's size or presence
+        return _variable(node.item)
+    if isinstance(node, (Compare, Check, Count)):
+        return node.ref
+    return None
+
+
+def _holds(node: Any, value: Any) -> bool:
+    """Whether a test of one field holds for a candidate value (_MISSING, a scalar, or a (present, count) pair)."""
+    if isinstance(node, Not):
+        return not _holds(node.item, value)
+    listlike = isinstance(value, tuple)
+    present = value[0] if listlike else value is not _MISSING
+    if isinstance(node, Check):
+        if node.op in ("exists", "missing"):
+            return present == (node.op == "exists")
+        count = value[1] if listlike else 0
+        return (count == 0) == (node.op == "empty")
+    if isinstance(node, Count):
+        return _compare(value[1] if listlike else 0, node.op, node.value)
+    if node.op == "contains":
+        return listlike and value[0] and value[1] > 0
+    if not present or listlike:
+        return False
+    if node.op == "in":
+        return value in node.value
+    if node.op == "not_in":
+        return value not in node.value
+    return _compare(value, node.op, node.value)
+
+
+def _compare(value: Any, op: str, other: Any) -> bool:
+    if op == "eq":
+        return value == other and type(value) is not bool or value is other
+    if op == "neq":
+        return not _compare(value, "eq", other)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return {"lt": value < other, "lte": value <= other, "gt": value > other, "gte": value >= other}[op]
+
+
+def _constants(nodes: list) -> list:
+    out = []
+    for node in nodes:
+        while isinstance(node, Not):
+            node = node.item
+        if isinstance(node, Compare):
+            out.extend(node.value if node.op in ("in", "not_in") else [node.value])
+        elif isinstance(node, Count):
+            out.append(node.value)
+    return out
+
+
+def _candidates(ref: Ref, nodes: list) -> list:
+    """Values that stand for every case the tests on this field can tell apart."""
+    kind = ref.type.kind
+    consts = [c for c in _constants(nodes) if isinstance(c, (int, float)) and not isinstance(c, bool)]
+    if kind in ("list", "collection"):
+        counts = {0, 1} | {n + d for n in consts for d in (-1, 0, 1) if n + d >= 0}
+        return [(False, 0)] + [(True, n) for n in sorted(counts)]
+    if kind == "bool":
+        return [_MISSING, True, False]
+    if kind == "enum":
+        return [_MISSING, *ref.type.values]
+    if kind in ("int", "number"):
+        points = sorted(set(consts)) or [0]
+        found = set(points)
+        for c in points:
+            found |= {c - 1, c + 1}
+        if kind == "number":
+            found |= {(a + b) / 2 for a, b in zip(points, points[1:])}
+        return [_MISSING, *sorted(found)]
+    if kind == "str":
+        return [_MISSING, *dict.fromkeys(c for c in _constants(nodes) if isinstance(c, str)), "\x00another value"]
+    return [_MISSING, "\x00set"]  # a date or a section: only set or missing can be told
+
+
+def _const(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def _describe_test(node: Any) -> str:
+    if isinstance(node, Not):
+        inner = node.item
+        if isinstance(inner, Compare) and inner.op == "eq" and inner.value is True:
+            return "not true"
+        return f"not {_describe_test(inner)}"
+    if isinstance(node, Check):
+        return {"exists": "set", "missing": "missing", "empty": "empty", "non_empty": "non-empty"}[node.op]
+    words = {"eq": "", "neq": "other than ", "lt": "below ", "lte": "at most ", "gt": "above ", "gte": "at least "}
+    if isinstance(node, Count):
+        return f"{words[node.op] or 'exactly '}{node.value}"
+    if node.op == "eq" and node.value is True:
+        return "true"
+    if node.op == "contains":
+        return f"a list holding {_const(node.value)}"
+    if node.op in ("in", "not_in"):
+        listed = ", ".join(_const(v) for v in node.value)
+        return f"one of [{listed}]" if node.op == "in" else f"none of [{listed}]"
+    return f"{words[node.op]}{_const(node.value)}"
+
+
+def _explain(ref: Ref, tests: list) -> str:
+    if len(tests) == 2:
+        a, b = tests
+        if all(isinstance(t, Compare) and t.op == "eq" for t in tests):
+            return f"{ref.text} cannot equal both {_const(a.value)} and {_const(b.value)}"
+        if {getattr(t, "op", None) for t in tests} == {"exists", "missing"}:
+            return f"{ref.text} cannot be both set and missing"
+    described = " and ".join(dict.fromkeys(_describe_test(t) for t in tests))
+    if isinstance(tests[0], Count) or (isinstance(tests[0], Not) and isinstance(tests[0].item, Count)):
+        return f"the number of items of {ref.text} cannot be {described}"
+    return f"{ref.text} cannot be {described}"
+
+
+def contradiction(items: Iterable[Any]) -> str | None:
+    """Why the conditions (all required) can never hold together, or None when some profile may meet them.
+
+    Only tests of one field each are weighed (with nested `all`s), field by field: a field's
+    tests are tried on every value that tells them apart, and a field inside a section that
+    must be missing must be missing too. Anything else (any, quantifiers, derived facts against
+    the fields they read) is assumed satisfiable, so this never refuses a condition that can hold.
+    """
+    atoms = list(_atoms(items))
+    by_ref: dict[Ref, list] = {}
+    for node in atoms:
+        ref = _variable(node)
+        if ref is not None:
+            by_ref.setdefault(ref, []).append(node)
+    feasible: dict[Ref, list] = {}
+    for ref, tests in by_ref.items():
+        values = _candidates(ref, tests)
+        ok = [v for v in values if all(_holds(t, v) for t in tests)]
+        if not ok:
+            # Name the smallest set of tests that clash: a pair when there is one.
+            for i, a in enumerate(tests):
+                for b in tests[i + 1:]:
+                    if not any(_holds(a, v) and _holds(b, v) for v in values):
+                        return _explain(ref, [a, b])
+            for a in tests:
+                if not any(_holds(a, v) for v in values):
+                    return _explain(ref, [a])
+            return _explain(ref, tests)
+        feasible[ref] = ok
+    for section, ok in feasible.items():
+        if section.type.kind != "object" or any(v is not _MISSING for v in ok):
+            continue
+        for ref, values in feasible.items():
+            inside = ref.scope == section.scope and ref.path[: len(section.path)] == section.path and ref != section
+            if inside and not any(v is _MISSING or v == (False, 0) for v in values):
+                return f"{ref.text} cannot be set when {section.text} is missing"
+    for node in atoms:
+        if isinstance(node, Not) and node.item in atoms:
+            return "a condition and its own 'not' are both required"
+    return None

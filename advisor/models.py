@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
-from typing import Annotated, Literal, Optional
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 Stage = Literal["proposed", "forming", "active", "reviewing", "closing"]
 Approach = Literal["integrated_sectoral", "single_sector", "undecided"]
@@ -30,10 +31,44 @@ ReviewFrequency = Literal["none", "annually", "quarterly", "monthly"]
 #: The four levels of Himmelman's continuum, in the guide's order (9.1).
 LEVELS: tuple[str, ...] = ("communication", "coordination", "cooperation", "collaboration")
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def _iso_date(value: Any) -> Any:
+    """Dates written unquoted (YAML dates) or as quoted YYYY-MM-DD text; anything else says how to write it."""
+    if isinstance(value, datetime):
+        raise ValueError(f"expected a date without a time, got {value.isoformat(sep=' ')}; write {value.date().isoformat()}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+        if m:
+            try:
+                return date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a date in the calendar ({exc}); write a real date as YYYY-MM-DD") from None
+        m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+        if m:
+            first, second, year = int(m[1]), int(m[2]), int(m[3])
+            day, month = (second, first) if first <= 12 < second else (first, second)
+            try:
+                iso = date(year, month, day).isoformat()
+            except ValueError:
+                iso = None
+            if iso is not None:
+                meaning = "" if first > 12 or second > 12 or first == second else f" if you mean {day} {_MONTHS[month - 1]} {year}"
+                raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}; write {iso}{meaning}")
+    shown = repr(value) if len(repr(value)) < 40 else repr(value)[:40] + "..."
+    raise ValueError(f"expected a date, got {shown}; write it as YYYY-MM-DD, such as 2026-02-01")
+
+
 # Dates may be written unquoted (YAML dates) or quoted ISO strings.
-IsoDate = Annotated[date, Field(strict=False)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Text = Annotated[str, Field(min_length=1)]
-Amount = Annotated[float, Field(ge=0)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class Section(BaseModel):
@@ -78,7 +113,7 @@ class Funding(Section):
 
 
 class Duration(Section):
-    months: Optional[Annotated[float, Field(ge=0)]] = None
+    months: Optional[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = None
     start: Optional[IsoDate] = None
     end: Optional[IsoDate] = None
 
@@ -86,7 +121,7 @@ class Duration(Section):
     def _months_from_dates(self) -> "Duration":
         if self.start and self.end:
             if self.end < self.start:
-                raise ValueError(f"end {self.end.isoformat()} is before start {self.start.isoformat()}")
+                raise ValueError(f"end {self.end.isoformat()} is before start {self.start.isoformat()}; correct one of the dates")
             if self.months is None:
                 # Calendar months, plus the days left over (inclusive) in average months:
                 # 2026-02-01..2028-01-31 is 24 months, a one-day event 0.03.
@@ -173,9 +208,9 @@ class Risk(Section):
 
 class KPI(Section):
     name: Text
-    baseline: Optional[float] = None
-    target: Optional[float] = None
-    actual: Optional[float] = None
+    baseline: Optional[Number] = None
+    target: Optional[Number] = None
+    actual: Optional[Number] = None
     unit: Optional[Text] = None
     agreed_by_all: Optional[bool] = None
 
@@ -232,23 +267,37 @@ def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> li
     """Broken cross-references in a profile, as (field path, message) pairs in file order."""
     from .errors import did_you_mean
 
+    def quoted(text: str) -> str:
+        return repr(text) if len(text) <= 60 else repr(text[:60] + "...")
+
     problems: list[tuple[tuple, str]] = []
     names: dict[str, int] = {}
     for i, partner in enumerate(profile.partners):
         if partner.name in names:
-            problems.append((("partners", i, "name"), f"duplicate partner name '{partner.name}' (also partners[{names[partner.name]}])"))
+            problems.append((("partners", i, "name"), f"duplicate partner name {quoted(partner.name)} (also partners[{names[partner.name]}]); "
+                                                      "give each partner its own name"))
         else:
             names[partner.name] = i
     goal_ids: dict[str, int] = {}
     for i, goal in enumerate(profile.goals or ()):
         if goal.id in goal_ids:
-            problems.append((("goals", i, "id"), f"duplicate goal id '{goal.id}' (also goals[{goal_ids[goal.id]}])"))
+            problems.append((("goals", i, "id"), f"duplicate goal id {quoted(goal.id)} (also goals[{goal_ids[goal.id]}]); give each goal its own id"))
         else:
             goal_ids[goal.id] = i
 
+    def known(what: str, choices: dict[str, int], word: str) -> str:
+        hint = did_you_mean(word, choices)
+        if hint:
+            return hint
+        if not choices:
+            return f"; no {what}s are defined"
+        if len(choices) <= 5:
+            return f"; expected one of: {', '.join(quoted(c) for c in choices)}"
+        return f"; use one of the {len(choices)} {what}s defined"
+
     def partner_ref(path: tuple, value: str | None) -> None:
         if value is not None and value not in names:
-            problems.append((path, f"'{value}' is not a partner name{did_you_mean(value, names)}"))
+            problems.append((path, f"{quoted(value)} is not a partner name{known('partner name', names, value)}"))
 
     partner_ref(("lead_partner",), profile.lead_partner)
     for i, goal in enumerate(profile.goals or ()):
@@ -256,11 +305,10 @@ def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> li
     for i, partner in enumerate(profile.partners):
         for j, goal_id in enumerate(partner.objectives or ()):
             if goal_id not in goal_ids:
-                hint = did_you_mean(goal_id, goal_ids) if goal_ids else "; no goals are defined"
-                problems.append((("partners", i, "objectives", j), f"'{goal_id}' is not a goal id{hint}"))
+                problems.append((("partners", i, "objectives", j), f"{quoted(goal_id)} is not a goal id{known('goal id', goal_ids, goal_id)}"))
         for j, other in enumerate(partner.competes_with or ()):
             if other == partner.name:
-                problems.append((("partners", i, "competes_with", j), "a partner cannot compete with itself"))
+                problems.append((("partners", i, "competes_with", j), "a partner cannot compete with itself; remove it from competes_with"))
             else:
                 partner_ref(("partners", i, "competes_with", j), other)
     for i, risk in enumerate(profile.risks or ()):
@@ -268,5 +316,6 @@ def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> li
     if rule_ids is not None:
         for i, waiver in enumerate(profile.waivers or ()):
             if waiver.rule not in rule_ids:
-                problems.append((("waivers", i, "rule"), f"'{waiver.rule}' is not a known rule id{did_you_mean(waiver.rule, rule_ids)}"))
+                hint = did_you_mean(waiver.rule, rule_ids) or "; `advisor rules list` shows the rule ids"
+                problems.append((("waivers", i, "rule"), f"{quoted(waiver.rule)} is not a known rule id{hint}"))
     return problems

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from pydantic import ValidationError
 
 from .errors import Location, ProfileError, did_you_mean
 from .models import Profile, reference_problems
-from .yamlio import Document, YamlError, load_document, read_text
+from .yamlio import Document, YamlError, load_document, read_text, shown
 
 
 @dataclass
@@ -52,48 +53,142 @@ def _model_fields_at(loc: tuple) -> list[str]:
     return list(node.fields) if node.kind in ("object", "collection") else []
 
 
+#: The field that identifies an item of each list of sections, for "write it as '- name: X'".
+_ITEM_KEY = {"partners": "name", "goals": "id", "kpis": "name", "risks": "description", "waivers": "rule"}
+#: An example for each required field, for "required field is missing; add it".
+_EXAMPLE = {
+    ("name",): "name: Ward 12 Safety Forum",
+    ("partners",): "partners: [{name: SAPS Ward 12}]",
+    ("partners", "name"): "name: SAPS Ward 12",
+    ("goals", "id"): "id: g1",
+    ("kpis", "name"): "name: Incidents reported",
+    ("risks", "description"): "description: Key champion transferred",
+    ("waivers", "rule"): "rule: governance.ip-agreement",
+    ("waivers", "reason"): "reason: why the committee accepts it",
+}
+_TYPE_WORDS = {
+    "string_type": "text", "bool_type": "true or false", "int_type": "a whole number",
+    "float_type": "a number", "list_type": "a list", "model_type": "a mapping of fields",
+    "model_attributes_type": "a mapping of fields", "dict_type": "a mapping of fields",
+    "date_type": "a date (YYYY-MM-DD)", "int_from_float": "a whole number", "finite_number": "a finite number",
+}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return shown(value)
+
+
+def _names(loc: tuple) -> tuple:
+    return tuple(p for p in loc if not isinstance(p, int))
+
+
+def _type_hint(kind: str, loc: tuple, value: Any) -> str:
+    """What to write instead, for a value of the wrong type."""
+    names = _names(loc)
+    if value is None:
+        return "; write a value after the colon, or leave the line out"
+    if kind == "string_type" and isinstance(value, (bool, int, float)) or kind == "string_type" and hasattr(value, "isoformat"):
+        return "; put it in quotes to keep it as text"
+    if kind == "bool_type":
+        return "; write true or false (without quotes)"
+    if kind in ("float_type", "int_type", "int_from_float", "finite_number"):
+        if kind == "int_from_float" or (kind == "int_type" and isinstance(value, float)):
+            return "; write a whole number such as 3"
+        if isinstance(value, str):
+            digits = re.sub(r"[\s,_]|^[A-Za-z$\u20ac\u00a3]+|[A-Za-z]+$", "", value)
+            try:
+                number = float(digits)
+            except ValueError:
+                return "; write digits only, such as 450000"
+            if abs(number) < 1e15:
+                plain = f"{number:.0f}" if number.is_integer() else repr(number)
+                return f"; write the number alone, without quotes or units: {plain}"
+        return "; write digits only, such as 450000"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        if loc and isinstance(loc[-1], int) and names and names[-1] in _ITEM_KEY and isinstance(value, (str, int, float)):
+            return f"; write each item as '- {_ITEM_KEY[names[-1]]}: {value}'"
+        return "; write its fields as 'key: value' lines indented under it"
+    if kind == "list_type":
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            if names and names[-1] in _ITEM_KEY:
+                return f"; write each item on its own line as '- {_ITEM_KEY[names[-1]]}: {value}'"
+            return f"; write it as a list: [{value}]"
+        return "; write one '- item' per line, or [a, b] on one line"
+    return ""
+
+
+def _bound(ctx: dict, key: str) -> str:
+    value = ctx[key]
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def _describe(err: dict, data: Any) -> str:
     kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
     if kind == "extra_forbidden":
-        return f"unknown key '{loc[-1]}'{did_you_mean(loc[-1], _model_fields_at(loc[:-1]))}"
+        fields = _model_fields_at(loc[:-1])
+        hint = did_you_mean(loc[-1], fields)
+        if not hint:
+            hint = f"; expected one of: {', '.join(fields)}" if 0 < len(fields) <= 13 else \
+                "; remove it or check the spelling (`advisor schema` lists every field)"
+        return f"unknown key {shown(loc[-1])}{hint}"
     if kind == "literal_error":
         expected = [e.strip().strip("'") for e in err["ctx"]["expected"].replace(" or ", ", ").split(",")]
         if loc and loc[-1] == "profile_version":
-            return f"unsupported profile_version {value!r}; this advisor reads version 1"
-        return f"unknown value {value!r}; expected one of: {', '.join(expected)}{did_you_mean(value, expected) if isinstance(value, str) else ''}"
+            return f"unsupported profile_version {shown(value)}; this advisor reads version 1: write profile_version: 1"
+        hint = did_you_mean(value, expected) if isinstance(value, str) else \
+            "; YAML reads a bare yes/no/on/off as true/false" if isinstance(value, bool) else ""
+        return f"unknown value {_shown(value)}; expected one of: {', '.join(expected)}{hint}"
     if kind == "missing":
-        return "required field is missing"
-    wanted = {
-        "string_type": "text", "bool_type": "true or false", "int_type": "a whole number",
-        "float_type": "a number", "list_type": "a list", "model_type": "a mapping of fields",
-        "model_attributes_type": "a mapping of fields", "date_type": "a date (YYYY-MM-DD)",
-        "date_from_datetime_parsing": "a date (YYYY-MM-DD)", "date_parsing": "a date (YYYY-MM-DD)",
-        "date_from_datetime_inexact": "a date without a time",
-        "int_from_float": "a whole number", "dict_type": "a mapping of fields",
-    }.get(kind)
+        example = _EXAMPLE.get(_names(loc)[-2:]) or _EXAMPLE.get(_names(loc)[-1:])
+        return f"required field is missing; add it{f' ({example})' if example else ''}"
+    wanted = _TYPE_WORDS.get(kind)
     if wanted:
-        shown = repr(value) if not isinstance(value, (dict, list)) else ("a mapping" if isinstance(value, dict) else "a list")
-        return f"expected {wanted}, got {shown}"
+        return f"expected {wanted}, got {_shown(value)}{_type_hint(kind, loc, value)}"
+    if kind == "string_unicode":
+        return f"{_shown(value)} holds a character that is not valid Unicode (a lone surrogate such as \\ud800); remove it"
     if kind == "string_too_short":
-        return "must not be empty"
+        return "must not be empty; write a value or leave the line out"
     if kind == "too_short":
         n = err["ctx"].get("min_length", 1)
-        return f"needs at least {n} item{'s' if n != 1 else ''}"
+        names = _names(loc)
+        add = f"; add each as '- {_ITEM_KEY[names[-1]]}: ...'" if names and names[-1] in _ITEM_KEY else ""
+        return f"needs at least {n} item{'s' if n != 1 else ''}{add}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {"greater_than_equal": ("ge", "or more"), "greater_than": ("gt", "more than"),
+                 "less_than_equal": ("le", "or less"), "less_than": ("lt", "less than")}[kind]
+        bound = _bound(err["ctx"], words[0])
+        limit = f"{bound} {words[1]}" if words[1].startswith("or") else f"{words[1]} {bound}"
+        extra = " (1 is the highest)" if _names(loc)[-1:] == ("priority",) else ""
+        return f"must be {limit}{extra}, got {_shown(value)}"
     if kind == "value_error":
         return str(err["ctx"].get("error", err["msg"]))
     if kind == "string_pattern_mismatch" and loc[-1:] == ("currency",):
-        return f"expected a three-letter currency code such as ZAR, got {value!r}"
-    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {value!r})"
+        return f"expected a three-letter currency code such as ZAR, got {_shown(value)}"
+    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {_shown(value)})"
 
 
 def validate(data: Any, source: str, document: Document | None = None, rule_ids: set[str] | None = None) -> LoadedProfile:
     """Validate plain data as a profile; raise ProfileError naming the first problem in file order."""
     doc = document or Document(data, source)
     if data is None:
-        raise ProfileError("the profile is empty; it needs at least 'name' and 'partners'", Location(source))
+        raise ProfileError("the profile is empty; write at least 'name:' and 'partners:'", Location(source))
     if not isinstance(data, dict):
-        what = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
-        raise ProfileError(f"a profile must be a mapping of fields (name, partners, ...), not {what}", doc.location(()))
+        if isinstance(data, list):
+            raise ProfileError("the profile is a list, not a mapping of fields; remove the '- ' before 'name:' so that "
+                               "the fields start at the left margin", doc.location(()))
+        what = "plain text" if isinstance(data, str) else f"the value {shown(data)}"
+        raise ProfileError(f"the profile is {what}, not a mapping of fields; write it as 'name: ...' and 'partners:' lines",
+                           doc.location(()))
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:

@@ -16,6 +16,8 @@ KIND_TITLES = {
     "structure": "Recommended structure",
     "strength": "Strengths",
 }
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
 #: Points taken off a readiness score of 100 for each finding (strengths take none).
 PENALTY = {"high": 15, "medium": 6, "low": 2, "info": 0}
 
@@ -219,5 +221,10 @@ class Report:
         }
 
     def to_json(self, indent: int | None = None) -> str:
-        """The report as JSON; the engine is left out so both engines give byte-identical output."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
+        """The report as JSON; the engine is left out so both engines give byte-identical output.
+
+        Characters that some readers take for line breaks (U+0085, U+2028, U+2029) are escaped,
+        so one report is always exactly one line of JSON Lines.
+        """
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
+        return text.translate(_LINE_BREAKS)

@@ -1,4 +1,11 @@
-"""Safe YAML reading that remembers the line and column of every node (the only module importing yaml)."""
+"""Safe YAML reading that remembers the line and column of every node (the only module importing yaml).
+
+The parser's events are turned into plain Python data here, without building PyYAML's node
+graph: nesting, size and aliases are checked as the events arrive, so a hostile file (an alias
+bomb, thousands of nested brackets, a runaway number) is refused within bounded time and memory.
+Only plain values, lists and mappings are built; a tag that would construct anything else is an
+error. Mapping keys are read as the text written (`true:` is the key 'true', `1:` the key '1').
+"""
 
 from __future__ import annotations
 
@@ -15,23 +22,20 @@ try:  # libyaml's parser is ten times faster; the pure-Python one is a fallback
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-#: Files larger than this are refused before parsing: a real profile is a few KiB.
+#: Files larger than this are refused before parsing: a real profile is a few KiB, and
+#: 5,000 partners with a name and a sector take about 220 KiB.
 MAX_FILE_BYTES = 4 * 1024 * 1024
-#: Mappings and lists nested deeper than this are refused (no profile needs more than 6).
+#: Mappings and lists nested deeper than this are refused (a profile needs 4 levels, a rule file about 10).
 MAX_DEPTH = 64
-#: Values in a document, counting each alias as the size of what it stands for (stops "billion laughs").
-MAX_NODES = 1_000_000
+#: Values in one document, counting each alias as the size of what it stands for (stops "billion laughs").
+MAX_NODES = 250_000
+#: A number written with more characters than this is refused (big or sexagesimal numbers cost time to build).
+MAX_NUMBER_CHARS = 100
 
-_STANDARD_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
-}
+_TAG = "tag:yaml.org,2002:"
+_STANDARD_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
+#: Tags the resolver gives to plain `<<` and `=`; as values they are just text.
+_TEXT_TAGS = {_TAG + "merge", _TAG + "value"}
 
 Path = tuple  # a tuple of mapping keys (str) and list indices (int)
 
@@ -69,6 +73,14 @@ class Document:
         return self.location(path).line
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as quoted in a one-line message: repr, control characters escaped, long text cut."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit] + "...")
+    text = repr(value)
+    return text if len(text) <= limit + 2 else text[:limit] + "..."
+
+
 def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a file as UTF-8 text (a byte-order mark is allowed), refusing files over max_bytes."""
     source = source or str(path)
@@ -76,7 +88,8 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
         size = os.path.getsize(path)
         if size > max_bytes:
             raise YamlError(
-                f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes; split it into smaller files",
+                f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes for one file; "
+                "a profile is a few KiB: split the file or remove what does not belong in it",
                 Location(source),
             )
         with open(path, "rb") as fh:
@@ -84,63 +97,79 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
     except FileNotFoundError:
         raise YamlError("file not found", Location(source)) from None
     except IsADirectoryError:
-        raise YamlError("is a directory, not a file", Location(source)) from None
+        raise YamlError("is a folder, not a file", Location(source)) from None
     except PermissionError:
-        raise YamlError("permission denied", Location(source)) from None
+        raise YamlError("permission denied; check that you may read the file", Location(source)) from None
     except OSError as exc:
         raise YamlError(f"cannot read: {exc.strerror or exc}", Location(source)) from None
+    if len(raw) > max_bytes:  # the file grew while it was read (or is a device)
+        raise YamlError(f"file is over the limit of {max_bytes:,} bytes for one file", Location(source))
     return decode(raw, source)
 
 
 def decode(raw: bytes, source: str) -> str:
+    """Bytes as UTF-8 text (a byte-order mark is dropped); other encodings are an error that says what to do."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise YamlError("the file is UTF-16 text; save it as UTF-8", Location(source, 1, 1))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        col = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", "replace")) + 1
         raise YamlError(
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the file as UTF-8",
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8 (is it a YAML file at all?)",
             Location(source, line, col),
+        ) from None
+
+
+def _loader(text: str, source: str) -> Any:
+    try:
+        return _Loader(text)
+    except UnicodeEncodeError as exc:  # a lone surrogate, from text that did not come from a file
+        before = text[: exc.start]
+        raise YamlError(
+            f"character U+{ord(text[exc.start]):04X} cannot be stored as UTF-8; remove it",
+            Location(source, before.count("\n") + 1, exc.start - (before.rfind("\n") + 1) + 1),
         ) from None
 
 
 def load_documents(text: str, source: str) -> Iterator[Document]:
     """Parse every YAML document in text, yielding each with its marks."""
-    loader = _Loader(text)
+    loader = _loader(text, source)
     try:
-        while True:
-            try:
-                if not loader.check_node():
-                    return
-                node = loader.get_node()
-            except yaml.MarkedYAMLError as exc:
-                mark = exc.problem_mark or exc.context_mark
-                problem = exc.problem or exc.context or "invalid YAML"
-                raise YamlError(
-                    f"invalid YAML: {problem}", Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
-                ) from None
-            except yaml.YAMLError as exc:
-                raise YamlError(f"invalid YAML: {exc}", Location(source)) from None
-            except RecursionError:
-                raise YamlError(f"invalid YAML: nested more than the parser allows", Location(source)) from None
-            if node is None:
-                continue
-            yield _Builder(loader, source).document(node)
+        events = _Events(loader, text, source)
+        events.next()  # the stream start
+        while not isinstance(events.peek(), yaml.StreamEndEvent):
+            events.next()  # the document start
+            document = _Composer(loader, events, source).document()
+            events.next()  # the document end
+            yield document
     finally:
         loader.dispose()
 
 
 def load_document(text: str, source: str) -> Document:
     """Parse text holding at most one YAML document; an empty text gives data None."""
-    docs = load_documents(text, source)
-    first = next(docs, None)
-    if first is None:
-        return Document(None, source)
-    second = next(docs, None)
-    if second is not None:
-        loc = min(second.marks.values(), default=(None, None))
-        raise YamlError("holds more than one YAML document ('---'); give one document per file", Location(source, *loc))
-    return first
+    loader = _loader(text, source)
+    try:
+        events = _Events(loader, text, source)
+        events.next()
+        if isinstance(events.peek(), yaml.StreamEndEvent):
+            return Document(None, source)
+        events.next()
+        document = _Composer(loader, events, source).document()
+        events.next()
+        second = events.peek()
+        if not isinstance(second, yaml.StreamEndEvent):
+            mark = second.start_mark
+            raise YamlError(
+                "holds more than one YAML document ('---'); give one profile per file",
+                Location(source, mark.line + 1, mark.column + 1),
+            )
+        return document
+    finally:
+        loader.dispose()
 
 
 def load_file(path: str | os.PathLike, source: str | None = None) -> Document:
@@ -149,74 +178,280 @@ def load_file(path: str | os.PathLike, source: str | None = None) -> Document:
     return load_document(read_text(path, source), source)
 
 
-class _Builder:
-    def __init__(self, loader: Any, source: str):
+# --------------------------------------------------------------------------- parser errors
+
+#: What to do about the parser's own complaints, matched on its wording.
+_HINTS = (
+    ("tab character", "indent with spaces, not tabs"),
+    ("unknown escape character", "in double quotes write \\\\ for a backslash, or use single quotes"),
+    ("Unicode character escape", "in double quotes write \\\\ for a backslash, or use single quotes"),
+    ("mapping values are not allowed", "put quotes around a value that contains ': '"),
+    ("could not find expected ':'", "write 'key: value' with a space after the colon, or close the quote"),
+    ("unexpected end of stream", "a quote or bracket is not closed"),
+    ("found unexpected end", "a quote or bracket is not closed"),
+    ("cannot start any token", "put quotes around a value that starts with this character"),
+    ("did not find expected", "check the indentation and the brackets here"),
+    ("expected <block end>", "check the indentation of this line"),
+    ("incompatible YAML document", "remove the %YAML line"),
+    ("while scanning", "check the quotes and brackets here"),
+)
+
+
+def _hint(problem: str) -> str:
+    for needle, hint in _HINTS:
+        if needle in problem:
+            return hint
+    return "check the quotes, brackets and indentation here"
+
+
+class _Events:
+    """The parser's events, with its errors turned into one-line YamlErrors."""
+
+    def __init__(self, loader: Any, text: str, source: str):
         self.loader = loader
+        self.text = text
+        self.source = source
+
+    def peek(self) -> yaml.Event:
+        try:
+            return self.loader.peek_event()
+        except Exception as exc:  # noqa: BLE001 - every parser failure becomes a YamlError
+            raise self._error(exc) from None
+
+    def next(self) -> yaml.Event:
+        try:
+            return self.loader.get_event()
+        except Exception as exc:  # noqa: BLE001
+            raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> YamlError:
+        if isinstance(exc, yaml.reader.ReaderError):
+            return self._reader_error(exc)
+        if isinstance(exc, yaml.MarkedYAMLError):
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            if (exc.context and "plain scalar" not in exc.context and exc.context_mark and exc.problem_mark
+                    and exc.context_mark.line != exc.problem_mark.line):
+                problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
+            loc = Location(self.source, mark.line + 1, mark.column + 1) if mark else Location(self.source)
+            return YamlError(f"invalid YAML: {_one_line(problem)}; {_hint(problem)}", loc)
+        if isinstance(exc, RecursionError):
+            return YamlError("invalid YAML: nested more than the parser allows", Location(self.source))
+        if isinstance(exc, MemoryError):
+            return YamlError("invalid YAML: too large to read", Location(self.source))
+        return YamlError(f"invalid YAML: {_one_line(str(exc)) or type(exc).__name__}; {_hint(str(exc))}", Location(self.source))
+
+    def _reader_error(self, exc: Any) -> YamlError:
+        # libyaml counts a byte offset in the UTF-8 text, the pure-Python reader a character offset.
+        position = exc.position
+        if _Loader.__name__.startswith("C"):
+            position = len(self.text.encode("utf-8")[:position].decode("utf-8", "ignore"))
+        before = self.text[:position]
+        line = before.count("\n") + 1
+        col = position - (before.rfind("\n") + 1) + 1
+        char = exc.character
+        what = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        return YamlError(
+            f"invalid YAML: control character {what} is not allowed; remove it (is this a YAML text file?)",
+            Location(self.source, line, col),
+        )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# --------------------------------------------------------------------------- composing data from events
+
+
+class _Frame:
+    __slots__ = ("value", "path", "anchor", "start", "is_map", "key", "key_mark", "keys", "depth_below")
+
+    def __init__(self, value: Any, path: Path, anchor: str | None, start: int, is_map: bool):
+        self.value = value
+        self.path = path
+        self.anchor = anchor
+        self.start = start  # the node count when this collection began
+        self.is_map = is_map
+        self.key: Any = _NO_KEY
+        self.key_mark: tuple[int, int] | None = None
+        self.keys: dict[str, tuple[int, int]] = {}
+        self.depth_below = 0  # the deepest nesting inside it so far (aliases count their own depth)
+
+
+_NO_KEY = object()
+
+
+class _Composer:
+    """Builds one document's data from parser events with an explicit stack (no recursion)."""
+
+    def __init__(self, loader: Any, events: _Events, source: str):
+        self.loader = loader
+        self.events = events
         self.source = source
         self.marks: dict[Path, tuple[int, int]] = {}
         self.nodes = 0
-        # An alias reuses the value built for its anchor (as PyYAML does) but counts its full size.
-        self.built: dict[int, tuple[Any, int]] = {}
+        #: anchor -> (value, number of values it stands for, how deep it nests)
+        self.anchors: dict[str, tuple[Any, int, int]] = {}
+        self.open_anchors: set[str] = set()
 
-    def document(self, node: yaml.Node) -> Document:
-        data = self.build(node, (), 0)
-        return Document(data, self.source, self.marks)
+    def _loc(self, event: yaml.Event) -> Location:
+        mark = event.start_mark
+        return Location(self.source, mark.line + 1, mark.column + 1)
 
-    def _loc(self, node: yaml.Node) -> Location:
-        return Location(self.source, node.start_mark.line + 1, node.start_mark.column + 1)
-
-    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
-        seen = self.built.get(id(node))
-        if seen is not None:
-            self.nodes += seen[1]
-            self._check_size(node)
-            return seen[0]
-        before = self.nodes
-        self.nodes += 1
-        self._check_size(node)
-        value = self._build(node, path, depth)
-        if isinstance(node, yaml.CollectionNode):
-            self.built[id(node)] = (value, self.nodes - before)
-        return value
-
-    def _check_size(self, node: yaml.Node) -> None:
+    def _count(self, n: int, event: yaml.Event) -> None:
+        self.nodes += n
         if self.nodes > MAX_NODES:
             raise YamlError(
-                f"document expands to more than {MAX_NODES:,} values (an alias repeated too often?)", self._loc(node)
+                f"the document holds more than {MAX_NODES:,} values (counting what each alias repeats); "
+                "remove repeated aliases or split the file",
+                self._loc(event),
             )
 
-    def _build(self, node: yaml.Node, path: Path, depth: int) -> Any:
-        if depth > MAX_DEPTH:
-            raise YamlError(f"nested more than {MAX_DEPTH} levels deep", self._loc(node))
-        self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if node.tag not in _STANDARD_TAGS:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise YamlError(f"YAML tag '{tag}' is not allowed: only plain values, lists and mappings", self._loc(node))
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _STANDARD_TAGS:
-                    raise YamlError("a mapping key must be a plain value", self._loc(key_node))
-                if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
-                    raise YamlError("merge keys ('<<') are not supported; write the keys out", self._loc(key_node))
-                key = self.loader.construct_object(key_node)
-                if isinstance(key, (dict, list)):
-                    raise YamlError("a mapping key must be a plain value", self._loc(key_node))
-                if key in result:
-                    first = self.marks.get(path + (key,))
-                    where = f" (first at line {first[0]})" if first else ""
-                    raise YamlError(f"duplicate key '{key}'{where}", self._loc(key_node))
-                self.marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                result[key] = self.build(value_node, path + (key,), depth + 1)
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+    def document(self) -> Document:
+        stack: list[_Frame] = []
+        result: Any = None
+        done = False
+        while not done:
+            event = self.events.next()
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = stack.pop()
+                value, depth = frame.value, frame.depth_below + 1
+                if frame.anchor is not None:
+                    self.open_anchors.discard(frame.anchor)
+                    self.anchors[frame.anchor] = (value, self.nodes - frame.start, depth)
+                path, mark = frame.path, None
+            else:
+                parent = stack[-1] if stack else None
+                if parent is not None and parent.is_map and parent.key is _NO_KEY:
+                    self._key(parent, event)
+                    continue
+                path = (parent.path + (parent.key if parent.is_map else len(parent.value),)) if parent else ()
+                mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+                self.marks.setdefault(path, mark)
+                if isinstance(event, yaml.AliasEvent):
+                    value, depth = self._alias(event, len(stack))
+                elif isinstance(event, yaml.ScalarEvent):
+                    self._count(1, event)
+                    value, depth = self._scalar(event, path), 0
+                    if event.anchor is not None:
+                        self.anchors[event.anchor] = (value, 1, 0)
+                elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                    stack.append(self._start(event, path, len(stack)))
+                    continue
+                else:  # pragma: no cover - the parser guarantees node events here
+                    raise YamlError("invalid YAML: unexpected content", self._loc(event))
+            # A value is complete: put it in its parent (or it is the document).
+            if not stack:
+                result, done = value, True
+                continue
+            parent = stack[-1]
+            parent.depth_below = max(parent.depth_below, depth)
+            if len(stack) + depth > MAX_DEPTH:
+                raise YamlError(self._too_deep(), self._loc(event))
+            if parent.is_map:
+                parent.value[parent.key] = value
+                parent.key = _NO_KEY
+            else:
+                parent.value.append(value)
+        return Document(result, self.source, self.marks)
+
+    @staticmethod
+    def _too_deep() -> str:
+        return f"nested more than {MAX_DEPTH} levels deep; a profile nests 4 levels at most: check for unclosed brackets"
+
+    def _start(self, event: Any, path: Path, depth: int) -> _Frame:
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        if depth + 1 > MAX_DEPTH:
+            raise YamlError(self._too_deep(), self._loc(event))
+        want = _TAG + ("map" if is_map else "seq")
+        if event.tag not in (None, "!", want):
+            raise YamlError(_tag_message(event.tag), self._loc(event))
+        self._count(1, event)
+        frame = _Frame({} if is_map else [], path, event.anchor, self.nodes - 1, is_map)
+        if event.anchor is not None:
+            self.open_anchors.add(event.anchor)
+            self.anchors.pop(event.anchor, None)
+        return frame
+
+    def _alias(self, event: Any, depth: int) -> tuple[Any, int]:
+        name = event.anchor
+        if name in self.open_anchors:
+            raise YamlError(
+                f"alias '*{name}' is used inside the value it names; a value cannot contain itself", self._loc(event)
+            )
+        found = self.anchors.get(name)
+        if found is None:
+            raise YamlError(
+                f"alias '*{name}' has no anchor '&{name}' before it; define the anchor first or write the value out",
+                self._loc(event),
+            )
+        value, size, nested = found
+        self._count(size, event)
+        if depth + nested > MAX_DEPTH:
+            raise YamlError(self._too_deep(), self._loc(event))
+        return value, nested
+
+    def _key(self, frame: _Frame, event: Any) -> None:
+        loc = self._loc(event)
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlError("a mapping key must be plain text, not an alias", loc)
+        if not isinstance(event, yaml.ScalarEvent):
+            raise YamlError("a mapping key must be plain text, not a list or a mapping", loc)
+        tag = event.tag
+        if tag in (None, "!") and event.implicit[0] and event.value == "<<":
+            raise YamlError("merge keys ('<<') are not supported; write the keys out in full", loc)
+        if tag not in (None, "!", _TAG + "str"):
+            raise YamlError(f"a mapping key must be plain text; remove the tag {_short_tag(tag)}", loc)
+        self._count(1, event)
+        key = event.value
+        mark = (loc.line, loc.column)
+        first = frame.keys.get(key)
+        if first is not None:
+            raise YamlError(
+                f"duplicate key {shown(key)} (first at line {first[0]}); keep one of them", loc, _dotted(frame.path) or None
+            )
+        frame.keys[key] = mark
+        frame.key = key
+        self.marks[frame.path + (key,)] = mark
+
+    def _scalar(self, event: Any, path: Path) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if tag in _TEXT_TAGS:
+                tag = _TAG + "str"
+        if tag not in _STANDARD_TAGS or tag in (_TAG + "map", _TAG + "seq"):
+            raise YamlError(_tag_message(tag), self._loc(event))
+        value = event.value
+        if tag == _TAG + "str":
+            return value
+        if tag in (_TAG + "int", _TAG + "float") and len(value) > MAX_NUMBER_CHARS:
+            raise YamlError(
+                f"number {shown(value, 20)} is {len(value):,} characters long, over the limit of {MAX_NUMBER_CHARS}; "
+                "put it in quotes if it is text",
+                self._loc(event), _dotted(path),
+            )
+        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
         try:
-            return self.loader.construct_object(node)
-        except (yaml.YAMLError, ValueError) as exc:
-            what = getattr(exc, "problem", None) or str(exc)
-            hint = "; write dates as YYYY-MM-DD" if node.tag.endswith(":timestamp") else ""
-            raise YamlError(f"invalid value {node.value!r}: {what}{hint}", self._loc(node), _dotted(path)) from None
+            return self.loader.yaml_constructors[tag](self.loader, node)
+        except Exception as exc:  # noqa: BLE001 - a bad scalar (2026-02-30, !!int "x") is a user error
+            what = _one_line(getattr(exc, "problem", None) or str(exc) or type(exc).__name__)
+            if tag == _TAG + "timestamp":
+                hint = "; write dates as YYYY-MM-DD"
+            elif tag in (_TAG + "int", _TAG + "float"):
+                hint = "; write a plain number, or put it in quotes if it is text"
+            else:
+                hint = f"; remove the tag {_short_tag(tag)}" if event.tag not in (None, "!") else ""
+            raise YamlError(f"invalid value {shown(value)}: {what}{hint}", self._loc(event), _dotted(path)) from None
+
+
+def _short_tag(tag: str) -> str:
+    return "'" + tag.replace(_TAG, "!!") + "'"
+
+
+def _tag_message(tag: str) -> str:
+    return f"YAML tag {_short_tag(tag)} is not allowed: only plain values, lists and mappings; remove the tag"
 
 
 def _dotted(path: Path) -> str | None:

@@ -47,7 +47,7 @@ def bad_profiles(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     typo.write_text("name: X\npartners:\n  - name: A\n    sectr: police\n")
     missing = tmp_path / "no-such-profile.yaml"
     return {
-        "syntax": (syntax, ":3:1: invalid YAML: did not find expected node content"),
+        "syntax": (syntax, ":3:1: invalid YAML: did not find expected node content; check the indentation and the brackets here"),
         "typo": (typo, ":4:5: partners[0].sectr: unknown key 'sectr'; did you mean 'sector'?"),
         "missing": (missing, ": file not found"),
     }
