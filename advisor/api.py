@@ -54,8 +54,18 @@ def _as_of(value: date | str | None) -> date:
     return value
 
 
-def _compiled_rules(extra: Sequence[PathLike], shipped: bool) -> tuple[KnowledgeBase, RuleSet, Compiled]:
+#: Compiled forms of the rule sets this process loaded, so an Advisor given one does not compile it again.
+_compiled_for: dict[int, tuple[RuleSet, Compiled, KnowledgeBase]] = {}
+
+
+def compiled_rules(extra: Sequence[PathLike] = (), shipped: bool = True) -> tuple[KnowledgeBase, RuleSet, Compiled]:
     """The knowledge base, the checked rules and their compiled form, from the cache when unchanged."""
+    result = _compiled_rules(extra, shipped)
+    _compiled_for[id(result[1])] = (result[1], result[2], result[0])
+    return result
+
+
+def _compiled_rules(extra: Sequence[PathLike], shipped: bool) -> tuple[KnowledgeBase, RuleSet, Compiled]:
     from . import cache
     from .knowledge import knowledge_file
     from .language import rule_files
@@ -84,11 +94,13 @@ class Advisor:
         from . import engine as engines
 
         if isinstance(rules, RuleSet):
-            self.knowledge = load_knowledge()
-            self.ruleset = rules
-            self.compiled: Compiled = compile_rules(rules)
+            known = _compiled_for.get(id(rules))
+            if known and known[0] is rules:
+                self.ruleset, self.compiled, self.knowledge = known
+            else:
+                self.knowledge, self.ruleset, self.compiled = load_knowledge(), rules, compile_rules(rules)
         else:
-            self.knowledge, self.ruleset, self.compiled = _compiled_rules(rules, shipped)
+            self.knowledge, self.ruleset, self.compiled = compiled_rules(rules, shipped)
         self._rule_ids = frozenset(self.ruleset.ids)
         self.backend = engines.create(engine, self.compiled.stages)
         self.engine: str = self.backend.name

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import glob
+import functools
+import json
 import os
+import re
+import sys
 import tempfile
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import click
 
@@ -28,7 +31,8 @@ FORMATS = TEXT_FORMATS + DOCUMENT_FORMATS
 #: The file name extension of each format, for `-o DIR`.
 EXTENSIONS = {"text": ".txt", "json": ".json", "markdown": ".md", "html": ".html", "pdf": ".pdf"}
 FAIL_ON = ("high", "medium", "low", "never")
-PROFILE_SUFFIXES = (".yaml", ".yml")
+#: A progress bar is drawn (on a terminal) when more profiles than this are evaluated.
+PROGRESS_MIN = 20
 #: Text written to a file or a pipe is wrapped at this width (a terminal's own width is used otherwise).
 MAX_TEXT_WIDTH = 100
 
@@ -39,12 +43,16 @@ def _error(exc: AdvisorError | str) -> None:
     click.echo(f"error: {exc}", err=True)
 
 
+def _isatty(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def _use_color(stream: Any) -> bool:
     """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
     if os.environ.get("NO_COLOR"):
         return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+    return _isatty(stream)
 
 
 class AdvisorGroup(click.Group):
@@ -67,26 +75,6 @@ rules_option = click.option(
 # --------------------------------------------------------------------------- files
 
 
-def expand_profiles(args: Iterable[str]) -> list[str | AdvisorError]:
-    """Profile paths in the order given: a folder gives its *.yaml/*.yml files, a glob its matches.
-
-    A folder without profiles or a glob without matches gives an error in its place;
-    any other path is passed on as is (the loader reports a missing file).
-    """
-    out: list[str | AdvisorError] = []
-    for arg in args:
-        if os.path.isdir(arg):
-            found = sorted(p for p in glob.glob(os.path.join(glob.escape(arg), "*"))
-                           if p.endswith(PROFILE_SUFFIXES) and os.path.isfile(p))
-            out.extend(found or [UsageError("no profiles (*.yaml, *.yml) in this folder", Location(arg))])
-        elif not os.path.exists(arg) and any(c in arg for c in "*?["):
-            found = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p))
-            out.extend(found or [UsageError("no files match this pattern", Location(arg))])
-        else:
-            out.append(arg)
-    return out
-
-
 def _file_mode(path: str) -> int:
     try:
         return os.stat(path).st_mode & 0o777
@@ -96,27 +84,51 @@ def _file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
+class _StreamFile:
+    """A file written whole or not at all: a temporary file in the same folder, renamed into place by commit()."""
+
+    def __init__(self, path: str):
+        self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        except OSError as exc:
+            raise UsageError(f"cannot write: {exc.strerror or exc}", Location(path)) from None
+        self.fh = os.fdopen(fd, "wb")
+
+    def write(self, data: str | bytes) -> None:
+        try:
+            self.fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        except OSError as exc:
+            self.discard()
+            raise UsageError(f"cannot write: {exc.strerror or exc}", Location(self.path)) from None
+
+    def commit(self) -> None:
+        try:
+            self.fh.close()
+            os.chmod(self.tmp, _file_mode(self.path))
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise UsageError(f"cannot write: {exc.strerror or exc}", Location(self.path)) from None
+        self.tmp = None
+
+    def discard(self) -> None:
+        self.fh.close()
+        if self.tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
+            self.tmp = None
+
+
 def write_atomic(path: str, data: str | bytes) -> None:
     """Write a file whole or not at all: a temporary file in the same folder, then os.replace."""
-    folder = os.path.dirname(os.path.abspath(path))
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    out = _StreamFile(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(f"cannot write: {exc.strerror or exc}", Location(path)) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise UsageError(f"cannot write: {exc.strerror or exc}", Location(path)) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        out.write(data)
+        out.commit()
+    finally:
+        out.discard()
 
 
 def _refuse_inputs(target: str, inputs: Sequence[str]) -> None:
@@ -157,28 +169,44 @@ def cli() -> None:
     """
 
 
+def _json_line(report: Any, knowledge: Any) -> bytes:
+    return (report.to_json() + "\n").encode("utf-8")
+
+
+def _document(report: Any, knowledge: Any, fmt: str) -> str | bytes:
+    import importlib
+
+    return importlib.import_module("advisor.documents").render(report, fmt, knowledge)
+
+
 def _renderer(fmt: str, color: bool, width: int | None):
-    """The function that turns a report into output text (or bytes, for pdf) in this format."""
+    """The function that turns a report into output text (or bytes, for json and pdf) in this format.
+
+    It runs in the worker processes, so it is a module-level function or a partial of one.
+    """
     if fmt == "json":
-        return lambda report, knowledge: report.to_json() + "\n"
+        return _json_line
     if fmt == "text":
         from .textreport import format_text
 
         # width None: the terminal's width (format_text caps it).
-        return lambda report, knowledge: format_text(report, knowledge, color=color, width=width)
-    # Hook for the document formats: advisor.documents.render(report, fmt, knowledge) -> str | bytes.
+        return functools.partial(format_text, color=color, width=width)
+    # The document formats: advisor.documents.render(report, fmt, knowledge) -> str | bytes.
+    import importlib
+
     try:
-        from . import documents
+        importlib.import_module("advisor.documents")
     except ImportError as exc:
         raise UsageError(f"--format {fmt} is not available yet: advisor.documents cannot be imported ({exc})") from None
-    return lambda report, knowledge: documents.render(report, fmt, knowledge)
+    return functools.partial(_document, fmt=fmt)
 
 
 @cli.command(context_settings=_CONTEXT)
 @click.argument("profiles", nargs=-1, required=True, metavar="PROFILE|DIR|GLOB...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text for a terminal; json prints one JSON object per profile (JSON Lines for several); "
-                   "markdown, html and pdf write an advice document.")
+              help="text for a terminal (one profile: its report; several: a line each, then the portfolio "
+                   "summary); json prints one JSON object per profile per line (JSON Lines); markdown, html and "
+                   "pdf write an advice document (html with -o DIR also writes the portfolio overview index.html).")
 @click.option("-o", "--output", metavar="FILE|DIR",
               help="Write to FILE instead of standard output (atomically), or one file per profile into an "
                    "existing DIR (or a path ending in /). Never overwrites an input profile.")
@@ -189,15 +217,25 @@ def _renderer(fmt: str, color: bool, width: int | None):
               help="Exit with 1 when a finding (not a strength) is at or above this severity.")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Evaluate as on this date (reviews overdue, waivers expired). [default: today, or SOURCE_DATE_EPOCH]")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Evaluate in N worker processes; results and their order are the same as with one. "
+                   "[default: the number of cores; one for fewer than 32 profiles]")
+@click.option("--summary-only", is_flag=True,
+              help="Print only the portfolio summary (with --format json, as one JSON object).")
 @click.option("-v", "--verbose", is_flag=True, help="Say on stderr which engine is used and why, and which files are written.")
-@click.option("-q", "--quiet", is_flag=True, help="Print no report, only errors; the exit code tells the result.")
+@click.option("-q", "--quiet", is_flag=True, help="Print no report and no progress, only errors; the exit code tells the result.")
 def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs: tuple[str, ...], engine: str | None,
-             fail_on: str, as_of: Any, verbose: bool, quiet: bool) -> None:
+             fail_on: str, as_of: Any, jobs: int | None, summary_only: bool, verbose: bool, quiet: bool) -> None:
     """Evaluate partnership profiles and print the advice for each.
 
-    PROFILE is a YAML profile; a folder stands for its *.yaml files and a quoted
-    glob for its matches. A profile that cannot be read is reported on stderr and
-    the others are still evaluated.
+    PROFILE is a YAML profile; a folder stands for every *.yaml and *.yml file in
+    it and its subfolders, a quoted glob for its matches. A JSON Lines file
+    (*.jsonl) holds a profile per line, and a YAML file may hold several
+    profiles as documents separated by '---'. A profile that cannot be read is
+    reported on stderr (with its file) and the others are still evaluated.
+
+    Many profiles are a portfolio: they are evaluated in worker processes
+    (--jobs), and the text output ends with what matters across them.
 
     \b
     Exit codes:
@@ -209,14 +247,19 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
     Example:
       advisor evaluate profiles/khayelitsha.yaml
       advisor evaluate --format json --fail-on medium profiles/ > portfolio.jsonl
+      advisor evaluate --summary-only 'stations/**/*.yaml' portfolio.jsonl
+      advisor evaluate --format html -o overview/ profiles/
       advisor evaluate --as-of 2027-03-31 -o advice.txt profiles/khayelitsha.yaml
     """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
-    items = expand_profiles(profiles)
-    paths = [item for item in items if isinstance(item, str)]
-    sink = _Sink(fmt, output, paths, several=len(items) > 1, quiet=quiet, verbose=verbose)
-    render = _renderer(fmt, color=sink.color, width=sink.width)
+    if summary_only and fmt not in TEXT_FORMATS:
+        raise click.UsageError(f"--summary-only prints the summary as text or json, not as {fmt}")
+    from .portfolio import PortfolioSummary, Source, evaluate_portfolio, expand_inputs
+
+    items = list(expand_inputs(profiles))
+    single = len(items) == 1 and isinstance(items[0], Source) and items[0].kind == "file"
+    sink = _Sink(fmt, output, items, single=single, summary_only=summary_only, quiet=quiet, verbose=verbose)
     if verbose and engine is None:
         from .engine import durable_problem
 
@@ -224,78 +267,198 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
         if problem:
             click.echo(f"note: using the python engine because {problem}", err=True)
 
-    from .api import Advisor
-
-    advisor = Advisor(rule_dirs, engine=engine)
-    failed = findings = False
+    ruleset, knowledge = _ruleset(rule_dirs)
+    summary = PortfolioSummary(ruleset, knowledge, fail_on=fail_on)
+    stderr = click.get_text_stream("stderr")
+    # Progress only for a person watching: many profiles, stderr a terminal, and not --quiet.
+    show_progress = not quiet and len(items) > PROGRESS_MIN and _isatty(stderr)
+    bar = (click.progressbar(length=len(items), label="Evaluating", file=stderr, show_pos=True)
+           if show_progress else contextlib.nullcontext())
+    outcomes = evaluate_portfolio(
+        items, rules=ruleset, engine=engine, as_of=as_of.date() if as_of else None, jobs=jobs,
+        render=sink.render, progress=bar.update if show_progress else None,
+    )
     try:
-        results = iter(advisor.evaluate_many(paths, as_of=as_of.date() if as_of else None))
-        for item in items:
-            result = item if isinstance(item, AdvisorError) else next(results)
-            if isinstance(result, AdvisorError):
-                _error(result)
-                failed = True
-                continue
-            findings = findings or result.worst(fail_on)
-            sink.put(item, render(result, advisor.knowledge))
-        sink.close()
-    finally:
-        advisor.close()
-    click.get_current_context().exit(EXIT_ERROR if failed else EXIT_FINDINGS if findings else EXIT_OK)
+        with bar, contextlib.closing(outcomes):
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    # Start on a clean line when the progress bar is drawn on this terminal.
+                    click.echo(("\r\x1b[K" if show_progress else "") + f"error: {outcome.error}", err=True)
+                    summary.add_error(outcome.error)
+                    sink.skip(outcome)
+                else:
+                    summary.add(outcome.record)
+                    sink.put(outcome)
+        sink.close(summary)
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): stop without a traceback, as other tools do.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        click.get_current_context().exit(EXIT_ERROR)
+    click.get_current_context().exit(EXIT_ERROR if summary.failed else EXIT_FINDINGS if summary.at_fail_on else EXIT_OK)
 
 
 class _Sink:
-    """Where reports go: standard output, one file (written once, at the end) or one file per profile in a folder."""
+    """Where the output goes: standard output, one file (streamed, then renamed into place), or a file per profile.
 
-    def __init__(self, fmt: str, output: str | None, inputs: Sequence[str], several: bool, quiet: bool, verbose: bool):
+    One profile gets its report (or document). Several get a line each then the portfolio
+    summary (text), a JSON line each (json), or a document each in a folder, with the
+    portfolio overview index.html for html. Nothing is kept per profile but the names of the
+    files written and, for html, a row of the overview, so memory stays flat for any number.
+    """
+
+    def __init__(self, fmt: str, output: str | None, items: Sequence[Any], single: bool, summary_only: bool,
+                 quiet: bool, verbose: bool):
         self.fmt, self.output, self.quiet, self.verbose = fmt, output, quiet, verbose
+        self.summary_only = summary_only
         self.to_dir = bool(output) and (os.path.isdir(output) or output.endswith(("/", os.sep)))
-        self.collected: list[str | bytes] = []
-        self.printed = 0
-        if fmt in DOCUMENT_FORMATS and several and not self.to_dir:
+        if summary_only and self.to_dir:
+            raise UsageError("--summary-only writes one summary; give -o FILE, not a folder")
+        if fmt in DOCUMENT_FORMATS and not single and not self.to_dir:
             raise UsageError(f"--format {fmt} writes one document per profile; give -o DIR for several profiles")
         if fmt == "pdf" and not output and click.get_binary_stream("stdout").isatty():
             raise UsageError("--format pdf is binary; give -o FILE rather than print it to a terminal")
-        self.targets: dict[str, str] = {}
-        if self.to_dir:
-            for path in inputs:
-                target = os.path.join(output, os.path.splitext(os.path.basename(path))[0] + EXTENSIONS[fmt])
-                if target in self.targets.values():
-                    raise UsageError(f"two profiles would both be written to {target}; give them different names")
-                self.targets[path] = target
-        for target in self.targets.values() if self.to_dir else [output] if output else []:
-            _refuse_inputs(target, inputs)
+        self.inputs = list(dict.fromkeys(item.path for item in items if hasattr(item, "path")))
+        if output and not self.to_dir:
+            _refuse_inputs(output, self.inputs)
         stdout = click.get_text_stream("stdout")
         to_terminal = not output and stdout.isatty()
         self.color = to_terminal and _use_color(stdout)
         #: None: the terminal's own width; files and pipes get the widest text.
         self.width = None if to_terminal else MAX_TEXT_WIDTH
+        # Reports are rendered where they are made (in the worker processes), and only when shown.
+        wanted = not summary_only and (fmt != "text" or single or self.to_dir)
+        self.render = _renderer(fmt, self.color, self.width) if wanted else None
+        #: One file: its outcomes wait until it is known whether it held one profile or several.
+        self.deferred: list[Any] | None = [] if single else None
+        self.file: _StreamFile | None = None
+        self.lines = 0
+        self.names: set[str] = {"index.html"} if fmt == "html" else set()
+        self.entries: list[Any] = []
+        self._inodes: set[tuple[int, int]] | None = None
+        if self.to_dir and fmt == "html":  # before any work: the overview would replace an input
+            self._refuse(os.path.join(output, "index.html"))
 
-    def put(self, path: str, rendered: str | bytes) -> None:
-        if self.to_dir:
-            os.makedirs(self.output, exist_ok=True)
-            self._write(self.targets[path], rendered)
-        elif self.output:
-            self.collected.append(rendered)
+    def put(self, outcome: Any) -> None:
+        """An evaluated profile."""
+        if self.deferred is not None:
+            self.deferred.append(outcome)
+        elif self.to_dir:
+            self._put_file(outcome)
+        elif self.summary_only:
+            pass
+        elif self.fmt == "text":
+            from .textreport import portfolio_line
+
+            self._emit(portfolio_line(outcome.record) + "\n")
+            self.lines += 1
+        else:
+            self._emit(outcome.output)
+
+    def skip(self, outcome: Any) -> None:
+        """A profile that could not be evaluated (its error is already on stderr)."""
+        if self.deferred is not None:
+            self.deferred.append(outcome)
+        elif self.to_dir and self.fmt == "html":
+            self.entries.append(_entry(outcome, None))
+
+    def close(self, summary: Any) -> None:
+        """Print the summary (and write the overview) as the format asks, and put the output file in place."""
+        try:
+            several = self.deferred is None
+            if self.deferred is not None:
+                deferred, self.deferred = self.deferred, None
+                several = len(deferred) > 1
+                if several and self.fmt in DOCUMENT_FORMATS and not self.to_dir:
+                    raise UsageError(f"--format {self.fmt} writes one document per profile and this file holds "
+                                     f"{len(deferred)}; give -o DIR", Location(self.inputs[0]))
+                for outcome in deferred:
+                    if outcome.error is not None:
+                        self.skip(outcome)
+                    elif several or self.to_dir or self.summary_only:
+                        self.put(outcome)
+                    else:
+                        self._emit(outcome.output)
+            if self.summary_only or (several and self.fmt == "text" and not self.to_dir):
+                self._emit(("\n" if self.lines else "") + self._summary(summary))
+            if self.to_dir and self.fmt == "html":
+                self._overview(summary)
+            if self.file is not None:
+                self.file.commit()
+                if self.verbose:
+                    click.echo(f"wrote {self.output}", err=True)
+        finally:
+            if self.file is not None:
+                self.file.discard()
+
+    def _summary(self, summary: Any) -> str:
+        if self.fmt == "json":
+            return json.dumps(summary.to_dict(), ensure_ascii=False) + "\n"
+        from .textreport import format_portfolio
+
+        return format_portfolio(summary, color=self.color, width=self.width)
+
+    def _overview(self, summary: Any) -> None:
+        from . import documents
+
+        os.makedirs(self.output, exist_ok=True)
+        target = os.path.join(self.output, "index.html")
+        self._refuse(target)
+        self._write(target, documents.render_portfolio(summary, self.entries, summary.knowledge))
+
+    def _put_file(self, outcome: Any) -> None:
+        target = os.path.join(self.output, self._name(outcome.source))
+        self._refuse(target)
+        os.makedirs(self.output, exist_ok=True)
+        self._write(target, outcome.output)
+        if self.fmt == "html":
+            self.entries.append(_entry(outcome, os.path.basename(target)))
+
+    def _name(self, source: str) -> str:
+        """A profile's file name in the folder: its file's stem (`-N` for a document or line), made unique."""
+        m = re.match(r"^(?P<stem>.*?)(?:\.(?:ya?ml|jsonl|ndjson))?(?:[#:](?P<n>\d+))?$", os.path.basename(source))
+        stem = m["stem"] + (f"-{m['n']}" if m["n"] else "") if m and m["stem"] else "profile"
+        ext = EXTENSIONS[self.fmt]
+        name, n = stem + ext, 1
+        while name in self.names:
+            n += 1
+            name = f"{stem}-{n}{ext}"
+        self.names.add(name)
+        return name
+
+    def _refuse(self, target: str) -> None:
+        if self._inodes is None:  # stat every input once, not once per file written
+            self._inodes = set()
+            for path in self.inputs:
+                with contextlib.suppress(OSError):
+                    st = os.stat(path)
+                    self._inodes.add((st.st_dev, st.st_ino))
+        with contextlib.suppress(FileNotFoundError):
+            st = os.stat(target)
+            if (st.st_dev, st.st_ino) in self._inodes:
+                raise UsageError(f"refusing to overwrite the input profile {target}", Location(target))
+
+    def _emit(self, data: str | bytes) -> None:
+        if self.output:
+            if self.file is None:
+                self.file = _StreamFile(self.output)
+            self.file.write(data)
         elif not self.quiet:
-            if self.printed and self.fmt == "text":
-                click.echo()
-            if isinstance(rendered, bytes):
-                click.get_binary_stream("stdout").write(rendered)
+            if isinstance(data, bytes):
+                click.get_binary_stream("stdout").write(data)
             else:
-                click.echo(rendered, nl=False, color=self.color)
-            self.printed += 1
-
-    def close(self) -> None:
-        if self.output and not self.to_dir and self.collected:
-            # Text reports are separated by a blank line; JSON Lines are joined as they are.
-            joiner = "\n" if self.fmt == "text" else ""
-            self._write(self.output, self.collected[0] if len(self.collected) == 1 else joiner.join(self.collected))
+                click.echo(data, nl=False, color=self.color)
 
     def _write(self, path: str, data: str | bytes) -> None:
         write_atomic(path, data)
         if self.verbose:
             click.echo(f"wrote {path}", err=True)
+
+
+def _entry(outcome: Any, document: str | None) -> Any:
+    from .portfolio import OverviewRow
+
+    return OverviewRow.of(outcome, document)
 
 
 @cli.command(context_settings=_CONTEXT)
@@ -304,28 +467,28 @@ class _Sink:
 def validate(profiles: tuple[str, ...], rule_dirs: tuple[str, ...]) -> None:
     """Check that profiles are valid, without evaluating them.
 
-    Prints `ok: FILE` for each valid profile and the error of each invalid one on
-    stderr (file, line, field and what is wrong). Waivers must name known rule ids.
-    Exits with 2 when any profile is invalid.
+    Takes the same files, folders, globs, JSON Lines and multi-document YAML
+    files as evaluate. Prints `ok: FILE` for each valid profile and the error of
+    each invalid one on stderr (file, line, field and what is wrong). Waivers
+    must name known rule ids. Exits with 2 when any profile is invalid.
 
     \b
     Example:
       advisor validate profiles/khayelitsha.yaml profiles/soweto.yaml
     """
-    from .api import load_profile, load_rules
+    from .api import load_rules
+    from .portfolio import expand_inputs, read_profiles
 
-    ruleset = load_rules(rule_dirs)
+    rule_ids = load_rules(rule_dirs).ids
     failed = False
-    for item in expand_profiles(profiles):
-        try:
-            if isinstance(item, AdvisorError):
-                raise item
-            load_profile(item, ruleset)
-        except AdvisorError as exc:
-            _error(exc)
-            failed = True
-            continue
-        click.echo(f"ok: {item}")
+    for item in expand_inputs(profiles):
+        found = [("", item)] if isinstance(item, AdvisorError) else read_profiles(item, rule_ids)
+        for name, loaded in found:
+            if isinstance(loaded, AdvisorError):
+                _error(loaded)
+                failed = True
+            else:
+                click.echo(f"ok: {name}")
     click.get_current_context().exit(EXIT_ERROR if failed else EXIT_OK)
 
 
@@ -369,11 +532,10 @@ def rules() -> None:
 
 
 def _ruleset(rule_dirs: Sequence[str]):
-    from .api import load_rules
-    from .knowledge import load_knowledge
+    from .api import compiled_rules
 
-    knowledge = load_knowledge()
-    return load_rules(rule_dirs, knowledge=knowledge), knowledge
+    knowledge, ruleset, _ = compiled_rules(rule_dirs)
+    return ruleset, knowledge
 
 
 @rules.command("list", context_settings=_CONTEXT)

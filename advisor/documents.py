@@ -677,6 +677,23 @@ def render(report: Report, fmt: str, knowledge: KnowledgeBase | None = None) -> 
     return _pdf(html)
 
 
+def render_portfolio(summary: Any, rows: Any, knowledge: KnowledgeBase | None = None) -> str:
+    """The portfolio overview page (HTML) from reports/portfolio.html.j2: the summary, charts of the
+    findings across profiles, and a table with a row per profile linking its advice document.
+
+    `summary` is an advisor.portfolio.PortfolioSummary, `rows` its OverviewRows in input order.
+    The template escapes every piece of text itself (autoescape on, whatever its file name).
+    """
+    from . import __version__
+
+    rows = list(rows)
+    links = {row.source: row.document for row in rows if row.document}
+    env = _environment(str(data_path("reports")), False)
+    return env.get_template("portfolio.html.j2").render(
+        s=summary, rows=rows, links=links, kb=knowledge or load_knowledge(), version=__version__
+    )
+
+
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict:
     raise ValueError(f"the advice document fetches nothing: {url}")
 

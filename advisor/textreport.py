@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .report import KIND_ORDER, KIND_TITLES, Evidence, Finding, Report
+
+if TYPE_CHECKING:
+    from .portfolio import PortfolioSummary, ProfileRecord
 
 #: The widest a report is wrapped, even on a wide terminal.
 MAX_WIDTH = 100
@@ -41,8 +44,11 @@ def terminal_width() -> int:
     return max(MIN_WIDTH, min(MAX_WIDTH, columns))
 
 
-def summary_parts(report: Report) -> list[str]:
-    """The profile's name, counts by severity, strengths, the score (and waived findings, if any)."""
+def summary_parts(report: Report | ProfileRecord) -> list[str]:
+    """The profile's name, counts by severity, strengths, the score (and waived findings, if any).
+
+    Reads only `profile_name` and `summary`, so a portfolio's ProfileRecord gives the same line.
+    """
     summary = report.summary
     sev = summary["by_severity"]
     counts = f"{sev['high']} high, {sev['medium']} medium, {sev['low']} low"
@@ -50,14 +56,19 @@ def summary_parts(report: Report) -> list[str]:
         counts += f", {sev['info']} info"
     strengths = summary["by_kind"]["strength"]
     parts = [counts, f"{strengths} strength{'' if strengths == 1 else 's'}", f"score {summary['score']}/100"]
-    if report.waived:
-        parts.append(f"{len(report.waived)} waived")
+    if summary.get("waived"):
+        parts.append(f"{summary['waived']} waived")
     return [f"{report.profile_name}: {parts[0]}", *parts[1:]]
 
 
-def summary_line(report: Report) -> str:
+def summary_line(report: Report | ProfileRecord) -> str:
     """One line: `Name: 2 high, 3 medium, 1 low · 4 strengths · score 71/100`."""
     return " · ".join(summary_parts(report))
+
+
+def portfolio_line(record: Report | ProfileRecord) -> str:
+    """A profile's line in a portfolio: its summary line, then where it comes from (names repeat, files do not)."""
+    return f"{summary_line(record)} · {record.source}"
 
 
 def format_text(report: Report, knowledge: Any = None, color: bool = False, width: int | None = None) -> str:
@@ -67,6 +78,12 @@ def format_text(report: Report, knowledge: Any = None, color: bool = False, widt
     uses ANSI escapes and is only added when `color` is true.
     """
     return _Writer(color, width or terminal_width()).report(report, knowledge)
+
+
+def format_portfolio(summary: PortfolioSummary, color: bool = False, width: int | None = None) -> str:
+    """The portfolio summary as text: counts, the most common failure risks and governance gaps, the
+    profiles most at risk and how much of each area of the guide is in place across the portfolio."""
+    return _Writer(color, width or terminal_width()).portfolio(summary)
 
 
 def _value(value: Any) -> str:
@@ -105,6 +122,13 @@ def evidence_lines(evidence: tuple[Evidence, ...], limit: int = MAX_EVIDENCE) ->
         more = len(lines) - (limit - 1)
         lines[limit - 1:] = [f"… and {more} more (--format json lists them all)"]
     return lines
+
+
+def _share(count: int, total: int, bare: bool = False) -> str:
+    if not total:
+        return ""
+    pct = f"{count / total * 100:.0f}%"
+    return pct if bare else f" ({pct})"
 
 
 class _Writer:
@@ -152,6 +176,45 @@ class _Writer:
                 self.wrap(f"{w['rule']}: {w['reason']}", "  ")
                 self.wrap(f"expired on {w['until']}; the finding applies again", _INDENT)
         self.footer(report, knowledge)
+        return "\n".join(self.lines) + "\n"
+
+    # -- a portfolio ------------------------------------------------------------------
+    def portfolio(self, summary: PortfolioSummary) -> str:
+        n = summary.evaluated
+        profiles = summary.profiles
+        head = [f"{profiles:,} profile{'' if profiles == 1 else 's'}"]
+        if summary.failed:
+            head[0] += f" ({summary.failed:,} could not be evaluated)"
+        head.append(f"{summary.with_high:,} with high-severity findings{_share(summary.with_high, n)}")
+        if summary.fail_on not in ("high", "never"):
+            head.append(f"{summary.at_fail_on:,} at or above {summary.fail_on}{_share(summary.at_fail_on, n)}")
+        if summary.mean_score is not None:
+            head.append(f"mean score {summary.mean_score:.0f}/100")
+        start = len(self.lines)
+        self.wrap(" · ".join(head), "Portfolio: ", "  ")
+        self.lines[start:] = [self.style(line, "bold") for line in self.lines[start:]]
+        for kind in ("failure_risk", "governance_gap"):
+            common = summary.most_common(kind)
+            if common:
+                self.heading(f"Most common {KIND_TITLES[kind].lower()} (profiles)")
+                digits = len(f"{common[0].profiles:,}")
+                for c in common:
+                    severities = ", ".join(f"{count:,} {sev}" for sev, count in c.by_severity.items())
+                    first = f"  {c.profiles:>{digits},} {_share(c.profiles, n, bare=True):>4}  "
+                    self.wrap(f"{c.title} ({c.rule}; {severities})", first)
+        at_risk = summary.most_at_risk()
+        if at_risk:
+            self.heading("Most at risk")
+            for i, record in enumerate(at_risk, 1):
+                self.wrap(portfolio_line(record), f"  {i:>{len(str(len(at_risk)))}}. ")
+        coverage = summary.coverage()
+        if n and coverage:
+            self.heading("Coverage per area of the guide (steps in place, all profiles)")
+            label = max(len(a.title) for a in coverage)
+            for a in coverage:
+                full = round(a.share * 10)
+                bar = "█" * full + "░" * (10 - full)
+                self.wrap(f"{a.share * 100:3.0f}%  {bar}  {a.complete:,} of {n:,} profiles complete", f"  {a.title:<{label}}  ")
         return "\n".join(self.lines) + "\n"
 
     def summary(self, report: Report) -> None:

@@ -97,7 +97,7 @@ def bench_memory(engine: str, runs: int) -> tuple[float, float, float]:
     return before, rss_mib(), runs / elapsed
 
 
-def wall(cmd: list[str], repeat: int = 7) -> float:
+def wall(cmd: list[str], repeat: int = 11) -> float:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -136,12 +136,14 @@ def main() -> None:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
         before, after, r = map(float, out)
         print(f"[{engine}] RSS over {runs:,} evaluations: {before:.1f} MiB -> {after:.1f} MiB (growth {after - before:+.1f} MiB, {r:,.0f}/s)")
-    exe = shutil.which("advisor")
+    # The script installed beside this Python (a pyenv shim on PATH would add its own start-up).
+    beside = Path(sys.executable).with_name("advisor")
+    exe = str(beside) if beside.exists() else shutil.which("advisor")
     if exe:
         t_import = wall([sys.executable, "-c", "import advisor"])
         t_eval = wall([exe, "evaluate", str(EXAMPLE), "--as-of", AS_OF])
         t_eval_py = wall([exe, "evaluate", str(EXAMPLE), "--as-of", AS_OF, "--engine", "python"])
-        print(f"\nwall time, median of 7: python -c 'import advisor' {t_import * 1000:.0f} ms; "
+        print(f"\nwall time, median of 11: python -c 'import advisor' {t_import * 1000:.0f} ms; "
               f"advisor evaluate (one example) {t_eval * 1000:.0f} ms = {t_eval / t_import:.2f}x; "
               f"with --engine python {t_eval_py * 1000:.0f} ms = {t_eval_py / t_import:.2f}x")
     else:

@@ -97,12 +97,12 @@ def test_several_profiles_give_json_lines_in_input_order() -> None:
     assert result.exit_code == EXIT_FINDINGS  # the struggling forum has high findings
 
 
-def test_several_profiles_in_text_follow_each_other() -> None:
+def test_several_profiles_in_text_give_a_line_each_then_the_portfolio_summary() -> None:
     result = evaluate(HEALTHY, STRUGGLING)
     names = [library_report(p).profile_name for p in (HEALTHY, STRUGGLING)]
-    starts = [result.stdout.index(f"{name}: ") for name in names]
-    assert starts[0] == 0 and starts[1] > 0
-    assert "\n\n" + names[1] in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{names[0]}: ") and lines[1].startswith(f"{names[1]}: ")
+    assert lines[3].startswith("Portfolio: 2 profiles · 1 with high-severity findings")
 
 
 def test_a_folder_stands_for_its_profiles() -> None:

@@ -1,0 +1,202 @@
+"""Benchmark of a portfolio: `advisor evaluate --format json` over a folder of generated profiles, against the
+time advisor's own loader takes to read and validate the same files (the floor), with one and two jobs.
+
+Prints, per engine: throughput (profiles per second), its ratio to the floor, the speed-up of --jobs 2 over
+--jobs 1 and the peak memory of the run, next to the bars of the issue:
+  throughput >= 50% of the floor (python engine), >= 33% (durable engine); --jobs 2 >= 1.7x --jobs 1;
+  peak RSS <= 300 MiB.
+
+Run from the repository root:  python tests/bench_portfolio.py [--count 10000] [--repeat 1] [--engine python]
+Other work on the machine makes the figures noisy: --repeat N keeps the best of N runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(ROOT))  # benchmark this checkout
+
+import yaml  # noqa: E402  (the benchmark writes YAML files; advisor reads them with its own loader)
+
+from profilegen import random_profile  # noqa: E402
+
+AS_OF = "2026-11-25"
+BARS = {"python": 0.50, "durable": 0.33}
+SPEEDUP_BAR = 1.7
+RSS_BAR_MIB = 300
+
+try:
+    _Dumper = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover
+    _Dumper = yaml.SafeDumper
+
+
+def write_profiles(folder: Path, count: int, seed: int = 1) -> None:
+    """`count` generated profiles as YAML files, a hundred to a subfolder (the command recurses into them)."""
+    rng = random.Random(seed)
+    for i in range(count):
+        sub = folder / f"area-{i // 100:03d}"
+        sub.mkdir(exist_ok=True)
+        text = yaml.dump(random_profile(rng), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+        (sub / f"station-{i:05d}.yaml").write_text(text, encoding="utf-8")
+
+
+FLOOR = """
+import sys, time
+sys.path.insert(0, {root!r})
+import advisor
+from advisor.portfolio import folder_profiles
+rules = advisor.load_rules()
+paths = folder_profiles({folder!r})
+start = time.perf_counter()
+for path in paths:
+    advisor.load_profile(path, rules)
+print(len(paths), time.perf_counter() - start)
+"""
+
+
+def floor(folder: Path) -> tuple[int, float]:
+    """Profiles loaded and seconds taken by advisor's loader (read, parse, validate), one process, no evaluation."""
+    out = subprocess.run([sys.executable, "-c", FLOOR.format(root=str(ROOT), folder=str(folder))],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return int(out[0]), float(out[1])
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            pass
+    return found
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run(folder: Path, engine: str, jobs: int) -> dict:
+    """One `advisor evaluate --format json` over the folder, standard output to /dev/null: wall time, and the
+    peak RSS of the largest process (/usr/bin/time) and of all its processes together (sampled every 20 ms)."""
+    cmd = [sys.executable, "-m", "advisor", "evaluate", "--format", "json", "--engine", engine, "--jobs", str(jobs),
+           "--as-of", AS_OF, "--fail-on", "never", str(folder)]
+    # /usr/bin/time -f %M: the peak RSS of the largest process it waited for.
+    wrapper = ["/usr/bin/time", "-f", "%M"] if os.path.exists("/usr/bin/time") else []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    stderr_file = tempfile.TemporaryFile()
+    proc = subprocess.Popen(wrapper + cmd, stdout=subprocess.DEVNULL, stderr=stderr_file, env=env, cwd=str(ROOT))
+    peak_tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.is_set():
+            peak_tree = max(peak_tree, sum(_rss_kib(p) for p in _descendants(proc.pid)))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    proc.wait()
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    done.set()
+    sampler.join()
+    stderr_file.seek(0)
+    stderr = stderr_file.read().decode().strip().splitlines()
+    peak_one = int(stderr.pop()) if wrapper and stderr else 0
+    if proc.returncode != 0 or stderr:  # every profile is valid: any message is a failure
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n" + "\n".join(stderr[-20:]))
+    return {"seconds": elapsed, "cpu": cpu, "load": load, "peak_one_mib": peak_one / 1024, "peak_all_mib": peak_tree / 1024}
+
+
+def best(runs: list[dict]) -> dict:
+    """The fastest run, with the highest peak memory of all."""
+    out = dict(min(runs, key=lambda r: r["seconds"]))
+    out["peak_one_mib"] = max(r["peak_one_mib"] for r in runs)
+    out["peak_all_mib"] = max(r["peak_all_mib"] for r in runs)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=10_000, help="profiles to generate (default 10,000)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is kept")
+    parser.add_argument("--engine", action="append", choices=["python", "durable"], help="only these engines")
+    parser.add_argument("--jobs", type=int, action="append", help="job counts to run (default 1 and 2)")
+    args = parser.parse_args()
+    from advisor.engine import durable_problem
+
+    engines = args.engine or (["python", "durable"] if durable_problem() is None else ["python"])
+    jobs_list = args.jobs or [1, 2]
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="advisor-portfolio-") as tmp:
+        folder = Path(tmp) / "profiles"
+        folder.mkdir()
+        t = time.perf_counter()
+        write_profiles(folder, args.count)
+        size = sum(p.stat().st_size for p in folder.rglob("*.yaml"))
+        print(f"{args.count:,} generated profiles written to {folder} ({size / 2**20:.1f} MiB) in {time.perf_counter() - t:.1f} s")
+        floors = [floor(folder) for _ in range(args.repeat)]
+        n, seconds = min(floors, key=lambda f: f[1])
+        floor_rate = n / seconds
+        print(f"floor: advisor's loader reads and validates {n:,} files in {seconds:.1f} s = {floor_rate:,.0f} profiles/s")
+        # Rounds of every configuration in turn, so that a burst of other work on the machine
+        # does not land on one configuration only; the best run of each is kept.
+        runs: dict[tuple[str, int], list[dict]] = {}
+        for _ in range(args.repeat):
+            for engine in engines:
+                for jobs in jobs_list:
+                    runs.setdefault((engine, jobs), []).append(run(folder, engine, jobs))
+        verdicts = []
+        for engine in engines:
+            print(f"\n[{engine}] advisor evaluate --format json DIR > /dev/null (wall time, start-up included)")
+            results = {}
+            for jobs in jobs_list:
+                r = results[jobs] = best(runs[(engine, jobs)])
+                rate = n / r["seconds"]
+                r["rate"] = rate
+                print(f"  --jobs {jobs}: {r['seconds']:.1f} s = {rate:,.0f} profiles/s = {rate / floor_rate:.0%} of the floor"
+                      f" (CPU {r['cpu']:.1f} s, load average {r['load']:.1f} when it started);"
+                      f" peak RSS {r['peak_one_mib']:.0f} MiB largest process, {r['peak_all_mib']:.0f} MiB all processes")
+            top = max(results)
+            ratio = results[top]["rate"] / floor_rate
+            verdicts.append((f"{engine}: --jobs {top} throughput >= {BARS[engine]:.0%} of the floor", ratio >= BARS[engine], f"{ratio:.0%}"))
+            if 1 in results and 2 in results:
+                speedup = results[2]["rate"] / results[1]["rate"]
+                print(f"  --jobs 2 / --jobs 1: {speedup:.2f}x")
+                verdicts.append((f"{engine}: --jobs 2 >= {SPEEDUP_BAR}x --jobs 1", speedup >= SPEEDUP_BAR, f"{speedup:.2f}x"))
+            peak = max(r["peak_all_mib"] for r in results.values())
+            verdicts.append((f"{engine}: peak RSS <= {RSS_BAR_MIB} MiB (all processes)", peak <= RSS_BAR_MIB, f"{peak:.0f} MiB"))
+        print("\nBars:")
+        for what, ok, figure in verdicts:
+            print(f"  {'PASS' if ok else 'FAIL'}  {what}: {figure}")
+
+
+if __name__ == "__main__":
+    main()
