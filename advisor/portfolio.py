@@ -21,7 +21,7 @@ from .knowledge import KnowledgeBase, load_knowledge
 from .language import RuleSet
 from .profile import LoadedProfile, validate
 from .report import SEVERITY_ORDER, Report
-from .yamlio import MAX_FILE_BYTES, Document, YamlError, decode, load_documents, read_text
+from .yamlio import MAX_FILE_BYTES, Document, YamlError, decode, load_documents, read_problem, read_text
 
 #: A folder stands for the files with these endings inside it, at any depth.
 PROFILE_SUFFIXES = (".yaml", ".yml")
@@ -140,12 +140,8 @@ def _lines(path: str) -> Iterator[tuple[int, int, bytes]]:
             for number, line in enumerate(fh, 1):
                 yield number, offset, line
                 offset += len(line)
-    except FileNotFoundError:
-        raise ProfileError("file not found", Location(path)) from None
-    except IsADirectoryError:
-        raise ProfileError("is a directory, not a file", Location(path)) from None
     except OSError as exc:
-        raise ProfileError(f"cannot read: {exc.strerror or exc}", Location(path)) from None
+        raise ProfileError(read_problem(exc), Location(path)) from None
 
 
 def _json_lines(path: str) -> Iterator[Source | AdvisorError]:

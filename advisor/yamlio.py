@@ -94,17 +94,22 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
             )
         with open(path, "rb") as fh:
             raw = fh.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise YamlError("file not found", Location(source)) from None
-    except IsADirectoryError:
-        raise YamlError("is a folder, not a file", Location(source)) from None
-    except PermissionError:
-        raise YamlError("permission denied; check that you may read the file", Location(source)) from None
     except OSError as exc:
-        raise YamlError(f"cannot read: {exc.strerror or exc}", Location(source)) from None
+        raise YamlError(read_problem(exc), Location(source)) from None
     if len(raw) > max_bytes:  # the file grew while it was read (or is a device)
         raise YamlError(f"file is over the limit of {max_bytes:,} bytes for one file", Location(source))
     return decode(raw, source)
+
+
+def read_problem(exc: OSError) -> str:
+    """What went wrong opening or reading a file, in the words every reader of files uses."""
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, IsADirectoryError):
+        return "is a folder, not a file"
+    if isinstance(exc, PermissionError):
+        return "permission denied; check that you may read the file"
+    return f"cannot read: {exc.strerror or exc}"
 
 
 def decode(raw: bytes, source: str) -> str:
