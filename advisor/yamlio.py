@@ -101,6 +101,10 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
     return decode(raw, source)
 
 
+def _too_deep() -> str:
+    return f"nested more than {MAX_DEPTH} levels deep; a profile nests 4 levels at most: check for unclosed brackets"
+
+
 def read_problem(exc: OSError) -> str:
     """What went wrong opening or reading a file, in the words every reader of files uses."""
     if isinstance(exc, FileNotFoundError):
@@ -239,6 +243,10 @@ class _Events:
                     and exc.context_mark.line != exc.problem_mark.line):
                 problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
             loc = Location(self.source, mark.line + 1, mark.column + 1) if mark else Location(self.source)
+            if "maximum nesting depth" in problem:
+                # libyaml 0.2.6 has a nesting limit of its own and, reading ahead, can meet it
+                # before advisor's shallower limit does: the same mistake, in the same words.
+                return YamlError(_too_deep(), loc)
             return YamlError(f"invalid YAML: {_one_line(problem)}; {_hint(problem)}", loc)
         if isinstance(exc, RecursionError):
             return YamlError("invalid YAML: nested more than the parser allows", Location(self.source))
@@ -353,7 +361,7 @@ class _Composer:
             parent = stack[-1]
             parent.depth_below = max(parent.depth_below, depth)
             if len(stack) + depth > MAX_DEPTH:
-                raise YamlError(self._too_deep(), self._loc(event))
+                raise YamlError(_too_deep(), self._loc(event))
             if parent.is_map:
                 parent.value[parent.key] = value
                 parent.key = _NO_KEY
@@ -361,14 +369,10 @@ class _Composer:
                 parent.value.append(value)
         return Document(result, self.source, self.marks)
 
-    @staticmethod
-    def _too_deep() -> str:
-        return f"nested more than {MAX_DEPTH} levels deep; a profile nests 4 levels at most: check for unclosed brackets"
-
     def _start(self, event: Any, path: Path, depth: int) -> _Frame:
         is_map = isinstance(event, yaml.MappingStartEvent)
         if depth + 1 > MAX_DEPTH:
-            raise YamlError(self._too_deep(), self._loc(event))
+            raise YamlError(_too_deep(), self._loc(event))
         want = _TAG + ("map" if is_map else "seq")
         if event.tag not in (None, "!", want):
             raise YamlError(_tag_message(event.tag), self._loc(event))
@@ -394,7 +398,7 @@ class _Composer:
         value, size, nested = found
         self._count(size, event)
         if depth + nested > MAX_DEPTH:
-            raise YamlError(self._too_deep(), self._loc(event))
+            raise YamlError(_too_deep(), self._loc(event))
         return value, nested
 
     def _key(self, frame: _Frame, event: Any) -> None:

@@ -247,8 +247,9 @@ def _hostile_files(tmp: Path) -> dict[str, tuple[Path, str]]:
     filler = "# " + "x" * 97 + "\n"
     write("huge", MINIMAL + filler * (MAX_FILE_BYTES // len(filler) + 1),
           rf": file is [\d,]+ bytes, over the limit of {MAX_FILE_BYTES:,} bytes for one file; ")
+    # Where the error is found depends on libyaml's read-ahead (0.2.6 stops at its own limit).
     write("deep-brackets", "name: X\npartners: " + "[" * 1_000_000 + "]" * 1_000_000 + "\n",
-          rf":2:{10 + MAX_DEPTH}: nested more than {MAX_DEPTH} levels deep; ")
+          rf":2:\d+: nested more than {MAX_DEPTH} levels deep; ")
     write("deep-block", "name: X\npartners:\n" + "".join(" " * (2 * i) + "-\n" for i in range(1000)),
           rf":{MAX_DEPTH + 2}:{2 * MAX_DEPTH - 1}: nested more than {MAX_DEPTH} levels deep; ")
     write("deep-mappings", "name: X\npartners:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1000)),
