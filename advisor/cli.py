@@ -144,7 +144,7 @@ def _output(text: str | bytes, output: str | None) -> None:
     if output:
         write_atomic(output, text)
     elif isinstance(text, bytes):
-        click.get_binary_stream("stdout").write(text)
+        sys.stdout.buffer.write(text)
     else:
         click.echo(text, nl=not text.endswith("\n"))
 
@@ -269,7 +269,7 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
 
     ruleset, knowledge = _ruleset(rule_dirs)
     summary = PortfolioSummary(ruleset, knowledge, fail_on=fail_on)
-    stderr = click.get_text_stream("stderr")
+    stderr = sys.stderr
     # Progress only for a person watching: many profiles, stderr a terminal, and not --quiet.
     show_progress = not quiet and len(items) > PROGRESS_MIN and _isatty(stderr)
     bar = (click.progressbar(length=len(items), label="Evaluating", file=stderr, show_pos=True)
@@ -316,12 +316,12 @@ class _Sink:
             raise UsageError("--summary-only writes one summary; give -o FILE, not a folder")
         if fmt in DOCUMENT_FORMATS and not single and not self.to_dir:
             raise UsageError(f"--format {fmt} writes one document per profile; give -o DIR for several profiles")
-        if fmt == "pdf" and not output and click.get_binary_stream("stdout").isatty():
+        if fmt == "pdf" and not output and sys.stdout.buffer.isatty():
             raise UsageError("--format pdf is binary; give -o FILE rather than print it to a terminal")
         self.inputs = list(dict.fromkeys(item.path for item in items if hasattr(item, "path")))
         if output and not self.to_dir:
             _refuse_inputs(output, self.inputs)
-        stdout = click.get_text_stream("stdout")
+        stdout = sys.stdout
         to_terminal = not output and stdout.isatty()
         self.color = to_terminal and _use_color(stdout)
         #: None: the terminal's own width; files and pipes get the widest text.
@@ -445,7 +445,7 @@ class _Sink:
             self.file.write(data)
         elif not self.quiet:
             if isinstance(data, bytes):
-                click.get_binary_stream("stdout").write(data)
+                sys.stdout.buffer.write(data)
             else:
                 click.echo(data, nl=False, color=self.color)
 
@@ -580,7 +580,7 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
         rule = ruleset.rule(rule_id)
     except KeyError:
         raise UsageError(f"unknown rule '{rule_id}'{did_you_mean(rule_id, ruleset.ids)}") from None
-    width = terminal_width() if click.get_text_stream("stdout").isatty() else MAX_WIDTH
+    width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
     click.echo(rule_text(rule, knowledge, width), nl=False)
 
 
