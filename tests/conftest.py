@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 # Compiled rules are cached per user; the tests keep theirs apart (and start cold).
-os.environ.setdefault("ADVISOR_CACHE_DIR", tempfile.mkdtemp(prefix="advisor-test-cache-"))
+if "ADVISOR_CACHE_DIR" not in os.environ:
+    os.environ["ADVISOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="advisor-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["ADVISOR_CACHE_DIR"], ignore_errors=True)
 
 import advisor
 from advisor.engine import durable_problem
