@@ -60,6 +60,12 @@ VALUES = [
 ]
 
 
+
+def crash_site(exc: BaseException, stage: str) -> str:
+    """Where an unexpected exception came from, so the same crash is counted once, not per input."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    return f"{type(exc).__name__} in {stage} at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}"
+
 def seeds(rng: random.Random) -> list[str]:
     """The example profiles and a few hundred generated ones, as YAML text."""
     texts = [p.read_text(encoding="utf-8") for p in sorted((HERE.parent / "advisor" / "examples").glob("*.yaml"))]
@@ -170,8 +176,7 @@ def fuzz_rules(args: argparse.Namespace) -> int:
                 counts["rejected"] += 1
             except Exception as exc:  # noqa: BLE001 - this is what the fuzzer looks for
                 counts["unexpected"] += 1
-                tb = traceback.extract_tb(exc.__traceback__)
-                where = f"{type(exc).__name__} in {stage} at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}"
+                where = crash_site(exc, stage)
                 seen[where] = seen.get(where, 0) + 1
                 if seen[where] <= 3:
                     raw = target.read_bytes()
@@ -252,8 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             counts["rejected"] += 1
         except Exception as exc:  # noqa: BLE001 - this is what the fuzzer looks for
             counts["unexpected"] += 1
-            tb = traceback.extract_tb(exc.__traceback__)
-            where = f"{type(exc).__name__} in {stage} at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}"
+            where = crash_site(exc, stage)
             seen[where] = seen.get(where, 0) + 1
             if seen[where] <= 3:
                 save("crash", data, f"{where}\n{exc}\n\n{traceback.format_exc()}")
