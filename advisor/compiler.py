@@ -52,12 +52,8 @@ class Compiled:
     plan: FactPlan
     variants: dict[str, Variant]  # engine rule id -> rule variant
     cases: dict[str, tuple[str, str]]  # engine rule id -> (derived name, value)
-    derived_stage: dict[str, int]  # derived fact -> stage whose results decide it
-    defaults: dict[str, str | None]
     reads: dict[str, tuple[Ref, ...]]  # rule id or "derived:<name>" -> refs its condition reads
 
-    def scope_key(self, collection: tuple[str, ...]) -> str:
-        return self.plan.scopes[collection]
 
 
 def _slug(parts) -> str:
@@ -317,7 +313,5 @@ def compile_rules(ruleset: RuleSet) -> Compiled:
         plan=keys.plan,
         variants=variants,
         cases=cases,
-        derived_stage={name: s for name, s in stage_of.items()},
-        defaults={d.name: d.default for d in ruleset.derived},
         reads=reads,
     )

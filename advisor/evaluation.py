@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .compiler import Compiled, Variant
+from .compiler import Compiled, Variant, refs_of
 from .errors import EngineError
 from .facts import FactsBuilder, compute, get_path
 from .language import Ref, Template
@@ -160,7 +160,6 @@ class Evaluator:
         if variant.because is not None:
             for p in rule.proportion:
                 if p.because == variant.because:
-                    from .compiler import refs_of
                     refs += refs_of(p.when)
         evidence = self.evidence(loaded, derived, refs, rule.for_each, idx, as_of, memo)
         return Finding(

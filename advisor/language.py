@@ -197,7 +197,7 @@ def rule_files(folder: str | os.PathLike) -> list[Path]:
 def load_rules(folders: Sequence[str | os.PathLike], knowledge: Any) -> RuleSet:
     """Load and check every rule file in the folders (the first is usually the shipped rules)."""
     ruleset = RuleSet()
-    raw: list[tuple[Document, list]] = []
+    raw: list[Document] = []
     for folder in folders:
         for path in rule_files(folder):
             try:
@@ -205,13 +205,14 @@ def load_rules(folders: Sequence[str | os.PathLike], knowledge: Any) -> RuleSet:
             except YamlError as exc:
                 raise RuleError(exc.message, exc.location) from None
             ruleset.files.append(str(path))
-            raw.append((doc, _top(doc)))
+            _check_top(doc)
+            raw.append(doc)
     # Derived facts first, across all files, so any rule may read any of them.
     parser = _Parser(knowledge, ruleset)
-    for doc, _ in raw:
+    for doc in raw:
         for i, item in enumerate((doc.data or {}).get("derived") or []):
             parser.derived(doc, ("derived", i), item)
-    for doc, _ in raw:
+    for doc in raw:
         for i, item in enumerate((doc.data or {}).get("rules") or []):
             parser.rule(doc, ("rules", i), item)
     for d in ruleset.derived:
@@ -234,9 +235,9 @@ def condition_refs(node: Any) -> Iterator[Ref]:
         yield node.ref
 
 
-def _top(doc: Document) -> list:
+def _check_top(doc: Document) -> None:
     if doc.data is None:
-        return []
+        return
     if not isinstance(doc.data, dict):
         raise RuleError("a rule file must be a mapping with 'rules' and/or 'derived'; start it with 'rules:' "
                         "and indent the rules under it", doc.location(()))
@@ -247,7 +248,6 @@ def _top(doc: Document) -> list:
         if not isinstance(doc.data[key], list) and doc.data[key] is not None:
             first = "- id: ..." if key == "rules" else "- name: ..."
             raise RuleError(f"'{key}' must be a list, each item starting with '{first}'", doc.location((key,)))
-    return []
 
 
 class _Parser:
