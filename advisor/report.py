@@ -207,13 +207,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
-            "advisor_version": self.advisor_version,
-            "rules_version": self.rules_version,
-            "as_of": self.as_of,
-            "profile": {"name": self.profile_name, "source": self.source},
-            "recommendation": self.recommendation.to_dict(),
-            "derived": dict(self.derived),
+            **self._head(),
             "findings": [f.to_dict() for f in self.findings],
             "waived": [w.to_dict() for w in self.waived],
             "expired_waivers": list(self.expired_waivers),
@@ -226,5 +220,96 @@ class Report:
         Characters that some readers take for line breaks (U+0085, U+2028, U+2029) are escaped,
         so one report is always exactly one line of JSON Lines.
         """
-        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
+        if indent is None:
+            text = self._compact_json()
+        else:
+            text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
         return text.translate(_LINE_BREAKS)
+
+    def _compact_json(self) -> str:
+        """The same text as json.dumps(self.to_dict()), written without building the findings' dicts.
+
+        A report's findings share most of their evidence rows, and a rule's title and advice are
+        the same text in every report: each is encoded once and the pieces are joined, which
+        is what json.dumps would write for the whole (its C encoder, ", " and ": " separators).
+        """
+        head = _encode(self._head())
+        rows: dict[int, str] = {}
+        findings = ", ".join(_finding_json(f, rows) for f in self.findings)
+        tail = _encode({
+            "waived": [w.to_dict() for w in self.waived],
+            "expired_waivers": list(self.expired_waivers),
+            "summary": self.summary,
+        })
+        return f"{head[:-1]}, \"findings\": [{findings}], {tail[1:]}"
+
+    def _head(self) -> dict[str, Any]:
+        """The fields of to_dict() that come before the findings."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "advisor_version": self.advisor_version,
+            "rules_version": self.rules_version,
+            "as_of": self.as_of,
+            "profile": {"name": self.profile_name, "source": self.source},
+            "recommendation": self.recommendation.to_dict(),
+            "derived": dict(self.derived),
+        }
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a str
+
+#: Encoded text that recurs across reports: the opening of a finding (rule, kind, severity, title),
+#: advice, static messages, guide references. Bounded: messages that name a partner rarely recur.
+_OPENINGS: dict[tuple[str, ...], str] = {}
+_STRINGS: dict[str, str] = {}
+_REFS: dict[tuple[str, ...], str] = {}
+_CACHE_MAX = 4096
+
+
+def _cached(cache: dict, value: Any, encode: Callable[[Any], str]) -> str:
+    text = cache.get(value)
+    if text is None:
+        text = encode(value)
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[value] = text
+    return text
+
+
+def _opening(key: tuple[str, ...]) -> str:
+    return _encode(dict(zip(("rule", "kind", "severity", "title"), key)))[:-1]
+
+
+def _evidence_json(e: Evidence) -> str:
+    value = e.value
+    kind = type(value)
+    if kind is str:
+        value_text = _string(value)
+    elif value is None:
+        value_text = "null"
+    elif kind is int:
+        value_text = int.__repr__(value)
+    elif kind is bool:
+        value_text = "true" if value else "false"
+    else:
+        value_text = _encode(value)
+    line = "null" if e.line is None else int.__repr__(e.line)
+    note = f", \"note\": {_string(e.note)}" if e.note else ""
+    return f"{{\"path\": {_string(e.path)}, \"value\": {value_text}, \"line\": {line}{note}}}"
+
+
+def _finding_json(f: Finding, rows: dict[int, str]) -> str:
+    opening = _cached(_OPENINGS, (f.rule, f.kind, f.severity, f.title), _opening)
+    evidence = []
+    for e in f.evidence:
+        text = rows.get(id(e))
+        if text is None:
+            text = rows[id(e)] = _evidence_json(e)
+        evidence.append(text)
+    subject = "null" if f.subject is None else _string(f.subject)
+    note = f", \"note\": {_string(f.note)}" if f.note else ""
+    refs = _cached(_REFS, f.guide_refs, _encode) if type(f.guide_refs) is tuple else _encode(list(f.guide_refs))
+    return (f"{opening}, \"message\": {_cached(_STRINGS, f.message, _string)}, "
+            f"\"advice\": {_cached(_STRINGS, f.advice, _string)}, \"guide_refs\": {refs}, \"evidence\": [{', '.join(evidence)}], "
+            f"\"subject\": {subject}{note}}}")

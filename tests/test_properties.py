@@ -137,6 +137,20 @@ def test_valid_profiles_never_crash_and_both_engines_agree(profile: dict, as_of:
     assert json.loads(reports[0])["profile"]["name"] == profile["name"]
 
 
+_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(valid_profiles(), DATES)
+def test_compact_json_is_exactly_what_json_dumps_writes_for_the_report(profile: dict, as_of: date) -> None:
+    # to_json() joins pieces encoded once (shared evidence rows, a rule's advice); it must be the
+    # very text json.dumps gives for to_dict(), escapes and separators included.
+    report = get_advisor(ENGINES[-1]).evaluate(advisor.load_profile(profile, RULES), as_of=as_of)
+    expected = json.dumps(report.to_dict(), ensure_ascii=False, default=str).translate(_BREAKS)
+    assert report.to_json() == expected
+    assert json.loads(report.to_json(indent=2)) == json.loads(expected)
+
+
 @settings(max_examples=30, **SETTINGS)
 @given(valid_profiles())
 def test_reports_are_reproducible(profile: dict) -> None:
