@@ -35,7 +35,9 @@ def load_profile(source: Any, rules: RuleSet | None = None) -> LoadedProfile:
     return _load_profile(source, rules.ids if rules is not None else None)
 
 
-def _as_of(value: date | str | None) -> date:
+def as_of_date(value: date | str | None) -> date:
+    """The date an evaluation is as of: a date, an ISO date string, or None for SOURCE_DATE_EPOCH when it
+    is set (reproducible builds) or else today. A string that is not a date is a UsageError."""
     if value is None:
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
         if epoch:
@@ -121,11 +123,11 @@ class Advisor:
 
     def evaluate(self, profile: Any, *, as_of: date | str | None = None) -> Report:
         """Evaluate one profile and return its report."""
-        return self._evaluator.evaluate(self.load(profile), _as_of(as_of))
+        return self._evaluator.evaluate(self.load(profile), as_of_date(as_of))
 
     def evaluate_many(self, profiles: Iterable[Any], *, as_of: date | str | None = None) -> Iterator[Report | AdvisorError]:
         """Evaluate profiles one by one, in order; a bad profile yields its error instead of stopping the rest."""
-        day = _as_of(as_of)
+        day = as_of_date(as_of)
         for profile in profiles:
             try:
                 yield self._evaluator.evaluate(self.load(profile), day)

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from .errors import UsageError
 from .evaluation import show
 from .knowledge import KnowledgeBase, load_knowledge
-from .report import SEVERITY_ORDER, Evidence, Finding, Report
+from .report import ACTION_KINDS, SEVERITY_ORDER, Evidence, Finding, Report, leaves_step_open
 from .resources import data_path
 
 #: The formats render() knows, and the template each one is made from (PDF is printed from the HTML).
@@ -21,7 +21,6 @@ FORMATS = ("markdown", "html", "pdf")
 _TEMPLATES = {"markdown": "advice.md.j2", "html": "advice.html", "pdf": "advice.html"}
 
 #: The finding kinds that say something is not (yet) in place.
-ACTION_KINDS = ("failure_risk", "governance_gap")
 
 PDF_HINT = "PDF output needs WeasyPrint: pip install 'advisor[pdf]'"
 
@@ -74,7 +73,7 @@ def _open_ids(report: Report) -> set[str]:
     """Guide ids that a finding says are not in place (waived findings were accepted, so they do not count)."""
     open_ids: set[str] = set()
     for f in report.findings:
-        if f.kind in ACTION_KINDS or (f.kind == "structure" and f.severity != "info"):
+        if leaves_step_open(f.kind, f.severity):
             open_ids.update(f.guide_refs)
     return open_ids
 

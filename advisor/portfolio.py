@@ -20,7 +20,7 @@ from .errors import AdvisorError, Location, ProfileError, UsageError
 from .knowledge import KnowledgeBase, load_knowledge
 from .language import RuleSet
 from .profile import LoadedProfile, validate
-from .report import SEVERITY_ORDER, Report
+from .report import ACTION_KINDS, SEVERITY_ORDER, Report, leaves_step_open
 from .yamlio import MAX_FILE_BYTES, Document, YamlError, decode, load_documents, read_problem, read_text
 
 #: A folder stands for the files with these endings inside it, at any depth.
@@ -30,8 +30,6 @@ JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 #: A YAML file larger than this is split into its documents before evaluation, so that its
 #: profiles are spread over the workers; a smaller one is read whole by one worker.
 SPLIT_BYTES = 256 * 1024
-#: The finding kinds that say a step of the guide is not (yet) done (as in the advice document).
-OPEN_KINDS = ("failure_risk", "governance_gap")
 #: Profiles handed to a worker at a time, at most.
 MAX_CHUNK = 32
 #: With jobs=None, fewer sources than this are evaluated in this process: starting workers
@@ -325,13 +323,12 @@ class Recorder:
         self.steps = [tuple(sid for sid in area.ids if knowledge.sections[sid].actionable) for area in knowledge.areas]
 
     def record(self, report: Report) -> ProfileRecord:
-        # A step is open when a governance gap, failure risk or structure finding above info cites
-        # it, as in the advice document's coverage (advisor.documents.area_coverage).
+        # Coverage as in the advice document (advisor.documents.area_coverage), from the hits alone.
         open_ids: set[str] = set()
         rules: dict[str, tuple[str, str, str]] = {}
         worst = "none"
         for hit in report.hits:  # sorted by severity first: the first hit of a rule is its worst
-            if hit.kind in OPEN_KINDS or (hit.kind == "structure" and hit.severity != "info"):
+            if leaves_step_open(hit.kind, hit.severity):
                 open_ids.update(self.refs.get(hit.rule, ()))
             if hit.kind != "strength" and worst == "none":
                 worst = hit.severity
@@ -489,7 +486,7 @@ class PortfolioSummary:
             "most_common": {
                 kind: [{"rule": c.rule, "title": c.title, "profiles": c.profiles, "by_severity": c.by_severity}
                        for c in self.most_common(kind)]
-                for kind in OPEN_KINDS
+                for kind in ACTION_KINDS
             },
             "most_at_risk": [r.to_dict() for r in self.most_at_risk()],
             "coverage": [{"area": a.area, "title": a.title, "in_place": a.in_place, "total": a.total, "complete": a.complete}
@@ -731,11 +728,11 @@ def evaluate_portfolio(
     (naming its file) and the others are still evaluated. `progress(n)`, when given, is called
     as each n sources are done.
     """
-    from .api import _as_of, load_rules
-    from .engine import default_engine
+    from .api import as_of_date, load_rules
+    from .engine import check
 
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     expanded = (x for item in inputs for x in (expand_inputs([item]) if isinstance(item, (str, os.PathLike)) else [item]))
     if jobs is not None and jobs < 1:
         raise UsageError(f"jobs must be at least 1, not {jobs}")
@@ -750,19 +747,9 @@ def evaluate_portfolio(
     if min(jobs, count) <= 1:
         return _in_process(listed, initargs, progress)
     # Checked here, so that a missing durable-rules is one clear error rather than a broken pool.
-    name = engine or default_engine()
-    _check_engine(name)
+    name = check(engine)
     jobs = min(jobs, count)
     return _Pool(jobs, initargs, name).run(_batches(listed, chunk_size(count, jobs)), progress)
-
-
-def _check_engine(name: str) -> None:
-    from .engine import ENGINES, durable_problem
-
-    if name not in ENGINES:
-        raise UsageError(f"unknown engine '{name}'; expected one of {', '.join(ENGINES)}")
-    if name == "durable" and durable_problem():
-        raise UsageError(f"engine 'durable' is not available: {durable_problem()}; use --engine python")
 
 
 def _in_process(items: Iterable[Source | AdvisorError], initargs: tuple, progress: Callable[[int], None] | None) -> Iterator[Outcome]:

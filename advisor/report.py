@@ -18,6 +18,17 @@ KIND_TITLES = {
 }
 _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
+#: Finding kinds that say a step of the guide is not done yet.
+ACTION_KINDS = ("failure_risk", "governance_gap")
+
+
+def leaves_step_open(kind: str, severity: str) -> bool:
+    """Whether a finding of this kind and severity says the guide steps it cites are not in place: a
+    governance gap, a failure risk, or a structure finding above info (a missing committee cites 11.1,
+    a level above the evidence cites 9.2). The advice document's coverage and the portfolio's agree."""
+    return kind in ACTION_KINDS or (kind == "structure" and severity != "info")
+
+
 #: Points taken off a readiness score of 100 for each finding (strengths take none).
 PENALTY = {"high": 15, "medium": 6, "low": 2, "info": 0}
 

@@ -436,3 +436,21 @@ def test_a_progress_bar_on_a_terminal_unless_quiet(mixed: list[Path], monkeypatc
     assert shown.stdout == evaluate("--format", "json", "--fail-on", "never", mixed[0]).stdout
     assert evaluate("--quiet", "--fail-on", "never", mixed[0]).stderr == ""
     assert "Evaluating" not in evaluate("--format", "json", *EXAMPLE_FILES).stderr  # too few to need one
+
+
+def test_an_unknown_engine_is_one_usage_error_before_any_worker_starts() -> None:
+    for jobs in (1, 2):
+        with pytest.raises(advisor.UsageError, match=r"^unknown engine 'drools'; expected one of durable, python$"):
+            list(evaluate_portfolio([str(EXAMPLES)], engine="drools", jobs=jobs))
+
+
+def test_the_portfolio_is_exported_from_advisor_without_being_imported_by_it() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, advisor; loaded = 'advisor.portfolio' in sys.modules; "
+            "print(loaded, advisor.summarize is advisor.portfolio.summarize, 'evaluate_portfolio' in advisor.__all__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'summarise'"):
+        advisor.summarise  # noqa: B018

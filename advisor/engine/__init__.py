@@ -25,18 +25,23 @@ def default_engine() -> str:
     return "durable" if durable_problem() is None else "python"
 
 
+def check(name: str | None) -> str:
+    """The engine that `name` stands for (None = the default), or a UsageError saying why it cannot run here."""
+    name = name or default_engine()
+    if name not in ENGINES:
+        raise UsageError(f"unknown engine '{name}'; expected one of {', '.join(ENGINES)}")
+    problem = durable_problem() if name == "durable" else None
+    if problem:
+        raise UsageError(f"engine 'durable' is not available: {problem}; use --engine python")
+    return name
+
+
 def create(name: str | None, stages: Sequence[Stage]) -> Any:
     """Build the named engine (None = the default) for these compiled stages."""
-    name = name or default_engine()
-    if name == "python":
+    if check(name) == "python":
         from .python import PythonBackend
 
         return PythonBackend(stages)
-    if name == "durable":
-        problem = durable_problem()
-        if problem:
-            raise UsageError(f"engine 'durable' is not available: {problem}; use --engine python")
-        from .durable import DurableBackend
+    from .durable import DurableBackend
 
-        return DurableBackend(stages)
-    raise UsageError(f"unknown engine '{name}'; expected one of {', '.join(ENGINES)}")
+    return DurableBackend(stages)
