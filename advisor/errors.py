@@ -39,7 +39,13 @@ class AdvisorError(Exception):
         if self.field:
             parts.append(self.field)
         parts.append(self.message)
-        return ": ".join(parts)
+        # One line whatever a file name or a quoted value holds: every character that some reader
+        # takes for a line break is written as its escape.
+        return ": ".join(parts).translate(_LINE_BREAKS)
+
+
+#: The characters str.splitlines() breaks at, as escapes.
+_LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
 
 
 class ProfileError(AdvisorError):

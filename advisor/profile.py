@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -116,15 +117,24 @@ def _type_hint(kind: str, loc: tuple, value: Any) -> str:
         return "; write digits only, such as 450000"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         if loc and isinstance(loc[-1], int) and names and names[-1] in _ITEM_KEY and isinstance(value, (str, int, float)):
-            return f"; write each item as '- {_ITEM_KEY[names[-1]]}: {value}'"
+            return f"; write each item as '- {_ITEM_KEY[names[-1]]}: {_as_written(value)}'"
         return "; write its fields as 'key: value' lines indented under it"
     if kind == "list_type":
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             if names and names[-1] in _ITEM_KEY:
-                return f"; write each item on its own line as '- {_ITEM_KEY[names[-1]]}: {value}'"
-            return f"; write it as a list: [{value}]"
+                return f"; write each item on its own line as '- {_ITEM_KEY[names[-1]]}: {_as_written(value)}'"
+            return f"; write it as a list: [{_as_written(value)}]"
         return "; write one '- item' per line, or [a, b] on one line"
     return ""
+
+
+def _as_written(value: Any) -> str:
+    """A value in a suggestion as the user would type it: plain when it is short printable text, else as a
+    YAML double-quoted string (escapes and all, cut at 60 characters)."""
+    text = str(value)
+    if text.isprintable() and len(text) <= 60:
+        return text
+    return json.dumps(text[:60]) + ("..." if len(text) > 60 else "")
 
 
 def _bound(ctx: dict, key: str) -> str:

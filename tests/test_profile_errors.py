@@ -40,6 +40,18 @@ def test_missing_file() -> None:
         advisor.load_profile("nowhere.yaml")
 
 
+def test_an_error_is_one_line_whatever_its_file_name_and_values_hold(tmp_path) -> None:
+    # Every character str.splitlines() breaks at, in the file's name and in a quoted value.
+    breaks = "\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029"
+    path = tmp_path / f"ward{breaks}.yaml"
+    path.write_text('name: W\npartners:\n  - name: A\ngoals:\n  - "' + breaks.encode("unicode_escape").decode() + '"\n')
+    with pytest.raises(advisor.ProfileError) as info:
+        advisor.load_profile(path)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert "ward\\n\\x0b\\x0c\\r" in message and "goals[0]" in message
+
+
 def test_error_carries_location_and_field() -> None:
     with pytest.raises(advisor.ProfileError) as info:
         advisor.load_profile(BROKEN / "unknown-key.yaml")

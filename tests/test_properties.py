@@ -222,7 +222,7 @@ def test_mutated_profiles_through_the_command_line_exit_0_1_or_2_without_a_trace
     assert result.exit_code in (0, 1, 2)
     assert "Traceback" not in result.stdout + result.stderr
     errors = result.stderr.splitlines()
-    assert all(line.startswith(f"error: {tmp}/p") for line in errors), errors
+    assert all(line.startswith(f"error: {tmp}/p") for line in errors), [e for e in errors if not e.startswith(f"error: {tmp}/p")]
     assert (result.exit_code == EXIT_ERROR) == bool(errors)
     if fmt == "json":
         for line in result.stdout.splitlines():
