@@ -312,10 +312,17 @@ class _Sink:
         self.fmt, self.output, self.quiet, self.verbose = fmt, output, quiet, verbose
         self.summary_only = summary_only
         self.to_dir = bool(output) and (os.path.isdir(output) or output.endswith(("/", os.sep)))
+        # Several documents need a folder: `-o reports` that does not exist yet (and is not named like one
+        # document, report.html) is that folder, created on the first write.
+        self.new_dir = (bool(output) and fmt in DOCUMENT_FORMATS and not self.to_dir and not os.path.lexists(output)
+                        and not output.lower().endswith(EXTENSIONS[fmt]))
+        if self.new_dir and not single:
+            self.to_dir = True
         if summary_only and self.to_dir:
             raise UsageError("--summary-only writes one summary; give -o FILE, not a folder")
         if fmt in DOCUMENT_FORMATS and not single and not self.to_dir:
-            raise UsageError(f"--format {fmt} writes one document per profile; give -o DIR for several profiles")
+            raise UsageError(f"--format {fmt} writes one document per profile; give -o DIR for several profiles (a folder, "
+                             "created if missing)")
         if fmt == "pdf" and not output and sys.stdout.buffer.isatty():
             raise UsageError("--format pdf is binary; give -o FILE rather than print it to a terminal")
         self.inputs = list(dict.fromkeys(item.path for item in items if hasattr(item, "path")))
@@ -369,9 +376,11 @@ class _Sink:
             if self.deferred is not None:
                 deferred, self.deferred = self.deferred, None
                 several = len(deferred) > 1
+                if several and self.new_dir and not self.summary_only:
+                    self.to_dir = True
                 if several and self.fmt in DOCUMENT_FORMATS and not self.to_dir:
                     raise UsageError(f"--format {self.fmt} writes one document per profile and this file holds "
-                                     f"{len(deferred)}; give -o DIR", Location(self.inputs[0]))
+                                     f"{len(deferred)}; give -o DIR (a folder, created if missing)", Location(self.inputs[0]))
                 for outcome in deferred:
                     if outcome.error is not None:
                         self.skip(outcome)

@@ -264,7 +264,28 @@ def test_usage_errors_exit_with_2() -> None:
 def test_several_documents_need_an_output_folder() -> None:
     result = evaluate("--format", "html", HEALTHY, STRUGGLING)
     assert result.exit_code == EXIT_ERROR
-    assert result.stderr == "error: --format html writes one document per profile; give -o DIR for several profiles\n"
+    assert result.stderr == ("error: --format html writes one document per profile; give -o DIR for several profiles"
+                             " (a folder, created if missing)\n")
+    # Named like one document, a missing path is not taken for a folder.
+    result = evaluate("--format", "html", "-o", "report.html", HEALTHY, STRUGGLING)
+    assert result.exit_code == EXIT_ERROR and "give -o DIR" in result.stderr
+
+
+def test_a_missing_output_folder_is_created_for_several_documents(tmp_path: Path) -> None:
+    out = tmp_path / "advice" / "2026"
+    result = evaluate("--format", "markdown", "-o", out, HEALTHY, STRUGGLING)
+    assert result.exit_code == EXIT_FINDINGS, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(Path(p).stem + ".md" for p in (HEALTHY, STRUGGLING))
+    # One profile with a missing path writes that file, as before.
+    single = tmp_path / "one"
+    assert evaluate("--format", "markdown", "-o", single, HEALTHY).exit_code == EXIT_OK
+    assert single.is_file() and single.read_text().startswith("#")
+    # One file holding several profiles: known only once it is read, and the folder is made then.
+    both = tmp_path / "both.yaml"
+    both.write_text(HEALTHY.read_text() + "\n---\n" + STRUGGLING.read_text())
+    result = evaluate("--format", "html", "-o", tmp_path / "docs", both)
+    assert result.exit_code == EXIT_FINDINGS, result.stderr
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["both-1.html", "both-2.html", "index.html"]
 
 
 # --------------------------------------------------------------------------- validate, schema
