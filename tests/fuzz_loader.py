@@ -66,6 +66,32 @@ def crash_site(exc: BaseException, stage: str) -> str:
     tb = traceback.extract_tb(exc.__traceback__)
     return f"{type(exc).__name__} in {stage} at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}"
 
+
+class Findings:
+    """What a fuzz run found: inputs saved to a folder (a few per crash site), crash sites counted."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+        self.seen: dict[str, int] = {}
+
+    def save(self, kind: str, data: str | bytes, detail: str) -> None:
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        digest = hashlib.sha1(raw).hexdigest()[:12]
+        (self.out / f"{kind}-{digest}.yaml").write_bytes(raw)
+        (self.out / f"{kind}-{digest}.txt").write_text(detail, encoding="utf-8")
+
+    def crash(self, kind: str, exc: BaseException, stage: str, data: str | bytes) -> None:
+        """An unexpected exception (call inside its except block): counted by site, the first three saved."""
+        where = crash_site(exc, stage)
+        self.seen[where] = self.seen.get(where, 0) + 1
+        if self.seen[where] <= 3:
+            self.save(kind, data, f"{where}\n{exc}\n\n{traceback.format_exc()}")
+
+    def print_sites(self) -> None:
+        for where, n in sorted(self.seen.items(), key=lambda kv: -kv[1]):
+            print(f"  {n:>6,} x {where}")
+
 def seeds(rng: random.Random) -> list[str]:
     """The example profiles and a few hundred generated ones, as YAML text."""
     texts = [p.read_text(encoding="utf-8") for p in sorted((HERE.parent / "advisor" / "examples").glob("*.yaml"))]
@@ -142,8 +168,7 @@ def fuzz_rules(args: argparse.Namespace) -> int:
     from advisor.knowledge import load_knowledge
 
     rng = random.Random(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    found = Findings(Path(args.out))
     shipped = shipped_rules_dir()
     derived_files = [p for p in sorted(shipped.rglob("*.yaml")) if "derived" in p.name]
     pool = [p.read_text(encoding="utf-8") for p in sorted(shipped.rglob("*.yaml")) if p not in derived_files]
@@ -152,7 +177,6 @@ def fuzz_rules(args: argparse.Namespace) -> int:
     knowledge = load_knowledge()
     profiles = [advisor.load_profile(p) for p in examples]
     counts = {"inputs": 0, "loaded": 0, "rejected": 0, "unexpected": 0, "slow": 0}
-    seen: dict[str, int] = {}
     start = last = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -176,13 +200,7 @@ def fuzz_rules(args: argparse.Namespace) -> int:
                 counts["rejected"] += 1
             except Exception as exc:  # noqa: BLE001 - this is what the fuzzer looks for
                 counts["unexpected"] += 1
-                where = crash_site(exc, stage)
-                seen[where] = seen.get(where, 0) + 1
-                if seen[where] <= 3:
-                    raw = target.read_bytes()
-                    digest = hashlib.sha1(raw).hexdigest()[:12]
-                    (out / f"rules-crash-{digest}.yaml").write_bytes(raw)
-                    (out / f"rules-crash-{digest}.txt").write_text(f"{where}\n{exc}\n\n{traceback.format_exc()}")
+                found.crash("rules-crash", exc, stage, data)
             if time.monotonic() - t0 > args.slow:
                 counts["slow"] += 1
             now = time.monotonic()
@@ -190,8 +208,7 @@ def fuzz_rules(args: argparse.Namespace) -> int:
                 last = now
                 print(f"{counts['inputs']:>9,} rule files  {counts['inputs'] / (now - start):5.1f}/s  "
                       + "  ".join(f"{k} {v:,}" for k, v in counts.items() if k != "inputs"), flush=True)
-    for where, n in sorted(seen.items(), key=lambda kv: -kv[1]):
-        print(f"  {n:>6,} x {where}")
+    found.print_sites()
     return 1 if counts["unexpected"] else 0
 
 
@@ -208,9 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         return fuzz_rules(args)
 
     rng = random.Random(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    current = out / "current.yaml"
+    found = Findings(Path(args.out))
+    current = found.out / "current.yaml"
     pool = seeds(rng)
     rules = advisor.load_rules()
     rule_ids = rules.ids
@@ -218,15 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     durable = None if args.no_durable or durable_problem() else advisor.Advisor(rules, engine="durable")
 
     counts = {"inputs": 0, "loaded": 0, "rejected": 0, "evaluated_durable": 0, "unexpected": 0, "disagree": 0, "slow": 0}
-    seen: dict[str, int] = {}
     slowest = (0.0, "")
     start = last = time.monotonic()
-
-    def save(kind: str, data: str | bytes, detail: str) -> None:
-        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        digest = hashlib.sha1(raw).hexdigest()[:12]
-        (out / f"{kind}-{digest}.yaml").write_bytes(raw)
-        (out / f"{kind}-{digest}.txt").write_text(detail, encoding="utf-8")
 
     for i in range(args.iterations):
         if rng.random() < 0.1:  # a fresh valid profile keeps the engines busy (and compared)
@@ -252,21 +261,18 @@ def main(argv: list[str] | None = None) -> int:
                 counts["evaluated_durable"] += 1
                 if other.replace('"engine": "durable"', '"engine": "python"') != report:
                     counts["disagree"] += 1
-                    save("disagree", data, "python and durable reports differ\n")
+                    found.save("disagree", data, "python and durable reports differ\n")
         except (AdvisorError, YamlError):
             counts["rejected"] += 1
         except Exception as exc:  # noqa: BLE001 - this is what the fuzzer looks for
             counts["unexpected"] += 1
-            where = crash_site(exc, stage)
-            seen[where] = seen.get(where, 0) + 1
-            if seen[where] <= 3:
-                save("crash", data, f"{where}\n{exc}\n\n{traceback.format_exc()}")
+            found.crash("crash", exc, stage, data)
         took = time.monotonic() - t0
         if took > slowest[0]:
             slowest = (took, stage)
         if took > args.slow:
             counts["slow"] += 1
-            save("slow", data, f"{took:.2f} s in {stage}\n")
+            found.save("slow", data, f"{took:.2f} s in {stage}\n")
         now = time.monotonic()
         if now - last > 30 or i + 1 == args.iterations:
             last = now
@@ -277,9 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - start
     print(f"\n{counts['inputs']:,} inputs in {elapsed:.0f} s ({counts['inputs'] / elapsed:.0f}/s); "
           f"slowest input {slowest[0]:.3f} s ({slowest[1]})")
-    for where, n in sorted(seen.items(), key=lambda kv: -kv[1]):
-        print(f"  {n:>6,} x {where}")
-    print(f"saved under {out}" if counts["unexpected"] or counts["disagree"] or counts["slow"] else "nothing unexpected")
+    found.print_sites()
+    print(f"saved under {found.out}" if counts["unexpected"] or counts["disagree"] or counts["slow"] else "nothing unexpected")
     return 1 if counts["unexpected"] or counts["disagree"] else 0
 
 
