@@ -314,8 +314,8 @@ class _Sink:
         self.to_dir = bool(output) and (os.path.isdir(output) or output.endswith(("/", os.sep)))
         # Several documents need a folder: `-o reports` that does not exist yet (and is not named like one
         # document, report.html) is that folder, created on the first write.
-        self.new_dir = (bool(output) and fmt in DOCUMENT_FORMATS and not self.to_dir and not os.path.lexists(output)
-                        and not output.lower().endswith(EXTENSIONS[fmt]))
+        self.new_dir = (bool(output) and fmt in DOCUMENT_FORMATS and not summary_only and not self.to_dir
+                        and not os.path.lexists(output) and not output.lower().endswith(EXTENSIONS[fmt]))
         if self.new_dir and not single:
             self.to_dir = True
         if summary_only and self.to_dir:
@@ -376,7 +376,7 @@ class _Sink:
             if self.deferred is not None:
                 deferred, self.deferred = self.deferred, None
                 several = len(deferred) > 1
-                if several and self.new_dir and not self.summary_only:
+                if several and self.new_dir:
                     self.to_dir = True
                 if several and self.fmt in DOCUMENT_FORMATS and not self.to_dir:
                     raise UsageError(f"--format {self.fmt} writes one document per profile and this file holds "

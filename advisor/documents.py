@@ -20,8 +20,6 @@ from .resources import data_path
 FORMATS = ("markdown", "html", "pdf")
 _TEMPLATES = {"markdown": "advice.md.j2", "html": "advice.html", "pdf": "advice.html"}
 
-#: The finding kinds that say something is not (yet) in place.
-
 PDF_HINT = "PDF output needs WeasyPrint: pip install 'advisor[pdf]'"
 
 SEVERITY_LABELS = {"high": "High", "medium": "Medium", "low": "Low", "info": "Info"}

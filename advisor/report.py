@@ -220,9 +220,7 @@ class Report:
         return {
             **self._head(),
             "findings": [f.to_dict() for f in self.findings],
-            "waived": [w.to_dict() for w in self.waived],
-            "expired_waivers": list(self.expired_waivers),
-            "summary": self.summary,
+            **self._tail(),
         }
 
     def to_json(self, indent: int | None = None) -> str:
@@ -247,11 +245,7 @@ class Report:
         head = _encode(self._head())
         rows: dict[int, str] = {}
         findings = ", ".join(_finding_json(f, rows) for f in self.findings)
-        tail = _encode({
-            "waived": [w.to_dict() for w in self.waived],
-            "expired_waivers": list(self.expired_waivers),
-            "summary": self.summary,
-        })
+        tail = _encode(self._tail())
         return f"{head[:-1]}, \"findings\": [{findings}], {tail[1:]}"
 
     def _head(self) -> dict[str, Any]:
@@ -264,6 +258,14 @@ class Report:
             "profile": {"name": self.profile_name, "source": self.source},
             "recommendation": self.recommendation.to_dict(),
             "derived": dict(self.derived),
+        }
+
+    def _tail(self) -> dict[str, Any]:
+        """The fields of to_dict() that come after the findings."""
+        return {
+            "waived": [w.to_dict() for w in self.waived],
+            "expired_waivers": list(self.expired_waivers),
+            "summary": self.summary,
         }
 
 
