@@ -671,9 +671,11 @@ class _Pool:
             try:
                 out.extend(future.result())
             except BrokenProcessPool:
-                out.append(Outcome(src.name, error=f"{src.name}: the {self.engine} engine crashed ({_exit_reason(processes)})"))
+                # Shut down first: the pool's own thread reaps the dead worker, and a second waitpid
+                # racing it would find no child and leave the exit code unknown.
                 executor.shutdown(wait=True)
                 executor = None
+                out.append(Outcome(src.name, error=f"{src.name}: the {self.engine} engine crashed ({_exit_reason(processes)})"))
         if executor is not None:
             executor.shutdown(wait=True)
         return out
