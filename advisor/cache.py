@@ -33,7 +33,7 @@ def cache_dir() -> Path | None:
 def key(files: Iterable[Path], version: str) -> str:
     """A digest of the files' paths, sizes and modification times, with advisor's own modules."""
     digest = hashlib.sha256(f"{FORMAT}|{version}|{sys.version}".encode())
-    own = sorted(Path(__file__).parent.glob("*.py"))
+    own = sorted(Path(__file__).parent.rglob("*.py"))
     for path in list(files) + own:
         st = path.stat()
         digest.update(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())

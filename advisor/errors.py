@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable
+from typing import ClassVar, Iterable
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class Location:
 
 class AdvisorError(Exception):
     """Base class of every error advisor raises for bad input or usage."""
+
+    #: Whether a YAML error in a file of this kind names the field it is in (a rule file's errors
+    #: name the rule instead, in the message).
+    yaml_field: ClassVar[bool] = True
 
     def __init__(self, message: str, location: Location | None = None, field: str | None = None):
         self.message = message
@@ -48,6 +52,10 @@ class AdvisorError(Exception):
 _LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
 
 
+class YamlError(AdvisorError):
+    """A YAML file that cannot be read, when the reader did not say what the file is (a profile, a rule file, ...)."""
+
+
 class ProfileError(AdvisorError):
     """A partnership profile that cannot be read or is not valid."""
 
@@ -55,9 +63,13 @@ class ProfileError(AdvisorError):
 class RuleError(AdvisorError):
     """A rule file that cannot be read or holds a mistake."""
 
+    yaml_field = False
+
 
 class KnowledgeError(AdvisorError):
     """The knowledge base of the guide is missing or inconsistent."""
+
+    yaml_field = False
 
 
 class EngineError(AdvisorError):

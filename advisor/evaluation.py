@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from .compiler import Compiled, Variant, refs_of
+from . import __version__
+from .language.compiler import Compiled, Variant, refs_of
 from .errors import EngineError
-from .facts import FactsBuilder, compute, get_path
-from .language import Ref, Template
-from .profile import LoadedProfile, field_path
-from .report import SEVERITY_ORDER, Evidence, Finding, Hit, Level, Recommendation, Report
-from .schema import SUBJECT_FIELD
+from .engine.facts import FactsBuilder, compute, get_path
+from .language.parser import Ref, Template
+from .profile.validation import LoadedProfile
+from .words import path_text as field_path
+from .rulebook import Rulebook
+from .report.findings import Evidence, Finding, Hit, Level, Recommendation, Report
+from .vocabulary import SEVERITY_ORDER, SUBJECT_FIELD
 
 
 def show(value: Any, fmt: str = "") -> str:
@@ -78,13 +81,12 @@ EVIDENCE_ITEMS = 20
 class Evaluator:
     """Compiled rules bound to one engine: evaluates profiles one after another."""
 
-    def __init__(self, compiled: Compiled, backend: Any, knowledge: Any, advisor_version: str, rules_version: str):
-        self.compiled = compiled
+    def __init__(self, rulebook: Rulebook, backend: Any):
+        self.compiled = compiled = rulebook.compiled
         self.backend = backend
-        self.knowledge = knowledge
+        self.knowledge = knowledge = rulebook.knowledge
         self.builder = FactsBuilder(compiled)
-        self.advisor_version = advisor_version
-        self.rules_version = rules_version
+        self.rules_version = rulebook.version
         self.derived = {d.name: d for d in compiled.ruleset.derived}
         self.computed = [d for d in compiled.ruleset.derived if d.compute and d.for_each is None]
         self._guide_order = {
@@ -170,7 +172,7 @@ class Evaluator:
             derived=derived,
             engine=self.backend.name,
             as_of=as_of.isoformat(),
-            advisor_version=self.advisor_version,
+            advisor_version=__version__,
             rules_version=self.rules_version,
             explain=explain,
         )

@@ -170,10 +170,7 @@ def load_knowledge(path: str | os.PathLike[str] | None = None) -> KnowledgeBase:
 @functools.lru_cache(maxsize=8)
 def _load(file: pathlib.Path) -> KnowledgeBase:
     source = str(file)
-    try:
-        doc = yamlio.load_file(file, source)
-    except yamlio.YamlError as exc:
-        raise KnowledgeError(exc.message, exc.location) from None
+    doc = yamlio.load_file(file, source, error=KnowledgeError)
     return _Checker(doc).knowledge_base()
 
 
@@ -196,7 +193,7 @@ def _kind(value: Any) -> str:
 class _Checker:
     """Turns the parsed document into a KnowledgeBase, raising KnowledgeError at the first mistake."""
 
-    def __init__(self, doc: yamlio.Document):
+    def __init__(self, doc: yamlio.YamlDocument):
         self.doc = doc
 
     def fail(self, path: _Where, message: str) -> KnowledgeError:

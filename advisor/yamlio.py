@@ -15,7 +15,8 @@ from typing import Any, Iterator
 
 import yaml
 
-from .errors import Location
+from .errors import AdvisorError, Location, YamlError
+from .words import path_text, quoted
 
 try:  # libyaml's parser is ten times faster; the pure-Python one is a fallback
     from yaml import CSafeLoader as _Loader
@@ -40,18 +41,21 @@ _TEXT_TAGS = {_TAG + "merge", _TAG + "value"}
 Path = tuple  # a tuple of mapping keys (str) and list indices (int)
 
 
-class YamlError(Exception):
-    """YAML that cannot be read; carries the location of the problem."""
+@dataclass(frozen=True)
+class Reading:
+    """What is being read, for its errors: the name of its source and the error class of its kind
+    (ProfileError for a profile, RuleError for a rule file, ...), so no caller re-wraps an error."""
 
-    def __init__(self, message: str, location: Location, field: str | None = None):
-        self.message = message
-        self.location = location
-        self.field = field
-        super().__init__(f"{location}: {field + ': ' if field else ''}{message}")
+    source: str
+    error: type[AdvisorError] = YamlError
+
+    def fail(self, message: str, line: int | None = None, column: int | None = None,
+             field: str | None = None) -> AdvisorError:
+        return self.error(message, Location(self.source, line, column), field if self.error.yaml_field else None)
 
 
 @dataclass
-class Document:
+class YamlDocument:
     """A parsed YAML document: plain Python data plus the location of every path in it."""
 
     data: Any
@@ -73,32 +77,24 @@ class Document:
         return self.location(path).line
 
 
-def shown(value: Any, limit: int = 60) -> str:
-    """A value as quoted in a one-line message: repr, control characters escaped, long text cut."""
-    if isinstance(value, str) and len(value) > limit:
-        return repr(value[:limit] + "...")
-    text = repr(value)
-    return text if len(text) <= limit + 2 else text[:limit] + "..."
-
-
-def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> str:
+def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int = MAX_FILE_BYTES,
+              error: type[AdvisorError] = YamlError) -> str:
     """Read a file as UTF-8 text (a byte-order mark is allowed), refusing files over max_bytes."""
-    source = source or str(path)
+    reading = Reading(source or str(path), error)
     try:
         size = os.path.getsize(path)
         if size > max_bytes:
-            raise YamlError(
+            raise reading.fail(
                 f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes for one file; "
-                "a profile is a few KiB: split the file or remove what does not belong in it",
-                Location(source),
+                "a profile is a few KiB: split the file or remove what does not belong in it"
             )
         with open(path, "rb") as fh:
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise YamlError(read_problem(exc), Location(source)) from None
+        raise reading.fail(read_problem(exc)) from None
     if len(raw) > max_bytes:  # the file grew while it was read (or is a device)
-        raise YamlError(f"file is over the limit of {max_bytes:,} bytes for one file", Location(source))
-    return decode(raw, source)
+        raise reading.fail(f"file is over the limit of {max_bytes:,} bytes for one file")
+    return _decode(raw, reading)
 
 
 def _too_deep() -> str:
@@ -116,75 +112,79 @@ def read_problem(exc: OSError) -> str:
     return f"cannot read: {exc.strerror or exc}"
 
 
-def decode(raw: bytes, source: str) -> str:
+def decode(raw: bytes, source: str, error: type[AdvisorError] = YamlError) -> str:
     """Bytes as UTF-8 text (a byte-order mark is dropped); other encodings are an error that says what to do."""
+    return _decode(raw, Reading(source, error))
+
+
+def _decode(raw: bytes, reading: Reading) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise YamlError("the file is UTF-16 text; save it as UTF-8", Location(source, 1, 1))
+        raise reading.fail("the file is UTF-16 text; save it as UTF-8", 1, 1)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", "replace")) + 1
-        raise YamlError(
+        raise reading.fail(
             f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
             "save the file as UTF-8 (is it a YAML file at all?)",
-            Location(source, line, col),
+            line, col,
         ) from None
 
 
-def _loader(text: str, source: str) -> Any:
+def _loader(text: str, reading: Reading) -> Any:
     try:
         return _Loader(text)
     except UnicodeEncodeError as exc:  # a lone surrogate, from text that did not come from a file
         before = text[: exc.start]
-        raise YamlError(
+        raise reading.fail(
             f"character U+{ord(text[exc.start]):04X} cannot be stored as UTF-8; remove it",
-            Location(source, before.count("\n") + 1, exc.start - (before.rfind("\n") + 1) + 1),
+            before.count("\n") + 1, exc.start - (before.rfind("\n") + 1) + 1,
         ) from None
 
 
-def load_documents(text: str, source: str) -> Iterator[Document]:
+def load_documents(text: str, source: str, error: type[AdvisorError] = YamlError) -> Iterator[YamlDocument]:
     """Parse every YAML document in text, yielding each with its marks."""
-    loader = _loader(text, source)
+    reading = Reading(source, error)
+    loader = _loader(text, reading)
     try:
-        events = _Events(loader, text, source)
+        events = _Events(loader, text, reading)
         events.next()  # the stream start
         while not isinstance(events.peek(), yaml.StreamEndEvent):
             events.next()  # the document start
-            document = _Composer(loader, events, source).document()
+            document = _Composer(loader, events, reading).document()
             events.next()  # the document end
             yield document
     finally:
         loader.dispose()
 
 
-def load_document(text: str, source: str) -> Document:
+def load_document(text: str, source: str, error: type[AdvisorError] = YamlError) -> YamlDocument:
     """Parse text holding at most one YAML document; an empty text gives data None."""
-    loader = _loader(text, source)
+    reading = Reading(source, error)
+    loader = _loader(text, reading)
     try:
-        events = _Events(loader, text, source)
+        events = _Events(loader, text, reading)
         events.next()
         if isinstance(events.peek(), yaml.StreamEndEvent):
-            return Document(None, source)
+            return YamlDocument(None, source)
         events.next()
-        document = _Composer(loader, events, source).document()
+        document = _Composer(loader, events, reading).document()
         events.next()
         second = events.peek()
         if not isinstance(second, yaml.StreamEndEvent):
             mark = second.start_mark
-            raise YamlError(
-                "holds more than one YAML document ('---'); give one profile per file",
-                Location(source, mark.line + 1, mark.column + 1),
-            )
+            raise reading.fail("holds more than one YAML document ('---'); give one profile per file",
+                               mark.line + 1, mark.column + 1)
         return document
     finally:
         loader.dispose()
 
 
-def load_file(path: str | os.PathLike, source: str | None = None) -> Document:
+def load_file(path: str | os.PathLike, source: str | None = None, error: type[AdvisorError] = YamlError) -> YamlDocument:
     """Read and parse one YAML file."""
     source = source or str(path)
-    return load_document(read_text(path, source), source)
+    return load_document(read_text(path, source, error=error), source, error)
 
 
 # --------------------------------------------------------------------------- parser errors
@@ -214,17 +214,17 @@ def _hint(problem: str) -> str:
 
 
 class _Events:
-    """The parser's events, with its errors turned into one-line YamlErrors."""
+    """The parser's events, with its errors turned into one-line errors of what is being read."""
 
-    def __init__(self, loader: Any, text: str, source: str):
+    def __init__(self, loader: Any, text: str, reading: Reading):
         self.loader = loader
         self.text = text
-        self.source = source
+        self.reading = reading
 
     def peek(self) -> yaml.Event:
         try:
             return self.loader.peek_event()
-        except Exception as exc:  # noqa: BLE001 - every parser failure becomes a YamlError
+        except Exception as exc:  # noqa: BLE001 - every parser failure becomes one of advisor's errors
             raise self._error(exc) from None
 
     def next(self) -> yaml.Event:
@@ -233,7 +233,7 @@ class _Events:
         except Exception as exc:  # noqa: BLE001
             raise self._error(exc) from None
 
-    def _error(self, exc: Exception) -> YamlError:
+    def _error(self, exc: Exception) -> AdvisorError:
         if isinstance(exc, yaml.reader.ReaderError):
             return self._reader_error(exc)
         if isinstance(exc, yaml.MarkedYAMLError):
@@ -242,19 +242,19 @@ class _Events:
             if (exc.context and "plain scalar" not in exc.context and exc.context_mark and exc.problem_mark
                     and exc.context_mark.line != exc.problem_mark.line):
                 problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
-            loc = Location(self.source, mark.line + 1, mark.column + 1) if mark else Location(self.source)
+            at = (mark.line + 1, mark.column + 1) if mark else ()
             if "maximum nesting depth" in problem:
                 # libyaml 0.2.6 has a nesting limit of its own and, reading ahead, can meet it
                 # before advisor's shallower limit does: the same mistake, in the same words.
-                return YamlError(_too_deep(), loc)
-            return YamlError(f"invalid YAML: {_one_line(problem)}; {_hint(problem)}", loc)
+                return self.reading.fail(_too_deep(), *at)
+            return self.reading.fail(f"invalid YAML: {_one_line(problem)}; {_hint(problem)}", *at)
         if isinstance(exc, RecursionError):
-            return YamlError("invalid YAML: nested more than the parser allows", Location(self.source))
+            return self.reading.fail("invalid YAML: nested more than the parser allows")
         if isinstance(exc, MemoryError):
-            return YamlError("invalid YAML: too large to read", Location(self.source))
-        return YamlError(f"invalid YAML: {_one_line(str(exc)) or type(exc).__name__}; {_hint(str(exc))}", Location(self.source))
+            return self.reading.fail("invalid YAML: too large to read")
+        return self.reading.fail(f"invalid YAML: {_one_line(str(exc)) or type(exc).__name__}; {_hint(str(exc))}")
 
-    def _reader_error(self, exc: Any) -> YamlError:
+    def _reader_error(self, exc: Any) -> AdvisorError:
         # libyaml counts a byte offset in the UTF-8 text, the pure-Python reader a character offset.
         position = exc.position
         if _Loader.__name__.startswith("C"):
@@ -264,9 +264,8 @@ class _Events:
         col = position - (before.rfind("\n") + 1) + 1
         char = exc.character
         what = f"U+{char:04X}" if isinstance(char, int) else repr(char)
-        return YamlError(
-            f"invalid YAML: control character {what} is not allowed; remove it (is this a YAML text file?)",
-            Location(self.source, line, col),
+        return self.reading.fail(
+            f"invalid YAML: control character {what} is not allowed; remove it (is this a YAML text file?)", line, col
         )
 
 
@@ -298,30 +297,28 @@ _NO_KEY = object()
 class _Composer:
     """Builds one document's data from parser events with an explicit stack (no recursion)."""
 
-    def __init__(self, loader: Any, events: _Events, source: str):
+    def __init__(self, loader: Any, events: _Events, reading: Reading):
         self.loader = loader
         self.events = events
-        self.source = source
+        self.reading = reading
+        self.source = reading.source
         self.marks: dict[Path, tuple[int, int]] = {}
         self.nodes = 0
         #: anchor -> (value, number of values it stands for, how deep it nests)
         self.anchors: dict[str, tuple[Any, int, int]] = {}
         self.open_anchors: set[str] = set()
 
-    def _loc(self, event: yaml.Event) -> Location:
+    def _fail(self, event: yaml.Event, message: str, field: str | None = None) -> AdvisorError:
         mark = event.start_mark
-        return Location(self.source, mark.line + 1, mark.column + 1)
+        return self.reading.fail(message, mark.line + 1, mark.column + 1, field)
 
     def _count(self, n: int, event: yaml.Event) -> None:
         self.nodes += n
         if self.nodes > MAX_NODES:
-            raise YamlError(
-                f"the document holds more than {MAX_NODES:,} values (counting what each alias repeats); "
-                "remove repeated aliases or split the file",
-                self._loc(event),
-            )
+            raise self._fail(event, f"the document holds more than {MAX_NODES:,} values (counting what each alias "
+                             "repeats); remove repeated aliases or split the file")
 
-    def document(self) -> Document:
+    def document(self) -> YamlDocument:
         stack: list[_Frame] = []
         result: Any = None
         done = False
@@ -353,7 +350,7 @@ class _Composer:
                     stack.append(self._start(event, path, len(stack)))
                     continue
                 else:  # pragma: no cover - the parser guarantees node events here
-                    raise YamlError("invalid YAML: unexpected content", self._loc(event))
+                    raise self._fail(event, "invalid YAML: unexpected content")
             # A value is complete: put it in its parent (or it is the document).
             if not stack:
                 result, done = value, True
@@ -361,21 +358,21 @@ class _Composer:
             parent = stack[-1]
             parent.depth_below = max(parent.depth_below, depth)
             if len(stack) + depth > MAX_DEPTH:
-                raise YamlError(_too_deep(), self._loc(event))
+                raise self._fail(event, _too_deep())
             if parent.is_map:
                 parent.value[parent.key] = value
                 parent.key = _NO_KEY
             else:
                 parent.value.append(value)
-        return Document(result, self.source, self.marks)
+        return YamlDocument(result, self.source, self.marks)
 
     def _start(self, event: Any, path: Path, depth: int) -> _Frame:
         is_map = isinstance(event, yaml.MappingStartEvent)
         if depth + 1 > MAX_DEPTH:
-            raise YamlError(_too_deep(), self._loc(event))
+            raise self._fail(event, _too_deep())
         want = _TAG + ("map" if is_map else "seq")
         if event.tag not in (None, "!", want):
-            raise YamlError(_tag_message(event.tag), self._loc(event))
+            raise self._fail(event, _tag_message(event.tag))
         self._count(1, event)
         frame = _Frame({} if is_map else [], path, event.anchor, self.nodes - 1, is_map)
         if event.anchor is not None:
@@ -386,40 +383,34 @@ class _Composer:
     def _alias(self, event: Any, depth: int) -> tuple[Any, int]:
         name = event.anchor
         if name in self.open_anchors:
-            raise YamlError(
-                f"alias '*{name}' is used inside the value it names; a value cannot contain itself", self._loc(event)
-            )
+            raise self._fail(event, f"alias '*{name}' is used inside the value it names; a value cannot contain itself")
         found = self.anchors.get(name)
         if found is None:
-            raise YamlError(
-                f"alias '*{name}' has no anchor '&{name}' before it; define the anchor first or write the value out",
-                self._loc(event),
-            )
+            raise self._fail(event, f"alias '*{name}' has no anchor '&{name}' before it; define the anchor first or "
+                             "write the value out")
         value, size, nested = found
         self._count(size, event)
         if depth + nested > MAX_DEPTH:
-            raise YamlError(_too_deep(), self._loc(event))
+            raise self._fail(event, _too_deep())
         return value, nested
 
     def _key(self, frame: _Frame, event: Any) -> None:
-        loc = self._loc(event)
         if isinstance(event, yaml.AliasEvent):
-            raise YamlError("a mapping key must be plain text, not an alias", loc)
+            raise self._fail(event, "a mapping key must be plain text, not an alias")
         if not isinstance(event, yaml.ScalarEvent):
-            raise YamlError("a mapping key must be plain text, not a list or a mapping", loc)
+            raise self._fail(event, "a mapping key must be plain text, not a list or a mapping")
         tag = event.tag
         if tag in (None, "!") and event.implicit[0] and event.value == "<<":
-            raise YamlError("merge keys ('<<') are not supported; write the keys out in full", loc)
+            raise self._fail(event, "merge keys ('<<') are not supported; write the keys out in full")
         if tag not in (None, "!", _TAG + "str"):
-            raise YamlError(f"a mapping key must be plain text; remove the tag {_short_tag(tag)}", loc)
+            raise self._fail(event, f"a mapping key must be plain text; remove the tag {_short_tag(tag)}")
         self._count(1, event)
         key = event.value
-        mark = (loc.line, loc.column)
+        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
         first = frame.keys.get(key)
         if first is not None:
-            raise YamlError(
-                f"duplicate key {shown(key)} (first at line {first[0]}); keep one of them", loc, _dotted(frame.path) or None
-            )
+            raise self._fail(event, f"duplicate key {quoted(key)} (first at line {first[0]}); keep one of them",
+                             path_text(frame.path) or None)
         frame.keys[key] = mark
         frame.key = key
         self.marks[frame.path + (key,)] = mark
@@ -431,16 +422,13 @@ class _Composer:
             if tag in _TEXT_TAGS:
                 tag = _TAG + "str"
         if tag not in _STANDARD_TAGS or tag in (_TAG + "map", _TAG + "seq"):
-            raise YamlError(_tag_message(tag), self._loc(event))
+            raise self._fail(event, _tag_message(tag))
         value = event.value
         if tag == _TAG + "str":
             return value
         if tag in (_TAG + "int", _TAG + "float") and len(value) > MAX_NUMBER_CHARS:
-            raise YamlError(
-                f"number {shown(value, 20)} is {len(value):,} characters long, over the limit of {MAX_NUMBER_CHARS}; "
-                "put it in quotes if it is text",
-                self._loc(event), _dotted(path),
-            )
+            raise self._fail(event, f"number {quoted(value, 20)} is {len(value):,} characters long, over the limit of "
+                             f"{MAX_NUMBER_CHARS}; put it in quotes if it is text", path_text(path) or None)
         node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
@@ -452,7 +440,7 @@ class _Composer:
                 hint = "; write a plain number, or put it in quotes if it is text"
             else:
                 hint = f"; remove the tag {_short_tag(tag)}" if event.tag not in (None, "!") else ""
-            raise YamlError(f"invalid value {shown(value)}: {what}{hint}", self._loc(event), _dotted(path)) from None
+            raise self._fail(event, f"invalid value {quoted(value)}: {what}{hint}", path_text(path) or None) from None
 
 
 def _short_tag(tag: str) -> str:
@@ -461,10 +449,3 @@ def _short_tag(tag: str) -> str:
 
 def _tag_message(tag: str) -> str:
     return f"YAML tag {_short_tag(tag)} is not allowed: only plain values, lists and mappings; remove the tag"
-
-
-def _dotted(path: Path) -> str | None:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out or None

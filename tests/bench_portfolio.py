@@ -58,7 +58,7 @@ FLOOR = """
 import sys, time
 sys.path.insert(0, {root!r})
 import advisor
-from advisor.portfolio import folder_profiles
+from advisor.profile.reading import folder_profiles
 rules = advisor.load_rules()
 paths = folder_profiles({folder!r})
 start = time.perf_counter()

@@ -34,7 +34,7 @@ import yaml  # noqa: E402  (the fuzzer writes YAML seeds; advisor reads them wit
 import advisor  # noqa: E402
 from advisor.engine import durable_problem  # noqa: E402
 from advisor.errors import AdvisorError  # noqa: E402
-from advisor.profile import profile_from_text  # noqa: E402
+from advisor.profile.reading import profile_from_text  # noqa: E402
 from advisor.yamlio import YamlError, decode  # noqa: E402
 from profilegen import random_profile  # noqa: E402
 

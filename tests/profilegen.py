@@ -6,7 +6,7 @@ import random
 from datetime import date, timedelta
 from typing import Any, get_args
 
-from advisor import models
+from advisor.profile import models
 
 SECTORS = get_args(models.Sector)
 CONTRIBUTIONS = get_args(models.Contribution)
@@ -60,7 +60,7 @@ def random_profile(rng: random.Random, partners: int | None = None) -> dict[str,
     if _maybe(rng):
         profile["lead_partner"] = rng.choice(names)
     if _maybe(rng):
-        profile["stage"] = rng.choice(get_args(models.Stage))
+        profile["stage"] = rng.choice(get_args(models.StageName))
     if _maybe(rng, 0.5):
         profile["stakeholder_mapping_done"] = rng.choice([True, False])
     if _maybe(rng):
@@ -93,7 +93,7 @@ def random_profile(rng: random.Random, partners: int | None = None) -> dict[str,
         else:
             profile["duration"] = {"months": rng.choice([0.5, 3, 12, 24, 36])}
     if _maybe(rng):
-        profile["level"] = rng.choice(get_args(models.Level))
+        profile["level"] = rng.choice(get_args(models.LevelName))
     if _maybe(rng):
         profile["activities"] = {k: rng.choice([True, False]) for k in
                                  ("joint_planning", "mutual_consultation", "information_sharing", "common_messages", "shared_resources")}

@@ -16,7 +16,7 @@ import advisor
 import advisor.engine
 from advisor.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, _use_color, cli
 from advisor.knowledge import load_knowledge
-from advisor.textreport import format_text
+from advisor.report.text import format_text
 
 from conftest import AS_OF, EXAMPLES, get_advisor
 

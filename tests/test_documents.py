@@ -20,10 +20,10 @@ import pytest
 from conftest import AS_OF, EXAMPLES, get_advisor
 
 import advisor
-from advisor import documents
+from advisor.report import document as documents
 from advisor.errors import UsageError
 from advisor.knowledge import load_knowledge
-from advisor.report import Evidence, Finding, Level, Recommendation, Report, Waived
+from advisor.report.findings import Evidence, Finding, Level, Recommendation, Report, Waived
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 EXAMPLE_IDS = [p.stem for p in EXAMPLE_FILES]

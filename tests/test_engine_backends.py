@@ -21,7 +21,7 @@ from advisor.engine import durable as durable_module
 from advisor.engine.durable import DurableBackend
 from advisor.engine.python import PythonBackend
 from advisor.errors import EngineError
-from advisor.ir import FALSE, TRUE, And, Cmp, EngineRule, Exists, Facts, Missing, Or, Quant, Stage, keys_of
+from advisor.engine.ir import FALSE, TRUE, And, Cmp, EngineRule, Exists, Facts, Missing, Or, Quant, Stage, keys_of
 
 
 def backends(rules, chunks=()):

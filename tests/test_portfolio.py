@@ -21,11 +21,13 @@ from click.testing import CliRunner
 import advisor
 from advisor import portfolio
 from advisor.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, cli
-from advisor.documents import area_coverage
+from advisor.report.document import area_coverage
 from advisor.engine import durable_problem
 from advisor.knowledge import load_knowledge
-from advisor.portfolio import PortfolioSummary, Source, evaluate_portfolio, expand_inputs, folder_profiles, read_profiles
-from advisor.textreport import summary_line
+from advisor.portfolio import PortfolioSummary, evaluate_portfolio
+from advisor.profile import reading
+from advisor.profile.reading import Source, expand_inputs, folder_profiles, read_profiles
+from advisor.report.text import summary_line
 
 from conftest import AS_OF, EXAMPLES, get_advisor
 from profilegen import random_profile
@@ -140,8 +142,8 @@ def test_a_multi_document_yaml_file_holds_a_profile_per_document(tmp_path: Path)
 def test_a_large_yaml_file_is_split_into_its_documents_with_the_same_results(tmp_path: Path, monkeypatch) -> None:
     path = write(tmp_path / "station.yaml", MULTI + "---\n" + BAD_YAML)
     whole = list(file_profiles(path))
-    monkeypatch.setattr(portfolio, "SPLIT_BYTES", 10)
-    parts = list(portfolio.file_sources(str(path)))
+    monkeypatch.setattr(reading, "SPLIT_BYTES", 10)
+    parts = list(reading.file_sources(str(path)))
     assert [(s.kind, s.index, s.line) for s in parts] == [("document", 1, 1), ("document", 2, 6), ("document", 3, 12),
                                                           ("document", 4, 15)]
     split = [(name, result) for src in parts for name, result in read_profiles(src)]
@@ -162,7 +164,7 @@ def loader_message(path: Path) -> str:
 
 
 def file_profiles(path: Path):
-    (src,) = portfolio.file_sources(str(path))
+    (src,) = reading.file_sources(str(path))
     return read_profiles(src)
 
 
@@ -335,7 +337,7 @@ def test_html_overview_links_a_document_per_profile_and_escapes_user_text(tmp_pa
     assert f"Could not be evaluated: {markupsafe.escape(loader_message(inputs / 'zz-broken.yaml'))}" in index
     document = (out / "hostile.html").read_text()
     assert "<script>" not in document
-    assert (out / "struggling-business-forum.html").read_text() == advisor.documents.render(
+    assert (out / "struggling-business-forum.html").read_text() == advisor.report.document.render(
         get_advisor("python").evaluate(STRUGGLING, as_of=AS_OF), "html", load_knowledge())
 
 

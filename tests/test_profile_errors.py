@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import advisor
-from advisor.models import Profile
+from advisor.profile.models import Profile
 
 BROKEN = Path(__file__).parent / "broken"
 

@@ -187,7 +187,7 @@ def mutated_texts(draw) -> str | bytes:
 @settings(max_examples=300, **SETTINGS)
 @given(mutated_texts())
 def test_profiles_mutated_as_text_end_in_a_report_or_an_advisor_error(data: str | bytes) -> None:
-    from advisor.profile import profile_from_text
+    from advisor.profile.reading import profile_from_text
     from advisor.yamlio import YamlError, decode
 
     try:

@@ -8,7 +8,7 @@ import pytest
 
 import advisor
 from advisor.knowledge import load_knowledge
-from advisor.ruledocs import condition_in_words, condition_outline, coverage, rule_reference, rule_table
+from advisor.language.docs import condition_in_words, condition_outline, coverage, rule_reference, rule_table
 
 from conftest import ROOT
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 from ..errors import UsageError
-from ..ir import Stage
+from .ir import Stage
 
 ENGINES = ("durable", "python")
 

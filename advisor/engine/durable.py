@@ -71,7 +71,7 @@ from typing import Any
 import durable.engine as _durable
 
 from ..errors import EngineError
-from ..ir import And, Cmp, EngineRule, Exists, Facts, Missing, Node, Or, Quant, Stage
+from .ir import And, Cmp, EngineRule, Exists, Facts, Missing, Node, Or, Quant, Stage
 
 _engine = _durable.durable_rules_engine  # the C extension durable.engine drives
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from ..ir import And, Cmp, Exists, Facts, Missing, Node, Or, Quant, Stage, keys_of
+from .ir import And, Cmp, Exists, Facts, Missing, Node, Or, Quant, Stage, keys_of
 
 _SYMBOL = {"eq": "==", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 

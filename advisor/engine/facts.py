@@ -11,9 +11,9 @@ from datetime import date
 from typing import Any, Callable
 
 from . import ir
-from .compiler import Accessor, Compiled
-from .language import Derived, Ref
-from .models import Profile
+from ..language.compiler import Accessor, Compiled
+from ..language.parser import Derived, Ref
+from ..profile.models import Profile
 
 
 def get_path(obj: Any, path: tuple) -> Any:

@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from . import schema
-from .errors import Location, RuleError, did_you_mean
-from .schema import FieldType
-from .yamlio import Document, YamlError, load_file, shown
+from ..profile import schema
+from ..errors import Location, RuleError, did_you_mean
+from ..profile.schema import FieldType
+from ..vocabulary import KINDS, RULE_COLLECTIONS as COLLECTIONS, SEVERITIES
+from ..words import quoted as shown
+from ..yamlio import YamlDocument as Document, load_file
 
-KINDS = ("structure", "governance_gap", "failure_risk", "strength")
-SEVERITIES = ("high", "medium", "low", "info")
-COLLECTIONS = ("partners", "goals", "monitoring.kpis", "risks")
 RULE_ID = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -200,10 +199,7 @@ def load_rules(folders: Sequence[str | os.PathLike], knowledge: Any) -> RuleSet:
     raw: list[Document] = []
     for folder in folders:
         for path in rule_files(folder):
-            try:
-                doc = load_file(path)
-            except YamlError as exc:
-                raise RuleError(exc.message, exc.location) from None
+            doc = load_file(path, error=RuleError)
             ruleset.files.append(str(path))
             _check_top(doc)
             raw.append(doc)

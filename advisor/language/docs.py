@@ -6,12 +6,16 @@ import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from .knowledge import MARKER_AREAS
-from .language import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet
-from .report import KIND_ORDER, KIND_TITLES, SEVERITY_ORDER
-from .resources import data_path
+from ..knowledge import KnowledgeBase
+from ..resources import data_path
+from ..vocabulary import KIND_ORDER, KIND_TITLES, KIND_WORDS, MARKER_AREAS, MARKER_TITLES, SEVERITY_ORDER
+from ..words import literal
+from .parser import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet
+
+if TYPE_CHECKING:
+    from ..rulebook import Rulebook
 
 #: The command that writes the committed reference, named in its introduction.
 DOCS_COMMAND = "advisor rules docs -o rules/REFERENCE.md"
@@ -35,27 +39,9 @@ _COUNT_WORDS = {
 _CHECK_WORDS = {"exists": "is set", "missing": "is missing", "empty": "is empty", "non_empty": "is not empty"}
 _CHECK_OPPOSITE = {"exists": "missing", "missing": "exists", "empty": "non_empty", "non_empty": "empty"}
 _QUANTIFIER_WORDS = {"some": "for at least one item of", "every": "for every item of", "none": "for no item of"}
-_KIND_PLURALS = {
-    "failure_risk": ("failure risk", "failure risks"),
-    "governance_gap": ("governance gap", "governance gaps"),
-    "structure": ("structure recommendation", "structure recommendations"),
-    "strength": ("strength", "strengths"),
-}
-_MARKER_TITLES = {"success": "Success markers (A)", "failure": "Failure markers (B, C)"}
 
 
 # --------------------------------------------------------------------------- conditions in words
-
-
-def literal_in_words(value: Any) -> str:
-    """A value from a condition as a reader writes it: true, 12, 0.5, ad_hoc, "text"."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else f"{value:g}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(literal_in_words(v) for v in value)
-    return str(value)
 
 
 def _literal(ref: Ref, value: Any) -> str:
@@ -63,13 +49,13 @@ def _literal(ref: Ref, value: Any) -> str:
         return f'"{value}"'
     if isinstance(value, str) and ref.type.kind == "list" and ref.type.item is not None and ref.type.item.kind == "str":
         return f'"{value}"'
-    return literal_in_words(value)
+    return literal(value)
 
 
 def _compare(node: Compare, negate: bool = False) -> str:
     name = node.ref.text
     if node.op == "eq" and isinstance(node.value, bool):
-        return f"{name} is {'not ' if negate else ''}{literal_in_words(node.value)}"
+        return f"{name} is {'not ' if negate else ''}{literal(node.value)}"
     if node.op in ("in", "not_in"):
         inside = (node.op == "in") != negate
         values = ", ".join(_literal(node.ref, v) for v in node.value)
@@ -205,7 +191,7 @@ def rule_table(ruleset: RuleSet) -> list[str]:
 
 
 @dataclass(frozen=True)
-class AreaCoverage:
+class RuleCoverage:
     """How many of an area's actionable guide ids some rule cites."""
 
     name: str
@@ -223,20 +209,22 @@ def cited_ids(ruleset: RuleSet) -> set[str]:
     return {ref for rule in ruleset.rules for ref in rule.refs}
 
 
-def coverage(ruleset: RuleSet, knowledge: Any) -> list[AreaCoverage]:
+def coverage(ruleset: RuleSet | Rulebook, knowledge: KnowledgeBase | None = None) -> list[RuleCoverage]:
     """Per area of the guide (then the success and failure markers): its actionable ids and those rules cite."""
+    knowledge = knowledge if knowledge is not None else ruleset.knowledge
     cited = cited_ids(ruleset)
     rows = []
     groups = [(a.name, a.title, a.ids) for a in knowledge.areas]
-    groups += [(m, _MARKER_TITLES.get(m, m), tuple(s.id for s in knowledge if s.area == m)) for m in MARKER_AREAS]
+    groups += [(m, MARKER_TITLES.get(m, m), tuple(s.id for s in knowledge if s.area == m)) for m in MARKER_AREAS]
     for name, title, ids in groups:
         actionable = tuple(i for i in ids if knowledge.sections[i].actionable)
-        rows.append(AreaCoverage(name, title, actionable, tuple(i for i in actionable if i in cited)))
+        rows.append(RuleCoverage(name, title, actionable, tuple(i for i in actionable if i in cited)))
     return rows
 
 
-def coverage_lines(ruleset: RuleSet, knowledge: Any) -> list[str]:
+def coverage_lines(ruleset: RuleSet | Rulebook, knowledge: KnowledgeBase | None = None) -> list[str]:
     """`governance     2/3  missing: 21.6` per area, then `coverage: 12/68 actionable guide ids cited (18%)`."""
+    knowledge = knowledge if knowledge is not None else ruleset.knowledge
     rows = coverage(ruleset, knowledge)
     width = max(len(r.name) for r in rows)
     lines = []
@@ -374,8 +362,9 @@ def _rule_section(rule: Rule, knowledge: Any) -> list[str]:
     return out
 
 
-def rule_reference(ruleset: RuleSet, knowledge: Any) -> str:
+def rule_reference(ruleset: RuleSet | Rulebook, knowledge: KnowledgeBase | None = None) -> str:
     """The Markdown rule reference: derived facts, then every rule by kind with the guide text it cites."""
+    knowledge = knowledge if knowledge is not None else ruleset.knowledge
     rules = sorted_rules(ruleset)
     guide = knowledge.guide
     counts = {kind: sum(1 for r in rules if r.kind == kind) for kind in KIND_ORDER}
@@ -387,7 +376,7 @@ def rule_reference(ruleset: RuleSet, knowledge: Any) -> str:
         f"`{DOCS_COMMAND}`.",
         "",
         f"{len(rules)} rules ("
-        + ", ".join(f"{n} {_KIND_PLURALS.get(k, (k, k))[n != 1]}" for k, n in counts.items() if n)
+        + ", ".join(f"{n} {KIND_WORDS.get(k, (k, k))[n != 1]}" for k, n in counts.items() if n)
         + f") and {len(ruleset.derived)} derived facts. A rule fires when its condition holds; its severity is "
         "one of " + ", ".join(sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.get)) + ".",
         "",

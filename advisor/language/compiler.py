@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ir
-from .errors import RuleError
-from .language import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet
+from ..engine import ir
+from ..errors import RuleError
+from .parser import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet
 
 CHUNK = 50  # durable-rules fails past 64 sibling conditions per fact: keep rulesets well below
 
@@ -101,7 +101,7 @@ class _Keys:
         return key
 
     def count_key(self, collection: tuple[str, ...]) -> str:
-        from . import schema
+        from ..profile import schema
         return self.key(Ref("profile", collection, schema.lookup(collection)), "count")
 
 

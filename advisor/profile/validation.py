@@ -1,18 +1,21 @@
-"""Loads a partnership profile from YAML (or a dict) into the model, with errors that name file, line and field."""
+"""Validates plain data as a profile, with errors that name file, line and field and say what to write instead."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import Location, ProfileError, did_you_mean
+from ..errors import Location, ProfileError, did_you_mean
+from ..vocabulary import collection_named
+from ..words import described, path_text, quoted
+from ..yamlio import YamlDocument
+from . import schema
 from .models import Profile, reference_problems
-from .yamlio import Document, YamlError, load_document, read_text, shown
+
 
 
 @dataclass
@@ -21,7 +24,7 @@ class LoadedProfile:
 
     profile: Profile
     source: str
-    document: Document | None = None
+    document: YamlDocument | None = None
 
     def line(self, path: tuple) -> int | None:
         if self.document is None:
@@ -30,32 +33,12 @@ class LoadedProfile:
         return mark[0] if mark else None
 
 
-def field_path(path: Iterable) -> str:
-    """('partners', 0, 'sector') -> 'partners[0].sector'."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
+def _item_key(name: Any) -> str | None:
+    """The field that identifies an item of the list called name, for "write it as '- name: X'"."""
+    collection = collection_named(name) if isinstance(name, str) else None
+    return collection.key if collection else None
 
 
-def _model_fields_at(loc: tuple) -> list[str]:
-    from . import schema
-
-    node = schema.profile_type()
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if node.kind not in ("object", "collection") or part not in node.fields:
-            return []
-        node = node.fields[part]
-    return list(node.fields) if node.kind in ("object", "collection") else []
-
-
-#: The field that identifies an item of each list of sections, for "write it as '- name: X'".
-_ITEM_KEY = {"partners": "name", "goals": "id", "kpis": "name", "risks": "description", "waivers": "rule"}
 #: An example for each required field, for "required field is missing; add it".
 _EXAMPLE = {
     ("name",): "name: Ward 12 Safety Forum",
@@ -73,20 +56,6 @@ _TYPE_WORDS = {
     "model_attributes_type": "a mapping of fields", "dict_type": "a mapping of fields",
     "date_type": "a date (YYYY-MM-DD)", "int_from_float": "a whole number", "finite_number": "a finite number",
 }
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return shown(value)
 
 
 def _names(loc: tuple) -> tuple:
@@ -116,13 +85,15 @@ def _type_hint(kind: str, loc: tuple, value: Any) -> str:
                 return f"; write the number alone, without quotes or units: {plain}"
         return "; write digits only, such as 450000"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        if loc and isinstance(loc[-1], int) and names and names[-1] in _ITEM_KEY and isinstance(value, (str, int, float)):
-            return f"; write each item as '- {_ITEM_KEY[names[-1]]}: {_as_written(value)}'"
+        key = _item_key(names[-1]) if names else None
+        if loc and isinstance(loc[-1], int) and key and isinstance(value, (str, int, float)):
+            return f"; write each item as '- {key}: {_as_written(value)}'"
         return "; write its fields as 'key: value' lines indented under it"
     if kind == "list_type":
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            if names and names[-1] in _ITEM_KEY:
-                return f"; write each item on its own line as '- {_ITEM_KEY[names[-1]]}: {_as_written(value)}'"
+            key = _item_key(names[-1]) if names else None
+            if key:
+                return f"; write each item on its own line as '- {key}: {_as_written(value)}'"
             return f"; write it as a list: [{_as_written(value)}]"
         return "; write one '- item' per line, or [a, b] on one line"
     return ""
@@ -145,33 +116,34 @@ def _bound(ctx: dict, key: str) -> str:
 def _describe(err: dict, data: Any) -> str:
     kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
     if kind == "extra_forbidden":
-        fields = _model_fields_at(loc[:-1])
+        fields = schema.children(_names(loc[:-1]))
         hint = did_you_mean(loc[-1], fields)
         if not hint:
             hint = f"; expected one of: {', '.join(fields)}" if 0 < len(fields) <= 13 else \
                 "; remove it or check the spelling (`advisor schema` lists every field)"
-        return f"unknown key {shown(loc[-1])}{hint}"
+        return f"unknown key {quoted(loc[-1])}{hint}"
     if kind == "literal_error":
         expected = [e.strip().strip("'") for e in err["ctx"]["expected"].replace(" or ", ", ").split(",")]
         if loc and loc[-1] == "profile_version":
-            return f"unsupported profile_version {shown(value)}; this advisor reads version 1: write profile_version: 1"
+            return f"unsupported profile_version {quoted(value)}; this advisor reads version 1: write profile_version: 1"
         hint = did_you_mean(value, expected) if isinstance(value, str) else \
             "; YAML reads a bare yes/no/on/off as true/false" if isinstance(value, bool) else ""
-        return f"unknown value {_shown(value)}; expected one of: {', '.join(expected)}{hint}"
+        return f"unknown value {described(value)}; expected one of: {', '.join(expected)}{hint}"
     if kind == "missing":
         example = _EXAMPLE.get(_names(loc)[-2:]) or _EXAMPLE.get(_names(loc)[-1:])
         return f"required field is missing; add it{f' ({example})' if example else ''}"
     wanted = _TYPE_WORDS.get(kind)
     if wanted:
-        return f"expected {wanted}, got {_shown(value)}{_type_hint(kind, loc, value)}"
+        return f"expected {wanted}, got {described(value)}{_type_hint(kind, loc, value)}"
     if kind == "string_unicode":
-        return f"{_shown(value)} holds a character that is not valid Unicode (a lone surrogate such as \\ud800); remove it"
+        return f"{described(value)} holds a character that is not valid Unicode (a lone surrogate such as \\ud800); remove it"
     if kind == "string_too_short":
         return "must not be empty; write a value or leave the line out"
     if kind == "too_short":
         n = err["ctx"].get("min_length", 1)
         names = _names(loc)
-        add = f"; add each as '- {_ITEM_KEY[names[-1]]}: ...'" if names and names[-1] in _ITEM_KEY else ""
+        key = _item_key(names[-1]) if names else None
+        add = f"; add each as '- {key}: ...'" if key else ""
         return f"needs at least {n} item{'s' if n != 1 else ''}{add}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         words = {"greater_than_equal": ("ge", "or more"), "greater_than": ("gt", "more than"),
@@ -179,24 +151,24 @@ def _describe(err: dict, data: Any) -> str:
         bound = _bound(err["ctx"], words[0])
         limit = f"{bound} {words[1]}" if words[1].startswith("or") else f"{words[1]} {bound}"
         extra = " (1 is the highest)" if _names(loc)[-1:] == ("priority",) else ""
-        return f"must be {limit}{extra}, got {_shown(value)}"
+        return f"must be {limit}{extra}, got {described(value)}"
     if kind == "value_error":
         return str(err["ctx"].get("error", err["msg"]))
     if kind == "string_pattern_mismatch" and loc[-1:] == ("currency",):
-        return f"expected a three-letter currency code such as ZAR, got {_shown(value)}"
-    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {_shown(value)})"
+        return f"expected a three-letter currency code such as ZAR, got {described(value)}"
+    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {described(value)})"
 
 
-def validate(data: Any, source: str, document: Document | None = None, rule_ids: set[str] | None = None) -> LoadedProfile:
+def validate(data: Any, source: str, document: YamlDocument | None = None, rule_ids: set[str] | None = None) -> LoadedProfile:
     """Validate plain data as a profile; raise ProfileError naming the first problem in file order."""
-    doc = document or Document(data, source)
+    doc = document or YamlDocument(data, source)
     if data is None:
         raise ProfileError("the profile is empty; write at least 'name:' and 'partners:'", Location(source))
     if not isinstance(data, dict):
         if isinstance(data, list):
             raise ProfileError("the profile is a list, not a mapping of fields; remove the '- ' before 'name:' so that "
                                "the fields start at the left margin", doc.location(()))
-        what = "plain text" if isinstance(data, str) else f"the value {shown(data)}"
+        what = "plain text" if isinstance(data, str) else f"the value {quoted(data)}"
         raise ProfileError(f"the profile is {what}, not a mapping of fields; write it as 'name: ...' and 'partners:' lines",
                            doc.location(()))
     try:
@@ -212,37 +184,10 @@ def validate(data: Any, source: str, document: Document | None = None, rule_ids:
         first = errors[0]
         loc = tuple(first["loc"])
         more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-        raise ProfileError(_describe(first, data) + more, doc.location(loc), field_path(loc) or None) from None
+        raise ProfileError(_describe(first, data) + more, doc.location(loc), path_text(loc) or None) from None
     problems = reference_problems(profile, rule_ids)
     if problems:
         path, message = min(problems, key=lambda p: (doc.location(p[0]).line or 0, doc.location(p[0]).column or 0))
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        raise ProfileError(message + more, doc.location(path), field_path(path))
+        raise ProfileError(message + more, doc.location(path), path_text(path))
     return LoadedProfile(profile, source, document)
-
-
-def load_profile(source: Any, rule_ids: set[str] | None = None) -> LoadedProfile:
-    """Load a profile from a path, a dict, a Profile or a LoadedProfile."""
-    if isinstance(source, LoadedProfile):
-        return source
-    if isinstance(source, Profile):
-        return LoadedProfile(source, "<profile>")
-    if isinstance(source, dict):
-        return validate(source, "<dict>", rule_ids=rule_ids)
-    if isinstance(source, (str, os.PathLike)):
-        name = str(source)
-        try:
-            doc = load_document(read_text(source, name), name)
-        except YamlError as exc:
-            raise ProfileError(exc.message, exc.location, exc.field) from None
-        return validate(doc.data, name, doc, rule_ids)
-    raise ProfileError(f"cannot read a profile from {type(source).__name__}; give a path, a dict or a Profile", Location("<profile>"))
-
-
-def profile_from_text(text: str, source: str, rule_ids: set[str] | None = None) -> LoadedProfile:
-    """Validate a profile given as YAML text."""
-    try:
-        doc = load_document(text, source)
-    except YamlError as exc:
-        raise ProfileError(exc.message, exc.location, exc.field) from None
-    return validate(doc.data, source, doc, rule_ids)

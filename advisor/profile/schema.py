@@ -112,5 +112,15 @@ def all_paths(root: FieldType | None = None, prefix: tuple[str, ...] = ()) -> li
     return out
 
 
-#: The field that names an item of each collection, shown as a finding's subject.
-SUBJECT_FIELD = {"partners": "name", "goals": "id", "monitoring.kpis": "name", "risks": "description", "waivers": "rule"}
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a profile, for editors that check YAML as it is typed (`advisor schema`)."""
+    generated = Profile.model_json_schema()
+    document: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Partnership profile (advisor, profile_version 1)",
+        "description": "A strategic partnership described for advisor, after 'A Guide to Strategic Partnering' "
+                       "(Civilian Secretariat for Police Service, 2020). Only name and one partner are required; "
+                       "a section left out is reported as a governance gap.",
+    }
+    document.update({k: v for k, v in generated.items() if k not in document})
+    return document

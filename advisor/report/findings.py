@@ -7,30 +7,10 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any, Callable, NamedTuple
 
+from ..vocabulary import KIND_ORDER, PENALTY, SEVERITY_ORDER
+
 SCHEMA_VERSION = 1
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
-KIND_ORDER = {"failure_risk": 0, "governance_gap": 1, "structure": 2, "strength": 3}
-KIND_TITLES = {
-    "failure_risk": "Failure risks",
-    "governance_gap": "Governance gaps",
-    "structure": "Recommended structure",
-    "strength": "Strengths",
-}
 _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
-
-#: Finding kinds that say a step of the guide is not done yet.
-ACTION_KINDS = ("failure_risk", "governance_gap")
-
-
-def leaves_step_open(kind: str, severity: str) -> bool:
-    """Whether a finding of this kind and severity says the guide steps it cites are not in place: a
-    governance gap, a failure risk, or a structure finding above info (a missing committee cites 11.1,
-    a level above the evidence cites 9.2). The advice document's coverage and the portfolio's agree."""
-    return kind in ACTION_KINDS or (kind == "structure" and severity != "info")
-
-
-#: Points taken off a readiness score of 100 for each finding (strengths take none).
-PENALTY = {"high": 15, "medium": 6, "low": 2, "info": 0}
 
 
 @dataclass(frozen=True)

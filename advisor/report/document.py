@@ -10,11 +10,13 @@ from typing import Any, NamedTuple
 import jinja2
 from markupsafe import Markup, escape
 
-from .errors import UsageError
-from .evaluation import show
-from .knowledge import KnowledgeBase, load_knowledge
-from .report import ACTION_KINDS, SEVERITY_ORDER, Evidence, Finding, Report, leaves_step_open
-from .resources import data_path
+from ..errors import UsageError
+from ..evaluation import show
+from ..knowledge import KnowledgeBase, load_knowledge
+from ..vocabulary import (ACTION_KINDS, AGREEMENT_LABELS, KIND_LABELS, LEVELS, MIX_LABELS, SEVERITY_LABELS,
+                          SEVERITY_ORDER, TERM_LABELS, leaves_step_open)
+from .findings import Evidence, Finding, Report
+from ..resources import data_path
 
 #: The formats render() knows, and the template each one is made from (PDF is printed from the HTML).
 FORMATS = ("markdown", "html", "pdf")
@@ -22,27 +24,6 @@ _TEMPLATES = {"markdown": "advice.md.j2", "html": "advice.html", "pdf": "advice.
 
 PDF_HINT = "PDF output needs WeasyPrint: pip install 'advisor[pdf]'"
 
-SEVERITY_LABELS = {"high": "High", "medium": "Medium", "low": "Low", "info": "Info"}
-KIND_LABELS = {
-    "failure_risk": "Failure risk",
-    "governance_gap": "Governance gap",
-    "structure": "Structure",
-    "strength": "Strength",
-}
-AGREEMENT_LABELS = {
-    "none": "no written agreement",
-    "verbal": "a verbal agreement",
-    "letter": "a letter of agreement",
-    "mou": "a memorandum of understanding (MOU)",
-    "contract": "a contract",
-}
-TERM_LABELS = {
-    "event": "a one-off event (under one month)",
-    "short": "short-term (under 12 months)",
-    "long": "long-term (12 months or more)",
-}
-MIX_LABELS = {"single": "one stakeholder group", "multi": "several stakeholder groups"}
-LEVELS = ("communication", "coordination", "cooperation", "collaboration")
 
 # Words that read better in capitals or spelled out when a field path is turned into words.
 _WORDS = {"kpis": "KPIs", "kpi": "KPI", "ip": "IP", "mou": "MOU", "id": "id", "cpf": "CPF"}
@@ -681,7 +662,7 @@ def render_portfolio(summary: Any, rows: Any, knowledge: KnowledgeBase | None = 
     `summary` is an advisor.portfolio.PortfolioSummary, `rows` its OverviewRows in input order.
     The template escapes every piece of text itself (autoescape on, whatever its file name).
     """
-    from . import __version__
+    from .. import __version__
 
     rows = list(rows)
     links = {row.source: row.document for row in rows if row.document}

@@ -1,4 +1,4 @@
-"""The partnership profile (SPEC §3, schema version 1) as pydantic models."""
+"""The partnership profile (profile_version 1) as pydantic models; the format is documented in docs/PROFILE.md."""
 
 from __future__ import annotations
 
@@ -9,27 +9,25 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-Stage = Literal["proposed", "forming", "active", "reviewing", "closing"]
-Approach = Literal["integrated_sectoral", "single_sector", "undecided"]
-Formality = Literal["formal", "informal"]
-Agreement = Literal["none", "verbal", "letter", "mou", "contract"]
-FundingModel = Literal["none", "self_funded", "partner_funded", "external", "mixed"]
-Level = Literal["communication", "coordination", "cooperation", "collaboration"]
-Sector = Literal[
-    "government", "police", "civil_society", "private", "faith", "education",
-    "community", "media", "academic", "international", "other",
-]
-Contribution = Literal["funds", "staff", "skills", "venue", "data", "equipment", "networks", "time", "other"]
-Commitment = Literal["none", "verbal", "written", "signed"]
-Relationship = Literal["new", "long_standing"]
-DecisionMaking = Literal["consensus", "majority", "lead_partner", "unspecified"]
-Frequency = Literal["none", "ad_hoc", "annually", "quarterly", "monthly", "fortnightly", "weekly", "daily"]
-Outreach = Literal["advocacy", "community_mobilisation", "civic_education"]
-Rating = Literal["low", "medium", "high"]
-ReviewFrequency = Literal["none", "annually", "quarterly", "monthly"]
+from ..errors import did_you_mean
+from ..vocabulary import (AGREEMENTS, APPROACHES, COMMITMENTS, CONTRIBUTIONS, DECISION_MAKING, FORMALITIES, FREQUENCIES,
+                          FUNDING_MODELS, LEVELS, OUTREACH, RATINGS, RELATIONSHIPS, REVIEW_FREQUENCIES, SECTORS, STAGES)
 
-#: The four levels of Himmelman's continuum, in the guide's order (9.1).
-LEVELS: tuple[str, ...] = ("communication", "coordination", "cooperation", "collaboration")
+StageName = Literal[*STAGES]
+Approach = Literal[*APPROACHES]
+Formality = Literal[*FORMALITIES]
+Agreement = Literal[*AGREEMENTS]
+FundingModel = Literal[*FUNDING_MODELS]
+LevelName = Literal[*LEVELS]
+Sector = Literal[*SECTORS]
+Contribution = Literal[*CONTRIBUTIONS]
+Commitment = Literal[*COMMITMENTS]
+Relationship = Literal[*RELATIONSHIPS]
+DecisionMaking = Literal[*DECISION_MAKING]
+Frequency = Literal[*FREQUENCIES]
+Outreach = Literal[*OUTREACH]
+Rating = Literal[*RATINGS]
+ReviewFrequency = Literal[*REVIEW_FREQUENCIES]
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
@@ -71,26 +69,26 @@ Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class Section(BaseModel):
+class StrictModel(BaseModel):
     """Base of every profile section: unknown keys are errors, values are not coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class Purpose(Section):
+class Purpose(StrictModel):
     statement: Optional[Text] = None
     common_understanding: Optional[bool] = None
     shared_vision: Optional[bool] = None
     transparent_decisions: Optional[bool] = None
 
 
-class Values(Section):
+class Values(StrictModel):
     shared: Optional[list[Text]] = None
     differences_acknowledged: Optional[bool] = None
     status_barriers: Optional[bool] = None
 
 
-class Goal(Section):
+class Goal(StrictModel):
     id: Text
     statement: Optional[Text] = None
     priority: Optional[Annotated[int, Field(ge=1)]] = None
@@ -98,13 +96,13 @@ class Goal(Section):
     owner: Optional[Text] = None
 
 
-class PartnershipType(Section):
+class PartnershipType(StrictModel):
     formality: Optional[Formality] = None
     shared_strategy: Optional[bool] = None
     agreement: Optional[Agreement] = None
 
 
-class Funding(Section):
+class Funding(StrictModel):
     model: Optional[FundingModel] = None
     budget_required: Optional[Amount] = None
     budget_committed: Optional[Amount] = None
@@ -112,7 +110,7 @@ class Funding(Section):
     cost_sharing_agreed: Optional[bool] = None
 
 
-class Duration(Section):
+class Duration(StrictModel):
     months: Optional[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = None
     start: Optional[IsoDate] = None
     end: Optional[IsoDate] = None
@@ -134,7 +132,7 @@ class Duration(Section):
         return self
 
 
-class Partner(Section):
+class Partner(StrictModel):
     name: Text
     sector: Optional[Sector] = None
     role: Optional[Text] = None
@@ -150,7 +148,7 @@ class Partner(Section):
     relationship: Optional[Relationship] = None
 
 
-class Activities(Section):
+class Activities(StrictModel):
     joint_planning: Optional[bool] = None
     mutual_consultation: Optional[bool] = None
     information_sharing: Optional[bool] = None
@@ -158,7 +156,7 @@ class Activities(Section):
     shared_resources: Optional[bool] = None
 
 
-class Committee(Section):
+class Committee(StrictModel):
     exists: Optional[bool] = None
     members: Optional[Annotated[int, Field(ge=0)]] = None
     sectors_represented: Optional[list[Sector]] = None
@@ -166,12 +164,12 @@ class Committee(Section):
     recruits_partners: Optional[bool] = None
 
 
-class Leadership(Section):
+class Leadership(StrictModel):
     local: Optional[bool] = None
     community_structures_roles_defined: Optional[bool] = None
 
 
-class Governance(Section):
+class Governance(StrictModel):
     roles_documented: Optional[bool] = None
     protocol: Optional[bool] = None
     decision_making: Optional[DecisionMaking] = None
@@ -182,7 +180,7 @@ class Governance(Section):
     screening_and_referral_protocol: Optional[bool] = None
 
 
-class Communication(Section):
+class Communication(StrictModel):
     plan: Optional[bool] = None
     frequency: Optional[Frequency] = None
     channels: Optional[list[Text]] = None
@@ -191,14 +189,14 @@ class Communication(Section):
     outreach: Optional[list[Outreach]] = None
 
 
-class Resources(Section):
+class Resources(StrictModel):
     sources_identified: Optional[bool] = None
     staff_assigned: Optional[bool] = None
     skills_gaps: Optional[list[Text]] = None
     assumptions: Optional[list[Text]] = None
 
 
-class Risk(Section):
+class Risk(StrictModel):
     description: Text
     likelihood: Optional[Rating] = None
     impact: Optional[Rating] = None
@@ -206,7 +204,7 @@ class Risk(Section):
     owner: Optional[Text] = None
 
 
-class KPI(Section):
+class KPI(StrictModel):
     name: Text
     baseline: Optional[Number] = None
     target: Optional[Number] = None
@@ -215,7 +213,7 @@ class KPI(Section):
     agreed_by_all: Optional[bool] = None
 
 
-class Monitoring(Section):
+class Monitoring(StrictModel):
     kpis: Optional[list[KPI]] = None
     review_frequency: Optional[ReviewFrequency] = None
     last_review: Optional[IsoDate] = None
@@ -223,24 +221,24 @@ class Monitoring(Section):
     lessons_learned_shared: Optional[bool] = None
 
 
-class Trust(Section):
+class Trust(StrictModel):
     prior_collaboration: Optional[bool] = None
     level: Optional[Rating] = None
 
 
-class Waiver(Section):
+class Waiver(StrictModel):
     rule: Text
     reason: Text
     until: Optional[IsoDate] = None
 
 
-class Profile(Section):
+class Profile(StrictModel):
     """A partnership described once: only `name` and one partner are required."""
 
     profile_version: Literal[1] = 1
     name: Text
     lead_partner: Optional[Text] = None
-    stage: Optional[Stage] = None
+    stage: Optional[StageName] = None
     stakeholder_mapping_done: Optional[bool] = None
     purpose: Optional[Purpose] = None
     values: Optional[Values] = None
@@ -249,7 +247,7 @@ class Profile(Section):
     type: Optional[PartnershipType] = None
     funding: Optional[Funding] = None
     duration: Optional[Duration] = None
-    level: Optional[Level] = None
+    level: Optional[LevelName] = None
     partners: Annotated[list[Partner], Field(min_length=1)]
     activities: Optional[Activities] = None
     committee: Optional[Committee] = None
@@ -265,8 +263,6 @@ class Profile(Section):
 
 def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> list[tuple[tuple, str]]:
     """Broken cross-references in a profile, as (field path, message) pairs in file order."""
-    from .errors import did_you_mean
-
     def quoted(text: str) -> str:
         return repr(text) if len(text) <= 60 else repr(text[:60] + "...")
 

@@ -6,10 +6,11 @@ import shutil
 import textwrap
 from typing import TYPE_CHECKING, Any
 
-from .report import KIND_ORDER, KIND_TITLES, Evidence, Finding, Report
+from ..vocabulary import KIND_ORDER, KIND_TITLES
+from .findings import Evidence, Finding, Report
 
 if TYPE_CHECKING:
-    from .portfolio import PortfolioSummary, ProfileRecord
+    from .summary import PortfolioSummary, ProfileRecord
 
 #: The widest a report is wrapped, even on a wide terminal.
 MAX_WIDTH = 100

@@ -1,0 +1,329 @@
+"""Reads profiles from every kind of source into validated profiles with their locations: the one road in.
+
+A source is a YAML file (one profile, or several as documents separated by `---`), one
+document of a large YAML file, one line of a JSON Lines file, a dict, or a Profile.
+`expand_inputs` turns command-line style arguments (files, folders, globs) into sources;
+`read_profiles` reads any source into (name, profile or error) pairs; `load_profile` reads a
+source that must hold exactly one profile. The library, the command line and the portfolio's
+workers all read through these.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+from ..errors import AdvisorError, Location, ProfileError, UsageError
+from ..yamlio import MAX_FILE_BYTES, YamlDocument, decode, load_document, load_documents, read_problem, read_text
+from .models import Profile
+from .validation import LoadedProfile, validate
+
+#: A folder stands for the files with these endings inside it, at any depth.
+PROFILE_SUFFIXES = (".yaml", ".yml")
+#: Files with these endings hold one profile (a JSON object) per line.
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+#: A YAML file larger than this is split into its documents before evaluation, so that its
+#: profiles are spread over the workers; a smaller one is read whole by one worker.
+SPLIT_BYTES = 256 * 1024
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where profiles are read from: a whole YAML file, one document of a large YAML file, or one JSON line.
+
+    `name` is how reports and errors call it: the path, `path#N` for the Nth document of a
+    YAML file holding several, `path:LINE` for a line of a JSON Lines file.
+    """
+
+    path: str
+    kind: str = "file"  # "file" | "document" | "line"
+    start: int = 0  # byte range of a document or line
+    end: int = 0
+    line: int = 1  # the line it starts on
+    index: int = 0  # the document's number in its file (from 1)
+
+    @property
+    def name(self) -> str:
+        if self.kind == "line":
+            return f"{self.path}:{self.line}"
+        if self.kind == "document":
+            return f"{self.path}#{self.index}"
+        return self.path
+
+
+def _order(path: str) -> tuple[str, ...]:
+    # Sorting by path parts puts a folder's files and subfolders in name order, as rule folders are read.
+    return tuple(os.path.normpath(path).split(os.sep))
+
+
+def folder_profiles(folder: str) -> list[str]:
+    """Every *.yaml and *.yml file inside a folder, at any depth, sorted by path.
+
+    Hidden files and folders (a name starting with a dot) are skipped, and symbolic links to
+    folders are not followed (a loop cannot make the walk endless).
+    """
+    found = []
+    for top, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(os.path.join(top, f) for f in files if f.endswith(PROFILE_SUFFIXES) and not f.startswith("."))
+    return sorted(found, key=_order)
+
+
+def expand_inputs(args: Iterable[str | os.PathLike]) -> Iterator[Source | AdvisorError]:
+    """The sources named by command-line style arguments, in the order given.
+
+    A folder gives its YAML files (see folder_profiles); an argument that is not a file and
+    holds `*`, `?` or `[` is a glob (`**` matches folders at any depth), giving its matching
+    files in path order. A JSON Lines file (*.jsonl, *.ndjson) gives one source per line, and a
+    YAML file over SPLIT_BYTES one source per document. A folder without profiles, a glob
+    without matches or a file that cannot be read gives an error in its place; a missing
+    profile is passed on (the loader reports it where it stands).
+    """
+    for arg in args:
+        arg = os.fspath(arg)
+        if os.path.isdir(arg):
+            found = folder_profiles(arg)
+            if not found:
+                yield UsageError("no profiles (*.yaml, *.yml) in this folder", Location(arg))
+            for path in found:
+                yield from file_sources(path)
+        elif not os.path.exists(arg) and any(c in arg for c in "*?["):
+            found = sorted((p for p in glob.glob(arg, recursive=True) if os.path.isfile(p)), key=_order)
+            if not found:
+                yield UsageError("no files match this pattern", Location(arg))
+            for path in found:
+                yield from file_sources(path)
+        else:
+            yield from file_sources(arg)
+
+
+def file_sources(path: str) -> Iterator[Source | AdvisorError]:
+    """The sources of one file: one per JSON line, one per document of a large YAML file, else the file."""
+    if path.endswith(JSON_LINES_SUFFIXES):
+        yield from _json_lines(path)
+        return
+    try:
+        large = os.path.getsize(path) > SPLIT_BYTES
+    except OSError:
+        large = False  # the worker reports the file as it finds it
+    if large:
+        documents = list(_yaml_documents(path))
+        if len(documents) > 1:
+            yield from documents
+            return
+    yield Source(path)
+
+
+def _lines(path: str) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, line) of a file read in binary; a read error becomes a ProfileError."""
+    try:
+        with open(path, "rb") as fh:
+            offset = 0
+            for number, line in enumerate(fh, 1):
+                yield number, offset, line
+                offset += len(line)
+    except OSError as exc:
+        raise ProfileError(read_problem(exc), Location(path)) from None
+
+
+def _json_lines(path: str) -> Iterator[Source | AdvisorError]:
+    count = 0
+    try:
+        for number, offset, line in _lines(path):
+            if line.strip():
+                count += 1
+                yield Source(path, "line", offset, offset + len(line), number)
+    except ProfileError as exc:
+        yield exc
+        return
+    if not count:
+        yield ProfileError("holds no profiles (a JSON Lines file has one profile per line)", Location(path))
+
+
+def _is_marker(line: bytes, marker: bytes) -> bool:
+    return line.startswith(marker) and (len(line) == 3 or line[3:4] in (b" ", b"\t", b"\r", b"\n"))
+
+
+def _yaml_documents(path: str) -> Iterator[Source | AdvisorError]:
+    """The documents of a YAML file as byte ranges, found without parsing.
+
+    YAML forbids a line that starts with `---` or `...` (then a space or the end of the line)
+    anywhere but as a document marker, even inside a quoted or block scalar, so splitting there
+    is exact. Comments and directives before a `---` belong to the document it starts.
+    """
+    start, first_line, content, index = 0, 1, False, 0
+    try:
+        for number, offset, line in _lines(path):
+            if _is_marker(line, b"---"):
+                if content:
+                    index += 1
+                    yield Source(path, "document", start, offset, first_line, index)
+                    start, first_line = offset, number
+                content = True
+            elif _is_marker(line, b"..."):
+                if content:
+                    index += 1
+                    yield Source(path, "document", start, offset + len(line), first_line, index)
+                start, first_line, content = offset + len(line), number + 1, False
+            elif not content and line.strip() and not line.startswith((b"#", b"%")):
+                content = True
+            end = offset + len(line)
+        if content:
+            index += 1
+            yield Source(path, "document", start, end, first_line, index)
+    except ProfileError as exc:
+        yield exc
+
+
+def _read_range(src: Source) -> bytes:
+    size = src.end - src.start
+    if size > MAX_FILE_BYTES:
+        what = "line" if src.kind == "line" else "document"
+        raise ProfileError(f"{what} is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes", Location(src.name))
+    try:
+        with open(src.path, "rb") as fh:
+            fh.seek(src.start)
+            return fh.read(size)
+    except OSError as exc:
+        raise ProfileError(f"cannot read: {exc.strerror or exc}", Location(src.path)) from None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_profiles(source: Any, rule_ids: set[str] | None = None) -> Iterator[tuple[str, LoadedProfile | AdvisorError]]:
+    """(name, validated profile or the error that stops it) for every profile a source holds.
+
+    `source` is a Source, a path (a YAML file, or a JSON Lines file: one profile per line), a
+    dict, a Profile or a LoadedProfile. A YAML file holding several documents gives one profile
+    per document, named `path#N`, with the file's own line numbers. Waivers are checked against
+    rule_ids when given.
+    """
+    if isinstance(source, LoadedProfile):
+        yield source.source, source
+    elif isinstance(source, Profile):
+        yield "<profile>", LoadedProfile(source, "<profile>")
+    elif isinstance(source, dict):
+        yield "<dict>", _validate(source, "<dict>", None, rule_ids)
+    elif isinstance(source, (str, os.PathLike)):
+        for src in _path_sources(os.fspath(source)):
+            if isinstance(src, AdvisorError):
+                yield str(src.location.source) if src.location else "", src
+            else:
+                yield from _read_source(src, rule_ids)
+    elif isinstance(source, Source):
+        yield from _read_source(source, rule_ids)
+    else:
+        yield "<profile>", ProfileError(f"cannot read a profile from {type(source).__name__}; give a path, a dict or a "
+                                        "Profile", Location("<profile>"))
+
+
+def load_profile(source: Any, rule_ids: set[str] | None = None) -> LoadedProfile:
+    """The one profile a source holds (see read_profiles); a file holding several is an error that says so."""
+    if isinstance(source, (str, os.PathLike)) and not os.fspath(source).endswith(JSON_LINES_SUFFIXES):
+        name = os.fspath(source)
+        return _one_document(read_text(source, name, error=ProfileError), name, rule_ids)
+    found = read_profiles(source, rule_ids)
+    name, loaded = next(found)
+    second = next(found, None)
+    if second is not None:
+        raise ProfileError("holds more than one profile (one per line); give one profile per file", Location(second[0]))
+    if isinstance(loaded, AdvisorError):
+        raise loaded
+    return loaded
+
+
+def profile_from_text(text: str, source: str, rule_ids: set[str] | None = None) -> LoadedProfile:
+    """Validate a profile given as YAML text holding one document."""
+    return _one_document(text, source, rule_ids)
+
+
+def _one_document(text: str, name: str, rule_ids: set[str] | None) -> LoadedProfile:
+    doc = load_document(text, name, ProfileError)
+    return validate(doc.data, name, doc, rule_ids)
+
+
+def _path_sources(path: str) -> Iterator[Source | AdvisorError]:
+    """A path read directly: its JSON lines, or the whole file (however large)."""
+    if path.endswith(JSON_LINES_SUFFIXES):
+        yield from _json_lines(path)
+    else:
+        yield Source(path)
+
+
+def _read_source(src: Source, rule_ids: set[str] | None) -> Iterator[tuple[str, LoadedProfile | AdvisorError]]:
+    if src.kind == "line":
+        yield src.name, _json_line(src, rule_ids)
+    elif src.kind == "document":
+        yield src.name, _document(src, rule_ids)
+    else:
+        yield from _file(src.path, rule_ids)
+
+
+def _json_line(src: Source, rule_ids: set[str] | None) -> LoadedProfile | AdvisorError:
+    try:
+        raw = _read_range(src)
+        data = json.loads(decode(raw, src.name, ProfileError))
+    except ProfileError as exc:
+        if exc.location is not None and exc.location.line is not None:  # not UTF-8: the column is in the line
+            return ProfileError(exc.message, Location(src.path, src.line, exc.location.column))
+        return exc
+    except json.JSONDecodeError as exc:
+        return ProfileError(f"invalid JSON: {exc.msg}", Location(src.path, src.line, exc.colno))
+    except RecursionError:
+        return ProfileError("invalid JSON: nested more than the parser allows", Location(src.name))
+    return _validate(data, src.name, None, rule_ids)
+
+
+def _document(src: Source, rule_ids: set[str] | None) -> LoadedProfile | AdvisorError:
+    """One document of a large YAML file, read alone; its lines are the file's own."""
+    offset = src.line - 1
+    try:
+        text = decode(_read_range(src), src.name, ProfileError)
+        parsed = next(iter(list(load_documents(text, src.name, ProfileError))), None)
+    except ProfileError as exc:
+        if exc.location is None or exc.location.line is None or exc.location.source != src.name:
+            return exc
+        return ProfileError(exc.message, _shifted(exc.location, src.name, offset), exc.field)
+    data = parsed.data if parsed is not None else None
+    marks = {path: (line + offset, column) for path, (line, column) in parsed.marks.items()} if parsed else {}
+    return _validate(data, src.name, YamlDocument(data, src.name, marks), rule_ids)
+
+
+def _file(path: str, rule_ids: set[str] | None) -> Iterator[tuple[str, LoadedProfile | AdvisorError]]:
+    """Every profile of a whole YAML file: one, or one per document (`path#N`)."""
+    docs: list[YamlDocument] = []
+    error: ProfileError | None = None
+    try:
+        for doc in load_documents(read_text(path, error=ProfileError), path, ProfileError):
+            docs.append(doc)
+    except ProfileError as exc:
+        error = exc
+    several = len(docs) + (error is not None) > 1
+    if not docs and error is None:
+        docs = [YamlDocument(None, path)]  # an empty file: "the profile is empty"
+    for n, doc in enumerate(docs, 1):
+        name = f"{path}#{n}" if several else path
+        yield name, _validate(doc.data, name, YamlDocument(doc.data, name, doc.marks) if several else doc, rule_ids)
+    if error is not None:
+        if several:  # the document being read when the error came
+            name = f"{path}#{len(docs) + 1}"
+            yield name, ProfileError(error.message, _shifted(error.location, name, 0), error.field)
+        else:
+            yield path, error
+
+
+def _shifted(location: Location, source: str, lines: int) -> Location:
+    return Location(source, location.line + lines if location.line is not None else None, location.column)
+
+
+def _validate(data: Any, name: str, doc: YamlDocument | None, rule_ids: set[str] | None) -> LoadedProfile | ProfileError:
+    try:
+        return validate(data, name, doc, rule_ids)
+    except ProfileError as exc:
+        return exc

@@ -1,0 +1,87 @@
+"""The Rulebook: the knowledge base, the checked rules and their compiled form, loaded (and cached) as one object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__, cache
+from .knowledge import KnowledgeBase, knowledge_file, load_knowledge
+from .language.compiler import Compiled, compile_rules
+from .language.parser import Derived, Rule, RuleSet, load_rules as check_rules, rule_files
+from .resources import data_path
+
+PathLike = str | os.PathLike
+
+
+def shipped_rules_dir() -> Path:
+    """The folder of the rules shipped with advisor."""
+    return data_path("rules")
+
+
+@dataclass(frozen=True, eq=False)
+class Rulebook:
+    """Everything an evaluation needs besides the profile: the guide, the rules and their compiled form.
+
+    Made once by load_rules() and handed to an Advisor, a portfolio, a summary or a rule
+    document; nothing loads the knowledge base or the rules again behind it.
+    """
+
+    knowledge: KnowledgeBase
+    compiled: Compiled
+    #: advisor's version and the number of rules, e.g. '0.1.0+64'; rules from outside the shipped folder add '+custom'.
+    version: str
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return self.compiled.ruleset
+
+    @property
+    def rules(self) -> list[Rule]:
+        return self.ruleset.rules
+
+    @property
+    def derived(self) -> list[Derived]:
+        return self.ruleset.derived
+
+    @property
+    def files(self) -> list[str]:
+        return self.ruleset.files
+
+    @property
+    def ids(self) -> set[str]:
+        return self.ruleset.ids
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; KeyError when there is none."""
+        return self.ruleset.rule(rule_id)
+
+
+def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledge: KnowledgeBase | None = None) -> Rulebook:
+    """The shipped rules (unless shipped=False) and every rule folder in extra, checked completely and compiled.
+
+    The result is cached per user (see advisor.cache) while the files are unchanged; a rule
+    file with a mistake raises RuleError every time. A knowledge base given explicitly checks
+    the rules' guide refs against it instead of the shipped one (and skips the cache).
+    """
+    folders = ([shipped_rules_dir()] if shipped else []) + [Path(p) for p in extra]
+    if knowledge is not None:
+        return _build(folders, knowledge)
+    files = [knowledge_file()] + [f for folder in folders for f in rule_files(folder)]
+    digest = cache.key(files, __version__)
+    hit = cache.load(digest)
+    if isinstance(hit, Rulebook):
+        return hit
+    rulebook = _build(folders, load_knowledge())
+    cache.store(digest, rulebook)
+    return rulebook
+
+
+def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
+    ruleset = check_rules(folders, knowledge)
+    shipped = shipped_rules_dir().resolve()
+    custom = any(not Path(f).resolve().is_relative_to(shipped) for f in ruleset.files)
+    version = f"{__version__}+{len(ruleset.rules)}{'+custom' if custom else ''}"
+    return Rulebook(knowledge, compile_rules(ruleset), version)
