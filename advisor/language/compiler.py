@@ -8,7 +8,7 @@ from typing import Any
 
 from ..engine import ir
 from ..errors import RuleError
-from .parser import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet
+from .parser import All, AnyOf, Check, Compare, Count, Not, Quantifier, Ref, Rule, RuleSet
 
 CHUNK = 50  # durable-rules fails past 64 sibling conditions per fact: keep rulesets well below
 

@@ -11,7 +11,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..errors import UsageError
-from ..evaluation import show
+from ..words import in_words as show
 from ..knowledge import KnowledgeBase, load_knowledge
 from ..vocabulary import (ACTION_KINDS, AGREEMENT_LABELS, KIND_LABELS, LEVELS, MIX_LABELS, SEVERITY_LABELS,
                           SEVERITY_ORDER, TERM_LABELS, leaves_step_open)
