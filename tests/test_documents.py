@@ -20,6 +20,8 @@ import pytest
 from conftest import AS_OF, EXAMPLES, get_advisor
 
 import advisor
+from advisor import vocabulary
+from advisor.report import advice, pictures
 from advisor.report import document as documents
 from advisor.errors import UsageError
 from advisor.knowledge import load_knowledge
@@ -155,12 +157,12 @@ def test_markdown_has_the_sections_in_order(struggling):
 
 
 def test_actions_are_numbered_by_severity_then_guide_order(struggling):
-    doc = documents.build(struggling)
+    doc = advice.build(struggling)
     kb = load_knowledge()
     assert [a.number for a in doc.actions] == list(range(1, len(doc.actions) + 1))
-    keys = [(documents.SEVERITY_ORDER[a.severity], kb.order(a.refs[0])) for a in doc.actions]
+    keys = [(vocabulary.SEVERITY_ORDER[a.severity], kb.order(a.refs[0])) for a in doc.actions]
     assert [k[0] for k in keys] == sorted(k[0] for k in keys)
-    gaps_and_risks = [f for f in struggling.findings if f.kind in documents.ACTION_KINDS]
+    gaps_and_risks = [f for f in struggling.findings if f.kind in vocabulary.ACTION_KINDS]
     assert sum(len(a.items) for a in doc.actions) == len(gaps_and_risks)
     assert len(doc.first) == 3
 
@@ -170,24 +172,24 @@ def test_the_guide_is_quoted_from_the_knowledge_base(struggling):
     html = documents.render(struggling, "html")
     quoted = re.findall(r"<blockquote><p>&ldquo;(.*?)&rdquo;</p>", html)
     assert quoted
-    texts = {documents.Quote("x", "x", s.text).display for s in kb}
+    texts = {advice.Quote("x", "x", s.text).display for s in kb}
     assert all(html_lib.unescape(q) in texts for q in quoted)
     for ref in kb.references:
         assert ref.url in html
 
 
 def test_evidence_is_in_plain_words():
-    line = documents.plain_evidence(Evidence("communication.frequency", "ad_hoc", 153))
+    line = advice.plain_evidence(Evidence("communication.frequency", "ad_hoc", 153))
     assert (line.label, line.value, line.line) == ("communication frequency", "ad hoc", 153)
     names = {("partners", 2): "Msunduzi Local Municipality"}
-    line = documents.plain_evidence(Evidence("partners[2].objectives", []), names)
+    line = advice.plain_evidence(Evidence("partners[2].objectives", []), names)
     assert (line.label, line.value) == ("Msunduzi Local Municipality, objectives", "none")
-    assert documents.plain_evidence(Evidence("partners[4].sector", None)).label == "partner #5, sector"
-    line = documents.plain_evidence(Evidence("derived.committed_share", 0.15, None, "Share of the budget"))
+    assert advice.plain_evidence(Evidence("partners[4].sector", None)).label == "partner #5, sector"
+    line = advice.plain_evidence(Evidence("derived.committed_share", 0.15, None, "Share of the budget"))
     assert (line.label, line.value, line.note) == ("committed share", "15%", "Share of the budget")
-    line = documents.plain_evidence(Evidence("goals", 3, 21, "number of items"))
+    line = advice.plain_evidence(Evidence("goals", 3, 21, "number of items"))
     assert (line.label, line.value) == ("number of goals", "3")
-    line = documents.plain_evidence(Evidence("monitoring", None, None, "section missing"))
+    line = advice.plain_evidence(Evidence("monitoring", None, None, "section missing"))
     assert (line.label, line.value) == ("monitoring section", "not filled in")
 
 
@@ -224,12 +226,12 @@ def test_waived_items_show_reason_and_expiry():
 
 def test_area_coverage_counts_actionable_steps_of_every_area(struggling):
     kb = load_knowledge()
-    coverage = documents.area_coverage(struggling, kb)
+    coverage = advice.area_coverage(struggling, kb)
     assert [c.area for c in coverage] == [a.name for a in kb.areas]
     for c, area in zip(coverage, kb.areas):
         assert c.total == sum(1 for sid in area.ids if kb.sections[sid].actionable) > 0
         assert 0 <= c.in_place <= c.total
-    assert documents.area_coverage(struggling, kb) == coverage  # pure
+    assert advice.area_coverage(struggling, kb) == coverage  # pure
 
 
 def test_area_coverage_counts_open_findings_not_waived_ones():
@@ -240,7 +242,7 @@ def test_area_coverage_counts_open_findings_not_waived_ones():
     base = {"profile_name": "t", "source": "t", "recommendation": rec}
 
     def communication(report):
-        return next(c for c in documents.area_coverage(report, kb) if c.area == "communication")
+        return next(c for c in advice.area_coverage(report, kb) if c.area == "communication")
 
     total = communication(Report.from_findings(findings=(), **base)).total
     assert communication(Report.from_findings(findings=(), **base)).in_place == total
@@ -249,14 +251,14 @@ def test_area_coverage_counts_open_findings_not_waived_ones():
 
 
 def test_healthy_partnership_has_most_steps_in_place():
-    doc = documents.build(report_of(EXAMPLES / "khayelitsha-safer-schools.yaml"))
+    doc = advice.build(report_of(EXAMPLES / "khayelitsha-safer-schools.yaml"))
     assert doc.steps_in_place / doc.steps_total >= 0.9
     assert doc.readiness in ("ready", "nearly ready")
 
 
 def test_coverage_chart_is_inline_svg():
-    doc = documents.build(report_of(EXAMPLES / "draft-partners-only.yaml"))
-    svg = str(documents.coverage_svg(doc.coverage))
+    doc = advice.build(report_of(EXAMPLES / "draft-partners-only.yaml"))
+    svg = str(pictures.coverage_svg(doc.coverage))
     assert svg.startswith("<svg") and svg.count("<rect") >= len(doc.coverage)
     assert "href" not in svg and "<script" not in svg
 

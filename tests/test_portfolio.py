@@ -21,7 +21,7 @@ from click.testing import CliRunner
 import advisor
 from advisor import portfolio
 from advisor.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, cli
-from advisor.report.document import area_coverage
+from advisor.report.advice import area_coverage
 from advisor.engine import durable_problem
 from advisor.knowledge import load_knowledge
 from advisor.portfolio import PortfolioSummary, evaluate_portfolio

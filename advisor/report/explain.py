@@ -15,8 +15,8 @@ from ..language.compiler import Compiled, Variant, refs_of
 from ..language.parser import Ref, Template
 from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
-from ..words import in_words, path_text
-from .findings import Evidence, Finding, Hit
+from ..words import in_words
+from .findings import Evidence, Finding, Hit, Place
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, date):
@@ -177,35 +177,40 @@ class Explainer:
         profile = loaded.profile
         ref = atom.ref
 
-        def make(path: tuple, value: Any, note: str | None = None) -> Evidence:
-            return Evidence(path_text(path), _json_value(value), loaded.line(path), note)
+        def make(place: Place, value: Any, note: str | None = None) -> Evidence:
+            full = place.field if place.collection is None else place.collection + (place.index,) + place.field
+            return Evidence(place.text, _json_value(value), loaded.line(full), note, place)
 
         if ref.scope == "derived":
             name = ref.path[0]
             value = derived.get(name)
-            yield Evidence(f"derived.{name}", round(value, 4) if isinstance(value, float) else value, None,
-                           self.derived[name].description)
+            yield Evidence.at(Place((name,), derived=True), round(value, 4) if isinstance(value, float) else value, None,
+                              self.derived[name].description)
             return
         if ref.scope == "item":
             coll = ref.collection
             items = get_path(profile, coll) or []
             d = self.derived.get(ref.path[0])
+            name_of = SUBJECT_FIELD[".".join(coll)]
             shown = [idx] if idx is not None else range(min(len(items), 0 if (atom.per_item and atom.via_derived) else EVIDENCE_ITEMS))
             for i in shown:
+                item = items[i]
                 if d is not None and d.for_each == coll:
-                    value = compute(d, profile, items[i], as_of)
-                    yield make(coll + (i, ref.path[0]), round(value, 4) if isinstance(value, float) else value, d.description)
+                    value = compute(d, profile, item, as_of)
+                    yield make(Place((ref.path[0],), coll, i, str(getattr(item, name_of))),
+                               round(value, 4) if isinstance(value, float) else value, d.description)
                 else:
-                    yield make(coll + (i,) + ref.path, get_path(items[i], ref.path))
+                    yield make(Place(ref.path, coll, i, str(getattr(item, name_of))), get_path(item, ref.path))
             if idx is None and len(items) > len(shown):
                 rest = len(items) - len(shown)
                 note = f"and {rest:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
-                yield Evidence(f"{path_text(coll)}[*].{'.'.join(ref.path)}", None, None, note)
+                yield Evidence.at(Place(ref.path, coll), None, None, note)
             return
         value = get_path(profile, ref.path)
+        place = Place(ref.path)
         if ref.type.kind == "collection":
-            yield make(ref.path, len(value or ()), "number of items")
+            yield make(place, len(value or ()), "number of items")
         elif ref.type.kind == "object":
-            yield make(ref.path, "set" if value is not None else None, None if value is not None else "section missing")
+            yield make(place, "set" if value is not None else None, None if value is not None else "section missing")
         else:
-            yield make(ref.path, value)
+            yield make(place, value)

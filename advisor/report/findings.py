@@ -3,24 +3,83 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any, Callable, NamedTuple
 
 from ..vocabulary import KIND_ORDER, PENALTY, SEVERITY_ORDER
+from ..words import path_text
 
 SCHEMA_VERSION = 1
 _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
+class Place(NamedTuple):
+    """Where a piece of evidence was read, kept as structure from evaluation to every renderer.
+
+    A field of the profile (`field` from the root), a field of one item of a collection
+    (`collection`, the item's `index` and its `item` name, `field` from the item), every item of
+    a collection at once (`index` None: a summary row), or a derived fact (`derived`, its name
+    as `field`).
+    """
+
+    field: tuple[str | int, ...]
+    collection: tuple[str, ...] | None = None
+    index: int | None = None
+    item: str | None = None
+    derived: bool = False
+
+    @property
+    def text(self) -> str:
+        """The path as the JSON report writes it: `partners[2].objectives`, `partners[*].values`, `derived.term`."""
+        if self.derived:
+            return "derived." + ".".join(map(str, self.field))
+        if self.collection is None:
+            return path_text(self.field)
+        if self.index is None:
+            return f"{path_text(self.collection)}[*].{'.'.join(map(str, self.field))}"
+        return path_text(self.collection + (self.index,) + self.field)
+
+    @property
+    def collection_name(self) -> str | None:
+        """The collection as the vocabulary names it (`partners`, `monitoring.kpis`), or None."""
+        return ".".join(self.collection) if self.collection is not None else None
+
+    @classmethod
+    def from_text(cls, path: str) -> "Place":
+        """The place a JSON path names, for evidence made without one (by hand, or read back from JSON)."""
+        if path.startswith("derived."):
+            return cls((path[len("derived."):],), derived=True)
+        m = _ITEM_PATH.match(path)
+        if m is None:
+            return cls(tuple(path.split(".")))
+        rest = tuple(m["rest"].split(".")) if m["rest"] else ()
+        index = None if m["idx"] == "*" else int(m["idx"])
+        return cls(rest, tuple(m["coll"].split(".")), index)
+
+
+_ITEM_PATH = re.compile(r"^(?P<coll>[a-z_.]+?)\[(?P<idx>\d+|\*)\](?:\.(?P<rest>.+))?$")
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """A profile path and the value a rule's condition read there."""
+    """A profile path and the value a rule's condition read there; `place` keeps the path's structure."""
 
     path: str
     value: Any
     line: int | None = None
     note: str | None = None
+    place: Place | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def at(cls, place: Place, value: Any, line: int | None = None, note: str | None = None) -> "Evidence":
+        return cls(place.text, value, line, note, place)
+
+    @property
+    def where(self) -> Place:
+        """Where it was read: its place, or the place its path names when it was made without one."""
+        return self.place if self.place is not None else Place.from_text(self.path)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"path": self.path, "value": self.value, "line": self.line}
