@@ -77,7 +77,7 @@ def test_evaluate_json(path: Path) -> None:
     assert result.exit_code in (EXIT_OK, EXIT_FINDINGS)
     assert result.stdout.count("\n") == 1
     data = json.loads(result.stdout)
-    # SPEC section 4: these keys may grow but never go away.
+    # docs/REPORT.md: these keys may grow but never go away.
     assert {"schema_version", "advisor_version", "profile", "recommendation", "findings", "summary"} <= set(data)
     assert data["schema_version"] == 1
     assert data["profile"] == {"name": library_report(path).profile_name, "source": str(path)}

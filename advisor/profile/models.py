@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ..errors import did_you_mean
 from ..vocabulary import (AGREEMENTS, APPROACHES, COMMITMENTS, CONTRIBUTIONS, DECISION_MAKING, FORMALITIES, FREQUENCIES,
                           FUNDING_MODELS, LEVELS, OUTREACH, RATINGS, RELATIONSHIPS, REVIEW_FREQUENCIES, SECTORS, STAGES)
 
@@ -259,59 +258,3 @@ class Profile(StrictModel):
     monitoring: Optional[Monitoring] = None
     trust: Optional[Trust] = None
     waivers: Optional[list[Waiver]] = None
-
-
-def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> list[tuple[tuple, str]]:
-    """Broken cross-references in a profile, as (field path, message) pairs in file order."""
-    def quoted(text: str) -> str:
-        return repr(text) if len(text) <= 60 else repr(text[:60] + "...")
-
-    problems: list[tuple[tuple, str]] = []
-    names: dict[str, int] = {}
-    for i, partner in enumerate(profile.partners):
-        if partner.name in names:
-            problems.append((("partners", i, "name"), f"duplicate partner name {quoted(partner.name)} (also partners[{names[partner.name]}]); "
-                                                      "give each partner its own name"))
-        else:
-            names[partner.name] = i
-    goal_ids: dict[str, int] = {}
-    for i, goal in enumerate(profile.goals or ()):
-        if goal.id in goal_ids:
-            problems.append((("goals", i, "id"), f"duplicate goal id {quoted(goal.id)} (also goals[{goal_ids[goal.id]}]); give each goal its own id"))
-        else:
-            goal_ids[goal.id] = i
-
-    def known(what: str, choices: dict[str, int], word: str) -> str:
-        hint = did_you_mean(word, choices)
-        if hint:
-            return hint
-        if not choices:
-            return f"; no {what}s are defined"
-        if len(choices) <= 5:
-            return f"; expected one of: {', '.join(quoted(c) for c in choices)}"
-        return f"; use one of the {len(choices)} {what}s defined"
-
-    def partner_ref(path: tuple, value: str | None) -> None:
-        if value is not None and value not in names:
-            problems.append((path, f"{quoted(value)} is not a partner name{known('partner name', names, value)}"))
-
-    partner_ref(("lead_partner",), profile.lead_partner)
-    for i, goal in enumerate(profile.goals or ()):
-        partner_ref(("goals", i, "owner"), goal.owner)
-    for i, partner in enumerate(profile.partners):
-        for j, goal_id in enumerate(partner.objectives or ()):
-            if goal_id not in goal_ids:
-                problems.append((("partners", i, "objectives", j), f"{quoted(goal_id)} is not a goal id{known('goal id', goal_ids, goal_id)}"))
-        for j, other in enumerate(partner.competes_with or ()):
-            if other == partner.name:
-                problems.append((("partners", i, "competes_with", j), "a partner cannot compete with itself; remove it from competes_with"))
-            else:
-                partner_ref(("partners", i, "competes_with", j), other)
-    for i, risk in enumerate(profile.risks or ()):
-        partner_ref(("risks", i, "owner"), risk.owner)
-    if rule_ids is not None:
-        for i, waiver in enumerate(profile.waivers or ()):
-            if waiver.rule not in rule_ids:
-                hint = did_you_mean(waiver.rule, rule_ids) or "; `advisor rules list` shows the rule ids"
-                problems.append((("waivers", i, "rule"), f"{quoted(waiver.rule)} is not a known rule id{hint}"))
-    return problems

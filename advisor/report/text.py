@@ -7,6 +7,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 from ..vocabulary import KIND_ORDER, KIND_TITLES
+from ..words import written
 from .findings import Evidence, Finding, Report
 
 if TYPE_CHECKING:
@@ -87,25 +88,13 @@ def format_portfolio(summary: PortfolioSummary, color: bool = False, width: int 
     return _Writer(color, width or terminal_width()).portfolio(summary)
 
 
-def _value(value: Any) -> str:
-    if value is None:
-        return "not set"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def evidence_text(ev: Evidence, note: bool = True) -> str:
     """`communication.frequency = ad_hoc (line 153)`; notes (such as 'number of items') go in the brackets."""
     extra = [ev.note] if ev.note and note else []
     if ev.line is not None:
         extra.append(f"line {ev.line}")
     tail = f" ({'; '.join(extra)})" if extra else ""
-    value = _value(ev.value)
+    value = written(ev.value)
     if len(value) > MAX_VALUE:
         value = value[: MAX_VALUE - 1].rstrip() + "…"
     return f"{ev.path} = {value}{tail}"
