@@ -1,91 +1,273 @@
-"""The guide as data: its sections, references, partnership levels and areas, loaded from knowledge/guide.yaml."""
+"""The guide as data (sections, references, partnership levels, areas), checked and loaded from knowledge/guide.yaml."""
 
 from __future__ import annotations
 
 import functools
 import os
 import pathlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Annotated, Any
+
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
+                      model_validator)
+from pydantic_core import PydanticCustomError
 
 from . import yamlio
 from .errors import KnowledgeError, did_you_mean
+from .problems import TYPE_WORDS, first_invalid
+from .profile.models import Activities
 from .resources import data_path
+from .vocabulary import MARKER_AREAS
+from .words import Path, described, path_text, quoted
 
 #: The file inside the knowledge directory that holds the guide.
 KNOWLEDGE_FILE = "guide.yaml"
 
-#: Areas of the success (A) and failure (B, C) markers; they have no entry under `areas:`.
-MARKER_AREAS = ("success", "failure")
-
 #: The profile `activities` flags a level may name as its evidence (SPEC section 3).
-ACTIVITY_FLAGS = frozenset(
-    {"joint_planning", "mutual_consultation", "information_sharing", "common_messages", "shared_resources"}
-)
+ACTIVITY_FLAGS: tuple[str, ...] = tuple(Activities.model_fields)
 
-_TOP_KEYS = ("guide", "sections", "references", "levels", "areas")
-_GUIDE_KEYS = ("title", "publisher", "date")
-_GUIDE_OPTIONAL = ("subtitle",)
-_SECTION_KEYS = ("id", "title", "text", "parent", "summary", "area", "actionable")
-_SECTION_OPTIONAL = ("not_actionable_reason",)
-_REFERENCE_KEYS = ("url", "title")
-_REFERENCE_OPTIONAL = ("cited_by",)
-_LEVEL_KEYS = ("name", "rank", "distinguishes", "activities", "guide_refs")
-_AREA_KEYS = ("name", "title", "ids")
+# ---- values ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Guide:
+def _problem(message: str) -> PydanticCustomError:
+    """A mistake in the file, in words of its own (pydantic's own errors are put in words by _describe)."""
+    return PydanticCustomError("knowledge", "{message}", {"message": message})
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise _problem("must not be empty")
+    return value
+
+
+def _id_is_text(value: Any) -> Any:
+    """A citation id must be written as text, so that 1.10 is not read as the number 1.1."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise _problem(f'id {value!r} must be text: quote it, e.g. "{value}"')
+    return value
+
+
+def _web_address(value: str) -> str:
+    if value.startswith("<") or not value.startswith(("http://", "https://")):
+        raise _problem(f"url '{value}' must start with http:// or https:// (no angle brackets)")
+    return value
+
+
+def _activity_flag(value: str) -> str:
+    if value not in ACTIVITY_FLAGS:
+        raise _problem(f"unknown activity '{value}'{did_you_mean(value, ACTIVITY_FLAGS)}")
+    return value
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value  # a YAML list; the models keep tuples
+
+
+Text = Annotated[str, AfterValidator(_text)]
+GuideId = Annotated[str, BeforeValidator(_id_is_text), AfterValidator(_text)]
+GuideIds = Annotated[tuple[GuideId, ...], BeforeValidator(_as_tuple), Field(min_length=1)]
+ActivityFlag = Annotated[str, AfterValidator(_activity_flag)]
+ActivityFlags = Annotated[tuple[ActivityFlag, ...], BeforeValidator(_as_tuple), Field(min_length=1)]
+
+
+#: A problem a model's own check found: where (inside the model checked), what is wrong, and the value.
+_Found = tuple[Path, str, Any]
+
+
+def _invalid(problems: list[_Found]) -> ValidationError:
+    """Problems found by a model's own checks, each at its path inside the model being checked."""
+    errors = [{"type": _problem(message), "loc": path, "input": value} for path, message, value in problems]
+    return ValidationError.from_exception_data("knowledge base", errors)
+
+
+# ---- the models -----------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    # The validators are built when a file is first checked: a run whose rules come from the rules cache
+    # unpickles the knowledge base and never checks the file, so it need not pay for building them.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
+
+
+class Guide(_Model):
     """The guide's bibliographic details."""
 
-    title: str
-    publisher: str
-    date: str
-    subtitle: str | None = None
+    title: Text
+    publisher: Text
+    date: Text
+    subtitle: Text | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+class GuideSection(_Model):
     """One citation id of the guide: a numbered section or item, or an A/B/C marker or note."""
 
-    id: str
-    title: str
-    text: str
-    parent: str | None
-    summary: str
-    area: str
+    id: GuideId
+    title: Text
+    text: Text
+    parent: GuideId | None
+    summary: Text
+    area: Text
     actionable: bool
-    not_actionable_reason: str | None = None
+    not_actionable_reason: Text | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GuideSection:
+        if self.actionable and self.not_actionable_reason is not None:
+            raise _invalid([(("not_actionable_reason",), "has a not_actionable_reason but is actionable",
+                             self.not_actionable_reason)])
+        if not self.actionable and self.not_actionable_reason is None:
+            raise _invalid([(("actionable",), "not actionable, so give a not_actionable_reason", False)])
+        return self
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(_Model):
     """A document the guide cites; `cited_by` names the id it supports when cited in the body."""
 
-    url: str
-    title: str
-    cited_by: str | None = None
+    url: Annotated[Text, AfterValidator(_web_address)]
+    title: Text
+    cited_by: GuideId | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Level:
+class GuideLevel(_Model):
     """A partnership level (9.1); each includes the levels below it, and any of its `activities` evidences the step up."""
 
-    name: str
+    name: Text
     rank: int
-    distinguishes: str
-    activities: tuple[str, ...]
-    guide_refs: tuple[str, ...]
+    distinguishes: Text
+    activities: ActivityFlags
+    guide_refs: GuideIds
 
 
-@dataclass(frozen=True, slots=True)
-class Area:
+class Area(_Model):
     """An area of the guide (purpose, values, ...) and the ids it groups, in guide order."""
 
-    name: str
-    title: str
-    ids: tuple[str, ...]
+    name: Text
+    title: Text
+    ids: GuideIds
+
+
+class _GuideFile(_Model):
+    """The knowledge file as written; its validator checks that the parts agree with one another."""
+
+    guide: Guide
+    sections: Annotated[list[GuideSection], Field(min_length=1)]
+    references: Annotated[list[Reference], Field(min_length=1)]
+    levels: Annotated[list[GuideLevel], Field(min_length=1)]
+    areas: Annotated[list[Area], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _parts_agree(self, info: ValidationInfo) -> _GuideFile:
+        document = info.context.get("document") if isinstance(info.context, dict) else None
+        problems = _cross_problems(self, _where(document))
+        if problems:
+            raise _invalid(problems)
+        return self
+
+
+# ---- checks across the parts ------------------------------------------------------------------------
+
+
+def _where(document: yamlio.YamlDocument | None) -> Callable[[Path], str]:
+    """How a message points at another place in the file: its line, or its path when there is no document."""
+    if document is None:
+        return path_text
+    return lambda path: f"line {document.line(path)}"
+
+
+def _unknown_id(sid: str, ids: Mapping[str, Any]) -> str:
+    return f"unknown guide id '{sid}'{did_you_mean(sid, ids)}"
+
+
+def _cross_problems(file: _GuideFile, where: Callable[[Path], str]) -> list[_Found]:
+    first: dict[str, int] = {}  # id -> index of its first section
+    for i, section in enumerate(file.sections):
+        first.setdefault(section.id, i)
+    area_names = [area.name for area in file.areas]
+    return [
+        *_area_name_problems(area_names),
+        *_section_problems(file.sections, first, area_names, where),
+        *_reference_problems(file.references, first, where),
+        *_level_problems(file.levels, first),
+        *_area_problems(file.areas, file.sections, first),
+    ]
+
+
+def _area_name_problems(names: list[str]) -> Iterator[_Found]:
+    for i, name in enumerate(names):
+        if name in MARKER_AREAS:
+            yield ("areas", i, "name"), "is the area of the A/B/C markers", name
+        elif name in names[:i]:
+            yield ("areas", i, "name"), "listed twice", name
+
+
+def _section_problems(sections: list[GuideSection], first: dict[str, int], area_names: list[str],
+                      where: Callable[[Path], str]) -> Iterator[_Found]:
+    allowed_areas = tuple(area_names) + MARKER_AREAS
+    for i, section in enumerate(sections):
+        path: Path = ("sections", i)
+        if first[section.id] != i:
+            yield path + ("id",), f"duplicate id (first at {where(('sections', first[section.id], 'id'))})", section.id
+        parent = section.parent
+        if parent is not None:
+            if parent == section.id:
+                yield path + ("parent",), "is its own parent", parent
+            elif parent not in first:
+                yield path + ("parent",), f"parent '{parent}' does not exist{did_you_mean(parent, first)}", parent
+            elif first[parent] > i:
+                where_parent = where(("sections", first[parent], "id"))
+                yield path + ("parent",), f"parent '{parent}' ({where_parent}) must come before its children", parent
+        if section.area not in allowed_areas:
+            yield (path + ("area",), f"unknown area '{section.area}'{did_you_mean(section.area, allowed_areas)}",
+                   section.area)
+
+
+def _reference_problems(references: list[Reference], ids: dict[str, int], where: Callable[[Path], str]
+                        ) -> Iterator[_Found]:
+    seen: dict[str, int] = {}
+    for i, reference in enumerate(references):
+        path: Path = ("references", i)
+        if reference.url in seen:
+            first_at = where(("references", seen[reference.url], "url"))
+            yield path + ("url",), f"url '{reference.url}' is listed twice (first at {first_at})", reference.url
+        seen.setdefault(reference.url, i)
+        if reference.cited_by is not None and reference.cited_by not in ids:
+            yield path + ("cited_by",), _unknown_id(reference.cited_by, ids), reference.cited_by
+
+
+def _level_problems(levels: list[GuideLevel], ids: dict[str, int]) -> Iterator[_Found]:
+    for i, level in enumerate(levels):
+        path: Path = ("levels", i)
+        if any(earlier.name == level.name for earlier in levels[:i]):
+            yield path + ("name",), "listed twice", level.name
+        if level.rank != i + 1:
+            yield path + ("rank",), f"rank must be {i + 1} (levels are listed in rank order)", level.rank
+        for j, ref in enumerate(level.guide_refs):
+            if ref not in ids:
+                yield path + ("guide_refs", j), _unknown_id(ref, ids), ref
+
+
+def _area_problems(areas: list[Area], sections: list[GuideSection], ids: dict[str, int]) -> Iterator[_Found]:
+    listed: dict[str, str] = {}  # id -> the area that lists it
+    for i, area in enumerate(areas):
+        for j, sid in enumerate(area.ids):
+            path: Path = ("areas", i, "ids", j)
+            if sid not in ids:
+                yield path, _unknown_id(sid, ids), sid
+            elif sid in listed:
+                yield path, f"id '{sid}' is already listed in area '{listed[sid]}'", sid
+            elif sections[ids[sid]].area != area.name:
+                yield path, f"section '{sid}' has area '{sections[ids[sid]].area}'", sid
+            else:
+                listed[sid] = area.name
+    names = {area.name for area in areas}
+    for i, section in enumerate(sections):
+        if section.area in names and section.id not in listed:
+            yield ("sections", i, "area"), f"area '{section.area}' does not list it under areas", section.area
+
+
+# ---- the knowledge base ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +275,9 @@ class KnowledgeBase:
     """The whole guide: sections in guide order, references, levels in rank order and areas."""
 
     guide: Guide
-    sections: Mapping[str, Section]
+    sections: Mapping[str, GuideSection]
     references: tuple[Reference, ...]
-    levels: tuple[Level, ...]
+    levels: tuple[GuideLevel, ...]
     areas: tuple[Area, ...]
     source: str = ""
     _order: Mapping[str, int] = field(init=False, repr=False, compare=False)
@@ -112,13 +294,13 @@ class KnowledgeBase:
     def __contains__(self, section_id: object) -> bool:
         return section_id in self.sections
 
-    def __iter__(self) -> Iterator[Section]:
+    def __iter__(self) -> Iterator[GuideSection]:
         return iter(self.sections.values())
 
     def __len__(self) -> int:
         return len(self.sections)
 
-    def get(self, section_id: str) -> Section | None:
+    def get(self, section_id: str) -> GuideSection | None:
         """The section with this id, or None when the guide has no such id."""
         return self.sections.get(section_id)
 
@@ -130,7 +312,7 @@ class KnowledgeBase:
         """The ids a profile can show done or not done, in guide order."""
         return tuple(sid for sid, section in self.sections.items() if section.actionable)
 
-    def level(self, name: str) -> Level:
+    def level(self, name: str) -> GuideLevel:
         """The level called `name`; KeyError when there is none."""
         return self.levels[self.level_rank(name) - 1]
 
@@ -162,247 +344,62 @@ def knowledge_file(path: str | os.PathLike[str] | None = None) -> pathlib.Path:
 def load_knowledge(path: str | os.PathLike[str] | None = None) -> KnowledgeBase:
     """Load and check the knowledge base (the shipped one by default); loaded once per path.
 
-    Raises KnowledgeError naming file, line and id when the file is missing or inconsistent.
+    Raises KnowledgeError naming file, line, column and field when the file is missing or inconsistent.
     """
     return _load(knowledge_file(path))
 
 
 @functools.lru_cache(maxsize=8)
 def _load(file: pathlib.Path) -> KnowledgeBase:
-    source = str(file)
-    doc = yamlio.load_file(file, source, error=KnowledgeError)
-    return _Checker(doc).knowledge_base()
+    doc = yamlio.load_file(file, str(file), error=KnowledgeError)
+    if doc.data is None:
+        raise KnowledgeError("the knowledge file is empty", doc.location(()))
+    try:
+        checked = _GuideFile.model_validate(doc.data, context={"document": doc})
+    except ValidationError as exc:
+        raise first_invalid(KnowledgeError, doc, exc, lambda err: _describe(err, doc.data)) from None
+    sections = {section.id: section for section in checked.sections}
+    order = {sid: n for n, sid in enumerate(sections)}
+    areas = tuple(area.model_copy(update={"ids": tuple(sorted(area.ids, key=order.__getitem__))})
+                  for area in checked.areas)
+    return KnowledgeBase(checked.guide, sections, tuple(checked.references), tuple(checked.levels), areas, doc.source)
 
 
-_Where = tuple  # a path into the YAML document: mapping keys and list indices
+# ---- errors in words ------------------------------------------------------------------------------
+
+#: The model of an item of each part of the file, for the keys it allows.
+_PART_MODELS: dict[str, type[BaseModel]] = {
+    "guide": Guide, "sections": GuideSection, "references": Reference, "levels": GuideLevel, "areas": Area,
+}
+#: How a message names an item of a part: its noun and the key that names it.
+_ITEM_NAMES = {"sections": ("section", "id"), "levels": ("level", "name"), "areas": ("area", "name")}
 
 
-def _dotted(path: _Where) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+def _describe(err: dict[str, Any], data: Any) -> str:
+    """One of pydantic's errors in the words of the knowledge file, led by the section, level or area it is in."""
+    kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
+    if kind == "knowledge":
+        what = err["ctx"]["message"]
+    elif kind == "extra_forbidden":
+        keys = tuple((_PART_MODELS[loc[0]] if len(loc) > 1 else _GuideFile).model_fields)
+        hint = did_you_mean(str(loc[-1]), keys) or f"; expected one of: {', '.join(keys)}"
+        what = f"unknown key {quoted(loc[-1])}{hint}"
+    elif kind == "missing":
+        what = f"missing required key {quoted(loc[-1])}"
+    elif kind == "too_short":
+        what = "must not be empty"
+    elif kind in TYPE_WORDS:
+        what = f"expected {TYPE_WORDS[kind]}, got {described(value)}"
+    else:
+        what = f"{err['msg'][0].lower()}{err['msg'][1:]} (got {described(value)})"
+    return _item_named(loc, data) + what
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)
-
-
-class _Checker:
-    """Turns the parsed document into a KnowledgeBase, raising KnowledgeError at the first mistake."""
-
-    def __init__(self, doc: yamlio.YamlDocument):
-        self.doc = doc
-
-    def fail(self, path: _Where, message: str) -> KnowledgeError:
-        return KnowledgeError(message, self.doc.location(path), _dotted(path) or None)
-
-    def mapping(self, value: Any, path: _Where, required: tuple[str, ...], optional: tuple[str, ...] = (), what: str = "") -> dict:
-        prefix = f"{what}: " if what else ""
-        if not isinstance(value, dict):
-            raise self.fail(path, f"{prefix}expected a mapping, got {_kind(value)}")
-        allowed = required + optional
-        for key in value:
-            if key not in allowed:
-                raise self.fail(path + (key,), f"{prefix}unknown key '{key}'{did_you_mean(str(key), allowed)}")
-        for key in required:
-            if key not in value:
-                raise self.fail(path, f"{prefix}missing required key '{key}'")
-        return value
-
-    def items(self, value: Any, path: _Where) -> list:
-        if not isinstance(value, list):
-            raise self.fail(path, f"expected a list, got {_kind(value)}")
-        if not value:
-            raise self.fail(path, "must not be empty")
-        return value
-
-    def text(self, value: Any, path: _Where, what: str = "") -> str:
-        prefix = f"{what}: " if what else ""
-        if not isinstance(value, str):
-            raise self.fail(path, f"{prefix}expected text, got {_kind(value)}")
-        if not value.strip():
-            raise self.fail(path, f"{prefix}must not be empty")
-        return value
-
-    def ident(self, value: Any, path: _Where, what: str = "") -> str:
-        """A citation id: must be a string so that 1.10 is not read as the number 1.1."""
-        prefix = f"{what}: " if what else ""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            raise self.fail(path, f"{prefix}id {value!r} must be text: quote it, e.g. \"{value}\"")
-        return self.text(value, path, what)
-
-    def ref(self, value: Any, path: _Where, known: Mapping[str, Any], what: str = "") -> str:
-        sid = self.ident(value, path, what)
-        if sid not in known:
-            prefix = f"{what}: " if what else ""
-            raise self.fail(path, f"{prefix}unknown guide id '{sid}'{did_you_mean(sid, known)}")
-        return sid
-
-    # ---- the document -------------------------------------------------------------------------
-
-    def knowledge_base(self) -> KnowledgeBase:
-        data = self.doc.data
-        if data is None:
-            raise self.fail((), "the knowledge file is empty")
-        top = self.mapping(data, (), _TOP_KEYS)
-        guide = self.guide(top["guide"])
-        area_names = self.area_names(top["areas"])
-        sections = self.sections(top["sections"], area_names)
-        references = self.references(top["references"], sections)
-        levels = self.levels(top["levels"], sections)
-        areas = self.areas(top["areas"], sections)
-        return KnowledgeBase(guide, sections, references, levels, areas, source=self.doc.source)
-
-    def guide(self, value: Any) -> Guide:
-        path: _Where = ("guide",)
-        raw = self.mapping(value, path, _GUIDE_KEYS, _GUIDE_OPTIONAL)
-        fields = {key: self.text(raw[key], path + (key,)) for key in raw}
-        return Guide(**fields)
-
-    def area_names(self, value: Any) -> list[str]:
-        """The area names, checked first because every section names one."""
-        names: list[str] = []
-        for i, raw in enumerate(self.items(value, ("areas",))):
-            path: _Where = ("areas", i)
-            raw = self.mapping(raw, path, _AREA_KEYS)
-            name = self.text(raw["name"], path + ("name",))
-            if name in names or name in MARKER_AREAS:
-                why = "is the area of the A/B/C markers" if name in MARKER_AREAS else "is listed twice"
-                raise self.fail(path + ("name",), f"area '{name}' {why}")
-            names.append(name)
-        return names
-
-    def sections(self, value: Any, area_names: list[str]) -> dict[str, Section]:
-        raws = self.items(value, ("sections",))
-        first_line: dict[str, int | None] = {}
-        # pass 1: ids, so that a parent given later can be told apart from one that does not exist
-        for i, raw in enumerate(raws):
-            path: _Where = ("sections", i)
-            known_id = raw.get("id") if isinstance(raw, dict) else None
-            what = f"section '{known_id}'" if isinstance(known_id, str) else f"section #{i + 1}"
-            raw = self.mapping(raw, path, _SECTION_KEYS, _SECTION_OPTIONAL, what)
-            sid = self.ident(raw["id"], path + ("id",), what)
-            if sid in first_line:
-                raise self.fail(path + ("id",), f"section '{sid}': duplicate id (first at line {first_line[sid]})")
-            first_line[sid] = self.doc.line(path + ("id",))
-        sections: dict[str, Section] = {}
-        allowed_areas = tuple(area_names) + MARKER_AREAS
-        for i, raw in enumerate(raws):
-            path = ("sections", i)
-            sid = raw["id"]
-            what = f"section '{sid}'"
-            parent = raw["parent"]
-            if parent is not None:
-                parent = self.ident(parent, path + ("parent",), what)
-                if parent == sid:
-                    raise self.fail(path + ("parent",), f"{what}: is its own parent")
-                if parent not in first_line:
-                    raise self.fail(
-                        path + ("parent",), f"{what}: parent '{parent}' does not exist{did_you_mean(parent, first_line)}"
-                    )
-                if parent not in sections:
-                    raise self.fail(
-                        path + ("parent",),
-                        f"{what}: parent '{parent}' (line {first_line[parent]}) must come before its children",
-                    )
-            area = self.text(raw["area"], path + ("area",), what)
-            if area not in allowed_areas:
-                raise self.fail(path + ("area",), f"{what}: unknown area '{area}'{did_you_mean(area, allowed_areas)}")
-            actionable = raw["actionable"]
-            if not isinstance(actionable, bool):
-                raise self.fail(path + ("actionable",), f"{what}: expected true or false, got {_kind(actionable)}")
-            reason = raw.get("not_actionable_reason")
-            if actionable and reason is not None:
-                raise self.fail(path + ("not_actionable_reason",), f"{what}: has a not_actionable_reason but is actionable")
-            if not actionable:
-                if reason is None:
-                    raise self.fail(path + ("actionable",), f"{what}: not actionable, so give a not_actionable_reason")
-                reason = self.text(reason, path + ("not_actionable_reason",), what)
-            sections[sid] = Section(
-                id=sid,
-                title=self.text(raw["title"], path + ("title",), what),
-                text=self.text(raw["text"], path + ("text",), what),
-                parent=parent,
-                summary=self.text(raw["summary"], path + ("summary",), what),
-                area=area,
-                actionable=actionable,
-                not_actionable_reason=reason,
-            )
-        return sections
-
-    def references(self, value: Any, sections: Mapping[str, Section]) -> tuple[Reference, ...]:
-        refs: list[Reference] = []
-        seen: dict[str, int | None] = {}
-        for i, raw in enumerate(self.items(value, ("references",))):
-            path: _Where = ("references", i)
-            raw = self.mapping(raw, path, _REFERENCE_KEYS, _REFERENCE_OPTIONAL)
-            url = self.text(raw["url"], path + ("url",))
-            if url.startswith("<") or not url.startswith(("http://", "https://")):
-                raise self.fail(path + ("url",), f"url '{url}' must start with http:// or https:// (no angle brackets)")
-            if url in seen:
-                raise self.fail(path + ("url",), f"url '{url}' is listed twice (first at line {seen[url]})")
-            seen[url] = self.doc.line(path + ("url",))
-            cited_by = raw.get("cited_by")
-            if cited_by is not None:
-                cited_by = self.ref(cited_by, path + ("cited_by",), sections)
-            refs.append(Reference(url, self.text(raw["title"], path + ("title",)), cited_by))
-        return tuple(refs)
-
-    def levels(self, value: Any, sections: Mapping[str, Section]) -> tuple[Level, ...]:
-        levels: list[Level] = []
-        for i, raw in enumerate(self.items(value, ("levels",))):
-            path: _Where = ("levels", i)
-            raw = self.mapping(raw, path, _LEVEL_KEYS)
-            name = self.text(raw["name"], path + ("name",))
-            what = f"level '{name}'"
-            if any(lv.name == name for lv in levels):
-                raise self.fail(path + ("name",), f"{what}: listed twice")
-            rank = raw["rank"]
-            if rank != i + 1 or isinstance(rank, bool):
-                raise self.fail(path + ("rank",), f"{what}: rank must be {i + 1} (levels are listed in rank order)")
-            activities = []
-            for j, flag in enumerate(self.items(raw["activities"], path + ("activities",))):
-                flag = self.text(flag, path + ("activities", j), what)
-                if flag not in ACTIVITY_FLAGS:
-                    raise self.fail(
-                        path + ("activities", j), f"{what}: unknown activity '{flag}'{did_you_mean(flag, ACTIVITY_FLAGS)}"
-                    )
-                activities.append(flag)
-            refs = tuple(
-                self.ref(r, path + ("guide_refs", j), sections, what)
-                for j, r in enumerate(self.items(raw["guide_refs"], path + ("guide_refs",)))
-            )
-            levels.append(
-                Level(name, rank, self.text(raw["distinguishes"], path + ("distinguishes",), what), tuple(activities), refs)
-            )
-        return tuple(levels)
-
-    def areas(self, value: Any, sections: Mapping[str, Section]) -> tuple[Area, ...]:
-        areas: list[Area] = []
-        listed: dict[str, str] = {}
-        order = {sid: n for n, sid in enumerate(sections)}
-        for i, raw in enumerate(value):
-            path: _Where = ("areas", i)
-            name = raw["name"]
-            what = f"area '{name}'"
-            ids = []
-            for j, sid in enumerate(self.items(raw["ids"], path + ("ids",))):
-                sid = self.ref(sid, path + ("ids", j), sections, what)
-                if sid in listed:
-                    raise self.fail(path + ("ids", j), f"{what}: id '{sid}' is already listed in area '{listed[sid]}'")
-                if sections[sid].area != name:
-                    raise self.fail(path + ("ids", j), f"{what}: section '{sid}' has area '{sections[sid].area}'")
-                listed[sid] = name
-                ids.append(sid)
-            ids.sort(key=order.__getitem__)
-            areas.append(Area(name, self.text(raw["title"], path + ("title",), what), tuple(ids)))
-        for i, section in enumerate(sections.values()):
-            if section.area not in MARKER_AREAS and section.id not in listed:
-                raise self.fail(
-                    ("sections", i, "area"),
-                    f"section '{section.id}': area '{section.area}' does not list it under areas",
-                )
-        return tuple(areas)
+def _item_named(loc: Path, data: Any) -> str:
+    """`section '1.1': ` for a problem inside a section (or level, or area), by the id written in the file."""
+    if len(loc) < 2 or loc[0] not in _ITEM_NAMES or not isinstance(loc[1], int):
+        return ""
+    noun, key = _ITEM_NAMES[loc[0]]
+    item = data[loc[0]][loc[1]]
+    name = item.get(key) if isinstance(item, dict) else None
+    return f"{noun} {quoted(name)}: " if isinstance(name, str) else f"{noun} #{loc[1] + 1}: "

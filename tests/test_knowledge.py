@@ -291,3 +291,84 @@ def test_missing_file_and_bad_yaml(tmp_path):
     path = write(tmp_path, "sections: [\n")
     with pytest.raises(KnowledgeError, match=f"{re.escape(str(path))}:\\d+"):
         load_knowledge(path)
+
+
+def test_an_error_names_file_line_column_and_field(tmp_path):
+    text = MINIMAL.replace("    actionable: true\n", "    actionable: true\n    sumary: typo\n")
+    path = write(tmp_path, text)
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(path)
+    line = line_of(text, "sumary")
+    assert str(err.value) == (
+        f"{path}:{line}:5: sections[1].sumary: section '1.1': unknown key 'sumary'; did you mean 'summary'?"
+    )
+    assert err.value.field == "sections[1].sumary"
+    assert (err.value.location.line, err.value.location.column) == (line, 5)
+
+
+def test_the_first_problem_in_the_file_is_named_and_the_others_counted(tmp_path):
+    text = MINIMAL.replace('guide_refs: ["1.1"]', 'guide_refs: ["1.2"]').replace('parent: "1"', 'parent: "2"')
+    path = write(tmp_path, text)
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(path)
+    line = line_of(text, 'parent: "2"')
+    assert str(err.value) == (
+        f"{path}:{line}:5: sections[1].parent: section '1.1': parent '2' does not exist (and 1 more problem)"
+    )
+
+
+@pytest.mark.parametrize(
+    "old, new, fragment, expected",
+    [
+        ("activities: [information_sharing]", "activities: [information_sharin]", "activities",
+         ("levels[0].activities[0]: level 'communication': unknown activity 'information_sharin'; "
+          "did you mean 'information_sharing'?")),
+        ("activities: [information_sharing]", "activities: []", "activities",
+         "levels[0].activities: level 'communication': must not be empty"),
+        ("rank: 1", "rank: true", "rank", "levels[0].rank: level 'communication': expected a whole number, got true"),
+        ("rank: 1", "rank: 2", "rank", "levels[0].rank: level 'communication': rank must be 1"),
+        ('url: "https://example.org/guide.pdf"', 'url: "<https://example.org/guide.pdf>"', "url:",
+         "references[0].url: url '<https://example.org/guide.pdf>' must start with http:// or https://"),
+        ("    title: \"Example\"\n", "    title: \"Example\"\n    cited_by: \"1.2\"\n", "cited_by",
+         "references[0].cited_by: unknown guide id '1.2'; did you mean '1.1'?"),
+        ("actionable: true", "actionable: true\n    not_actionable_reason: \"Why\"", "not_actionable_reason: \"Why\"",
+         "sections[1].not_actionable_reason: section '1.1': has a not_actionable_reason but is actionable"),
+        ('ids: ["1", "1.1"]', 'ids: ["1", "1.1", "1"]', "ids:",
+         "areas[0].ids[2]: area 'purpose': id '1' is already listed in area 'purpose'"),
+        ('title: "Purpose"', 'title: " "', 'title: " "', "areas[0].title: area 'purpose': must not be empty"),
+        ("guide:\n", "extra: 1\nguide:\n", "extra",
+         "extra: unknown key 'extra'; expected one of: guide, sections, references, levels, areas"),
+    ],
+)
+def test_each_check_names_the_field(tmp_path, old, new, fragment, expected):
+    assert old in MINIMAL
+    text = MINIMAL.replace(old, new, 1)
+    path = write(tmp_path, text)
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}:{line_of(text, fragment)}:")
+    assert expected in message
+
+
+def test_a_url_listed_twice_names_the_first(tmp_path):
+    extra = '  - url: "https://example.org/guide.pdf"\n    title: "Again"\n'
+    text = MINIMAL.replace("levels:\n", extra + "levels:\n")
+    path = write(tmp_path, text)
+    with pytest.raises(KnowledgeError, match=r"references\[1\]\.url: url '\S+' is listed twice \(first at line 22\)$"):
+        load_knowledge(path)
+
+
+def test_an_empty_file_or_a_list_is_refused(tmp_path):
+    with pytest.raises(KnowledgeError, match="the knowledge file is empty"):
+        load_knowledge(write(tmp_path, ""))
+    with pytest.raises(KnowledgeError, match=r":1:1: expected a mapping of fields, got a list$"):
+        load_knowledge(write(tmp_path, "- guide\n"))
+
+
+def test_the_knowledge_base_survives_pickling(kb):
+    import pickle
+
+    again = pickle.loads(pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == kb and again.order("B.6") == kb.order("B.6") and again.level_rank("cooperation") == 3
+    assert again.area("purpose").ids == kb.area("purpose").ids

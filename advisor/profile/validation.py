@@ -10,8 +10,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import Location, ProfileError, did_you_mean
+from ..problems import TYPE_WORDS, first_invalid, first_problem
 from ..vocabulary import collection_named
-from ..words import described, path_text, quoted
+from ..words import described, quoted
 from ..yamlio import YamlDocument
 from . import schema
 from .models import Profile
@@ -49,12 +50,6 @@ _EXAMPLE = {
     ("risks", "description"): "description: Key champion transferred",
     ("waivers", "rule"): "rule: governance.ip-agreement",
     ("waivers", "reason"): "reason: why the committee accepts it",
-}
-_TYPE_WORDS = {
-    "string_type": "text", "bool_type": "true or false", "int_type": "a whole number",
-    "float_type": "a number", "list_type": "a list", "model_type": "a mapping of fields",
-    "model_attributes_type": "a mapping of fields", "dict_type": "a mapping of fields",
-    "date_type": "a date (YYYY-MM-DD)", "int_from_float": "a whole number", "finite_number": "a finite number",
 }
 
 
@@ -132,7 +127,7 @@ def _describe(err: dict, data: Any) -> str:
     if kind == "missing":
         example = _EXAMPLE.get(_names(loc)[-2:]) or _EXAMPLE.get(_names(loc)[-1:])
         return f"required field is missing; add it{f' ({example})' if example else ''}"
-    wanted = _TYPE_WORDS.get(kind)
+    wanted = TYPE_WORDS.get(kind)
     if wanted:
         return f"expected {wanted}, got {described(value)}{_type_hint(kind, loc, value)}"
     if kind == "string_unicode":
@@ -227,20 +222,8 @@ def validate(data: Any, source: str, document: YamlDocument | None = None, rule_
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-
-        def position(err: dict) -> tuple:
-            loc = doc.location(tuple(err["loc"]))
-            return (loc.line or 0, loc.column or 0)
-
-        errors.sort(key=position)
-        first = errors[0]
-        loc = tuple(first["loc"])
-        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-        raise ProfileError(_describe(first, data) + more, doc.location(loc), path_text(loc) or None) from None
+        raise first_invalid(ProfileError, doc, exc, lambda err: _describe(err, data)) from None
     problems = reference_problems(profile, rule_ids)
     if problems:
-        path, message = min(problems, key=lambda p: (doc.location(p[0]).line or 0, doc.location(p[0]).column or 0))
-        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        raise ProfileError(message + more, doc.location(path), path_text(path))
+        raise first_problem(ProfileError, doc, problems)
     return LoadedProfile(profile, source, document)
