@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from . import yamlio
 from .errors import KnowledgeError, did_you_mean
-from .problems import TYPE_WORDS, first_invalid
+from .checking import TYPE_WORDS, first_invalid
 from .profile.models import Activities
 from .resources import data_path
 from .vocabulary import MARKER_AREAS

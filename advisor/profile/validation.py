@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import Location, ProfileError, did_you_mean
-from ..problems import TYPE_WORDS, first_invalid, first_problem
+from ..checking import TYPE_WORDS, first_invalid, first_problem
 from ..vocabulary import collection_named
 from ..words import described, quoted
 from ..yamlio import YamlDocument
