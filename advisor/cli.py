@@ -172,15 +172,7 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
     )
     try:
         with bar, contextlib.closing(outcomes):
-            for outcome in outcomes:
-                if outcome.error is not None:
-                    # Start on a clean line when the progress bar is drawn on this terminal.
-                    click.echo(("\r\x1b[K" if show_progress else "") + f"error: {outcome.error}", err=True)
-                    summary.add_error(outcome.error)
-                    out.skip(outcome)
-                else:
-                    summary.add(outcome.record)
-                    out.put(outcome)
+            _deliver(outcomes, summary, out, clear_line=show_progress)
         out.close(summary)
     except BrokenPipeError:
         # The reader stopped reading (`| head`): stop without a traceback, as other tools do.
@@ -188,6 +180,19 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         click.get_current_context().exit(EXIT_ERROR)
     click.get_current_context().exit(EXIT_ERROR if summary.failed else EXIT_FINDINGS if summary.at_fail_on else EXIT_OK)
+
+
+def _deliver(outcomes: Any, summary: PortfolioSummary, out: Output, clear_line: bool) -> None:
+    """Each profile's outcome to the summary and the output; its error (if any) on stderr, in input order."""
+    for outcome in outcomes:
+        if outcome.error is not None:
+            # Start on a clean line when the progress bar is drawn on this terminal.
+            click.echo(("\r\x1b[K" if clear_line else "") + f"error: {outcome.error}", err=True)
+            summary.add_error(outcome.error)
+            out.skip(outcome)
+        else:
+            summary.add(outcome.record)
+            out.put(outcome)
 
 
 @cli.command(context_settings=_CONTEXT)
