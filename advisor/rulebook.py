@@ -10,7 +10,8 @@ from typing import Sequence
 from . import __version__, cache
 from .knowledge import KnowledgeBase, knowledge_file, load_knowledge
 from .language.compiler import Compiled, compile_rules
-from .language.parser import Derived, Rule, RuleSet, load_rules as check_rules, rule_files
+from .language.loader import check_rules, rule_files
+from .language.syntax import Derived, Rule, RuleSet
 from .resources import data_path
 
 PathLike = str | os.PathLike

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..engine import ir
 from ..errors import RuleError
-from .parser import All, AnyOf, Check, Compare, Count, Not, Quantifier, Ref, Rule, RuleSet
+from .syntax import All, AnyOf, Check, Compare, Count, Not, Quantifier, Ref, Rule, RuleSet, refs_of
 
 CHUNK = 50  # durable-rules fails past 64 sibling conditions per fact: keep rulesets well below
 
@@ -214,17 +214,6 @@ def _pack(stages: list[list[ir.EngineRule]], earliest: dict[str, int]) -> list[l
                 placed[s].extend(moved)
                 room -= tail
     return placed
-
-
-def refs_of(node: Any) -> list[Ref]:
-    """Every field a parsed condition reads, in the order written (quantified collections included)."""
-    if isinstance(node, (All, AnyOf)):
-        return [r for item in node.items for r in refs_of(item)]
-    if isinstance(node, Not):
-        return refs_of(node.item)
-    if isinstance(node, Quantifier):
-        return [node.ref] + refs_of(node.where)
-    return [node.ref]
 
 
 def compile_rules(ruleset: RuleSet) -> Compiled:
