@@ -10,8 +10,7 @@ from . import engine as engines
 from .errors import AdvisorError, UsageError
 from .evaluation import Evaluator
 from .knowledge import KnowledgeBase
-from .language.compiler import Compiled
-from .language.parser import RuleSet
+from .language import Compiled, RuleSet
 from .profile.reading import load_profile as _load_profile, read_profiles
 from .profile.validation import LoadedProfile
 from .report.findings import Report

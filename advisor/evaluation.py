@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from . import __version__
+from .engine import Backend
 from .engine.facts import FactsBuilder, compute
 from .errors import EngineError
 from .profile.validation import LoadedProfile
@@ -22,7 +23,7 @@ from .vocabulary import SEVERITY_ORDER
 class Evaluator:
     """Compiled rules bound to one engine: evaluates profiles one after another."""
 
-    def __init__(self, rulebook: Rulebook, backend: Any):
+    def __init__(self, rulebook: Rulebook, backend: Backend):
         self.compiled = compiled = rulebook.compiled
         self.backend = backend
         knowledge = rulebook.knowledge
@@ -36,13 +37,6 @@ class Evaluator:
         self._fired: dict[str, Hit | tuple[str, str]] = dict(compiled.cases)
         for eid, v in compiled.variants.items():
             self._fired[eid] = Hit(SEVERITY_ORDER[v.severity], explainer.guide_order[v.rule.id], v.rule.id, -1, eid, v.rule.kind, v.severity)
-        # An engine that can hand back these meanings itself saves a lookup per fired rule.
-        self._resolved = hasattr(backend, "resolve")
-        if self._resolved:
-            backend.resolve(
-                {eid: ("hit" if type(m) is Hit else "case", m) for eid, m in self._fired.items()},
-                lambda h, idx: Hit(h[0], h[1], h[2], idx, h[4], h[5], h[6]),
-            )
 
     # -- running ------------------------------------------------------------------
     def decide(self, loaded: LoadedProfile, as_of: date) -> tuple[dict[str, Any], list[Hit]]:
@@ -51,18 +45,9 @@ class Evaluator:
         derived: dict[str, Any] = {}
         hits: list[Hit] = []
         table = self._fired
-        resolved = self._resolved
         for stage in self.compiled.stages:
             # Order does not matter: the cases of a derived fact exclude each other, and the
             # hits are sorted once all stages have run.
-            if resolved:
-                fired, cases = self.backend.run_resolved(stage.index, facts.stage(derived))
-                hits.extend(fired)
-                for name, value in cases:
-                    if name in derived and derived[name] != value:
-                        raise EngineError(f"derived fact '{name}' was decided twice ({derived[name]}, {value})")
-                    derived[name] = value
-                continue
             for engine_id, idx in self.backend.run(stage.index, facts.stage(derived)):
                 h = table[engine_id]
                 if type(h) is Hit:

@@ -9,8 +9,7 @@ from typing import Sequence
 
 from . import __version__, cache
 from .knowledge import KnowledgeBase, knowledge_file, load_knowledge
-from .language.compiler import Compiled, compile_rules
-from .language.parser import Derived, Rule, RuleSet, load_rules as check_rules, rule_files
+from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
 from .resources import data_path
 
 PathLike = str | os.PathLike

@@ -16,7 +16,8 @@ import advisor
 from advisor.profile import schema
 from advisor.api import shipped_rules_dir
 from advisor.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, cli
-from advisor.language.parser import All, Check, Compare, Count, Not, Ref, contradiction
+from advisor.language.contradiction import contradiction
+from advisor.language.syntax import All, Check, Compare, Count, Not, Ref
 
 from conftest import AS_OF, EXAMPLES
 
@@ -185,7 +186,7 @@ def _tests_of_one_field(draw):
 
 
 def _brute_force_values(ftype) -> list:
-    from advisor.language.parser import _MISSING
+    from advisor.language.contradiction import _MISSING
 
     if ftype.kind == "collection":
         return [(False, 0)] + [(True, n) for n in range(8)]
@@ -199,7 +200,7 @@ def _brute_force_values(ftype) -> list:
 @settings(max_examples=400, deadline=None)
 @given(_tests_of_one_field())
 def test_a_refused_condition_really_has_no_value_that_meets_it(drawn) -> None:
-    from advisor.language.parser import _holds
+    from advisor.language.contradiction import _holds
 
     ref, tests = drawn
     met = any(all(_holds(t, v) for t in tests) for v in _brute_force_values(ref.type))

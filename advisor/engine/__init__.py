@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Iterable, Protocol, Sequence
 
 from ..errors import UsageError
-from .ir import Stage
+from .ir import Facts, Stage
 
 ENGINES = ("durable", "python")
+
+
+class Backend(Protocol):
+    """A rules engine, built once from the compiled stages (see create()) and run for many profiles."""
+
+    name: str
+
+    def run(self, stage: int, facts: Facts) -> Iterable[tuple[str, int | None]]:
+        """The (engine rule id, item index or None) of every rule of the stage that fires on these facts."""
+        ...
+
+    def close(self) -> None:
+        """Release what the engine holds; it cannot run afterwards."""
+        ...
 
 
 @lru_cache(maxsize=1)
@@ -36,7 +50,7 @@ def check(name: str | None) -> str:
     return name
 
 
-def create(name: str | None, stages: Sequence[Stage]) -> Any:
+def create(name: str | None, stages: Sequence[Stage]) -> Backend:
     """Build the named engine (None = the default) for these compiled stages."""
     if check(name) == "python":
         from .python import PythonBackend

@@ -5,8 +5,12 @@ lazily, and an ImportError here means "durable-rules is not available".
 
 How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
 
-* One ruleset per ``Stage.chunks`` entry (or per 50 rules when a stage has no chunks), built
-  once per backend and reused; ``close()`` frees them (the stock Host never frees a ruleset).
+* Rules are grouped into rulesets of at most CHUNK (a fact matching more than 64 sibling
+  conditions fails with error 303), as few as the stages allow: a rule that makes a finding
+  (``EngineRule.deferrable``) may run in any stage after its own, so it fills a later stage's
+  part-full ruleset, and every per-item rule runs in one stage (a ruleset holding any gets an
+  assert per item). The rulesets are built once per backend and reused; ``close()`` frees
+  them (the stock Host never frees a ruleset).
   Each rule has one pattern ``{"m": {"$and": [...]}}`` whose first test is the positive
   discriminator ``{"T": code}`` (0 = profile fact, 1.. = item scopes), then always-true "head"
   tests ``{"$neq": {"T": -n}}`` (distinct ``n``) that put at most 8 rules under any node, then
@@ -71,11 +75,11 @@ from typing import Any
 import durable.engine as _durable
 
 from ..errors import EngineError
-from .ir import And, Cmp, EngineRule, Exists, Facts, Missing, Node, Or, Quant, Stage
+from .ir import And, Cmp, EngineRule, Exists, Facts, Missing, Node, Or, Quant, Stage, is_false, is_true, simplify
 
 _engine = _durable.durable_rules_engine  # the C extension durable.engine drives
 
-#: Rules per ruleset when a stage comes without chunks.
+#: Most rules per ruleset: a fact matching more than 64 sibling conditions fails (error 303).
 CHUNK = 50
 #: Most children an added head node lets any alpha node have (durable's stack holds 64).
 FANOUT = 8
@@ -217,42 +221,6 @@ def _write(obj: Any) -> str:
 # -- conditions ---------------------------------------------------------------------
 
 
-def _is_true(node: Node) -> bool:
-    return isinstance(node, And) and not node.items
-
-
-def _is_false(node: Node) -> bool:
-    return isinstance(node, Or) and not node.items
-
-
-def simplify(node: Node) -> Node:
-    """Fold TRUE (And()) and FALSE (Or()) away and flatten nested And/Or; the result is TRUE, FALSE or free of both."""
-    if isinstance(node, (And, Or)):
-        conj = isinstance(node, And)
-        items: list[Node] = []
-        for item in node.items:
-            item = simplify(item)
-            if _is_true(item) if conj else _is_false(item):
-                continue
-            if _is_false(item) if conj else _is_true(item):
-                return item
-            if isinstance(item, And if conj else Or):
-                items.extend(item.items)
-            else:
-                items.append(item)
-        if len(items) == 1:
-            return items[0]
-        return And(tuple(items)) if conj else Or(tuple(items))
-    if isinstance(node, Quant):
-        cond = simplify(node.cond)
-        if _is_false(cond):
-            return cond  # no item satisfies FALSE: any is false, and all is false on a list that has items
-        return Quant(node.mode, node.list_key, cond)
-    if isinstance(node, (Cmp, Exists, Missing)):
-        return node
-    raise TypeError(f"not an IR node: {node!r}")
-
-
 class _Names:
     """Generated property names with durable hashes distinct from each other and from the engine's own."""
 
@@ -324,7 +292,7 @@ class _Compiler:
                 raise EngineError("durable-rules backend: a quantifier inside a quantifier is not supported")
             if node.mode not in ("any", "all"):
                 raise EngineError(f"durable-rules backend: unknown quantifier mode {node.mode!r}")
-            inner = self.item_head() if _is_true(node.cond) else self.expr(node.cond, True)
+            inner = self.item_head() if is_true(node.cond) else self.expr(node.cond, True)
             return {"$iany" if node.mode == "any" else "$iall": {self.names.field(node.list_key): inner}}
         raise TypeError(f"not an IR node: {node!r}")
 
@@ -338,14 +306,14 @@ class _Compiler:
         pending, done = [cond], []
         while pending:
             cond = pending.pop()
-            tests = [] if _is_true(cond) else _parts(self.expr(cond))
+            tests = [] if is_true(cond) else _parts(self.expr(cond))
             if 1 + _ops(tests) <= MAX_OPS and _stack(tests) <= STACK_BUDGET:
                 done.append(tests)
                 continue
             alternatives = _alternatives(cond)
             if alternatives is None:
                 raise EngineError(f"durable-rules backend: the condition of rule '{rule_id}' is too complex for durable")
-            pending.extend(a for a in alternatives if not _is_false(a))
+            pending.extend(a for a in alternatives if not is_false(a))
             if len(done) + len(pending) > MAX_PIECES:
                 raise EngineError(f"durable-rules backend: rule '{rule_id}' needs more than {MAX_PIECES} durable rules")
         return done
@@ -641,18 +609,59 @@ class _Chunk:
                 _free([old._handle])
 
 
+def _chunks(stages: Sequence[Stage]) -> list[list[tuple[EngineRule, ...]]]:
+    """The rules of each stage's rulesets: packed into few rulesets, per-item rules together, CHUNK at most each."""
+    if any(stage.chunks for stage in stages):  # grouped by hand
+        return [list(stage.chunks) or _split(stage.rules) for stage in stages]
+    placed = _pack([list(stage.rules) for stage in stages])
+    # Rules of one scope together, so item facts go to as few rulesets as possible.
+    return [_split(tuple(sorted(rules, key=lambda r: r.scope or ""))) for rules in placed]
+
+
+def _split(rules: tuple[EngineRule, ...]) -> list[tuple[EngineRule, ...]]:
+    return [rules[k:k + CHUNK] for k in range(0, len(rules), CHUNK)]
+
+
+def _pack(stages: list[list[EngineRule]]) -> list[list[EngineRule]]:
+    """Move deferrable rules to later stages so that the stages need few rulesets and few asserts.
+
+    Per-item rules all go to the last stage any of them is in, since a ruleset holding any gets
+    an assert per item. Then a stage's part-full last ruleset takes the part-full tail of an
+    earlier stage when it fits. Rules that decide derived facts stay where they are.
+    """
+    placed = [list(rules) for rules in stages]
+    scoped = [(s, r) for s, rules in enumerate(placed) for r in rules if r.scope and r.deferrable]
+    if scoped:
+        home = max(s for s, _ in scoped)
+        placed = [[r for r in rules if not (r.scope and r.deferrable)] for rules in placed]
+        placed[home].extend(r for _, r in scoped)
+    for s in range(len(placed) - 1, 0, -1):
+        if not placed[s]:
+            continue
+        room = -len(placed[s]) % CHUNK
+        for t in range(s - 1, -1, -1):
+            tail = len(placed[t]) % CHUNK
+            movable = [r for r in placed[t] if not r.scope and r.deferrable]
+            if 0 < tail <= room and tail <= len(movable):
+                moved = movable[-tail:]
+                ids = {r.id for r in moved}
+                placed[t] = [r for r in placed[t] if r.id not in ids]
+                placed[s].extend(moved)
+                room -= tail
+    return placed
+
+
 class _StagePlan:
     """The rulesets of one stage and how to write its facts (once per run, shared by all its rulesets)."""
 
-    def __init__(self, backend: DurableBackend, stage: Stage):
-        chunks = stage.chunks or tuple(stage.rules[k:k + CHUNK] for k in range(0, len(stage.rules), CHUNK))
+    def __init__(self, backend: DurableBackend, index: int, chunks: list[tuple[EngineRule, ...]]):
         reads: dict[str | None, tuple[set[str], dict[str, set[str]]]] = {}
         kept_chunks = []
         for chunk in chunks:
             kept = []
             for rule in chunk:
                 cond = simplify(rule.condition)
-                if _is_false(cond):
+                if is_false(cond):
                     continue  # can never fire
                 kept.append((rule, cond))
                 if rule.scope not in backend._codes:
@@ -668,11 +677,11 @@ class _StagePlan:
             if widest > MAX_FIELDS:
                 what = "the profile" if scope is None else f"a {scope} item"
                 raise EngineError(
-                    f"durable-rules backend: stage {stage.index} reads {widest} keys of {what} or its items; at most {MAX_FIELDS}"
+                    f"durable-rules backend: stage {index} reads {widest} keys of {what} or its items; at most {MAX_FIELDS}"
                 )
             self.fields[scope] = fields
         self.heads = {scope: ',"T":' + str(backend._codes[scope]) for scope in self.fields}
-        self.chunks = [_Chunk(backend, f"stage {stage.index} chunk {n}", kept) for n, kept in enumerate(kept_chunks)]
+        self.chunks = [_Chunk(backend, f"stage {index} chunk {n}", kept) for n, kept in enumerate(kept_chunks)]
 
     def run(self, facts: Facts, sid: str) -> set[tuple[str, int | None]]:
         fired: set[tuple[str, int | None]] = set()
@@ -710,7 +719,7 @@ class DurableBackend:
         self._sessions = itertools.count(1)
         self._closed = False
         try:
-            self._stages = [_StagePlan(self, stage) for stage in stages]
+            self._stages = [_StagePlan(self, stage.index, chunks) for stage, chunks in zip(stages, _chunks(stages))]
         except BaseException:
             self._free()
             raise

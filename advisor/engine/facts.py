@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from . import ir
 from ..language.compiler import Accessor, Compiled
-from ..language.parser import Derived
+from ..language.syntax import Derived
 from ..profile.models import Profile
 
 

@@ -74,21 +74,28 @@ class EngineRule:
     ``scope`` is None for rules matching the profile fact, or a collection name
     ("partners", "goals", "kpis", "risks") for rules that fire once per item of it:
     those match item facts, whose keys are the item's own keys plus the profile keys
-    the rule reads.
+    the rule reads. ``deferrable`` says that no later stage reads whether the rule fired
+    (it makes a finding, not a derived fact), so an engine may run it in any later stage
+    too: the facts only grow from stage to stage.
     """
 
     id: str
     condition: Node
     scope: str | None = None
+    deferrable: bool = False
 
 
 @dataclass(frozen=True)
 class Stage:
-    """Rules that run together; derived facts decided in one stage are in the facts of the next."""
+    """Rules that run together; derived facts decided in one stage are in the facts of the next.
+
+    Each rule is in the first stage whose facts hold everything it reads.
+    """
 
     index: int
     rules: tuple[EngineRule, ...]
-    #: Rules split into groups of at most ~50 (durable-rules fails past 64 sibling conditions).
+    #: Rules grouped by hand into the durable backend's rulesets (tests only: the compiler
+    #: leaves this empty and the durable backend groups the rules itself).
     chunks: tuple[tuple[EngineRule, ...], ...] = field(default=())
 
 
@@ -135,3 +142,39 @@ def keys_of(node: Node) -> set[str]:
     if isinstance(node, Quant):
         return {node.list_key}
     raise TypeError(node)
+
+
+def is_true(node: Node) -> bool:
+    return isinstance(node, And) and not node.items
+
+
+def is_false(node: Node) -> bool:
+    return isinstance(node, Or) and not node.items
+
+
+def simplify(node: Node) -> Node:
+    """Fold TRUE (And()) and FALSE (Or()) away and flatten nested And/Or; the result is TRUE, FALSE or free of both."""
+    if isinstance(node, (And, Or)):
+        conj = isinstance(node, And)
+        items: list[Node] = []
+        for item in node.items:
+            item = simplify(item)
+            if is_true(item) if conj else is_false(item):
+                continue
+            if is_false(item) if conj else is_true(item):
+                return item
+            if isinstance(item, And if conj else Or):
+                items.extend(item.items)
+            else:
+                items.append(item)
+        if len(items) == 1:
+            return items[0]
+        return And(tuple(items)) if conj else Or(tuple(items))
+    if isinstance(node, Quant):
+        cond = simplify(node.cond)
+        if is_false(cond):
+            return cond  # no item satisfies FALSE: any is false, and all is false on a list that has items
+        return Quant(node.mode, node.list_key, cond)
+    if isinstance(node, (Cmp, Exists, Missing)):
+        return node
+    raise TypeError(f"not an IR node: {node!r}")

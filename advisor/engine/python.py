@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 from .ir import And, Cmp, Exists, Facts, Missing, Node, Or, Quant, Stage, keys_of
 
@@ -64,48 +64,33 @@ def _every(items: Sequence[dict], predicate: Callable[[dict], bool]) -> bool:
     return bool(items) and all(predicate(i) for i in items)
 
 
-def stage_source(stage: Stage, name: str, outcomes: Mapping[str, tuple[str, Any]] | None = None) -> str:
-    """The source of one function running every rule of a stage on a profile's facts.
-
-    Without outcomes it returns the fired (engine rule id, item index) pairs. With outcomes
-    (engine rule id -> ("hit" | "case", value)) it returns two lists, the values of the hits
-    (for an item, ``_on_item(value, index)``) and of the cases, so the caller needs no loop.
-    """
+def stage_source(stage: Stage, name: str) -> str:
+    """The source of one function running every rule of a stage on a profile's facts: it returns the
+    fired (engine rule id, item index or None) pairs."""
     by_scope: dict[str | None, list] = {}
     for rule in stage.rules:
         by_scope.setdefault(rule.scope, []).append(rule)
     keys = sorted({k for rule in stage.rules for k in keys_of(rule.condition)})
-    lines = [f"def {name}(f, items):", "    fired = []", "    cases = []", "    get = f.get"]
+    lines = [f"def {name}(f, items):", "    fired = []", "    get = f.get"]
     lines += [f"    {_local(k)} = get({k!r}, _A)" for k in keys if not k.startswith("item__")]
-
-    def record(rule_id: str, index: str | None) -> str:
-        if outcomes is None:
-            return f"fired.append(({rule_id!r}, {index}))"
-        kind, _ = outcomes[rule_id]
-        value = f"_O[{rule_id!r}]"
-        if kind == "case":
-            return f"cases.append({value})"
-        return f"fired.append({value})" if index is None else f"fired.append(_on_item({value}, {index}))"
-
     for rule in by_scope.pop(None, []):
         lines.append(f"    if {expression(rule.condition)}:")
-        lines.append(f"        {record(rule.id, None)}")
+        lines.append(f"        fired.append(({rule.id!r}, None))")
     for scope, rules in by_scope.items():
         item_keys = sorted({k for rule in rules for k in keys_of(rule.condition) if k.startswith("item__")})
         lines.append(f"    for it in items.get({scope!r}, ()):")
         lines += [f"        {_local(k)} = it.get({k!r}, _A)" for k in item_keys]
         for rule in rules:
             lines.append(f"        if {expression(rule.condition, item=True)}:")
-            lines.append("            " + record(rule.id, "it['idx']"))
-    lines.append("    return fired" if outcomes is None else "    return fired, cases")
+            lines.append(f"            fired.append(({rule.id!r}, it['idx']))")
+    lines.append("    return fired")
     return "\n".join(lines) + "\n"
 
 
-def _compile(stage: Stage, outcomes: Mapping[str, tuple[str, Any]] | None, on_item: Callable | None) -> Callable:
+def _compile(stage: Stage) -> Callable[[dict, dict], list[tuple[str, int | None]]]:
     name = f"stage_{stage.index}"
-    namespace: dict[str, Any] = {"_A": object(), "_every": _every, "_on_item": on_item,
-                                 "_O": {k: v for k, (_, v) in (outcomes or {}).items()}}
-    exec(compile(stage_source(stage, name, outcomes), f"<advisor rules, stage {stage.index}>", "exec"), namespace)
+    namespace: dict[str, Any] = {"_A": object(), "_every": _every}
+    exec(compile(stage_source(stage, name), f"<advisor rules, stage {stage.index}>", "exec"), namespace)
     return namespace[name]
 
 
@@ -115,20 +100,11 @@ class PythonBackend:
     name = "python"
 
     def __init__(self, stages: Sequence[Stage]):
-        self._stages = tuple(stages)
-        self._runs = [_compile(stage, None, None) for stage in self._stages]
-        self._resolved: list[Callable] | None = None
+        self._runs = [_compile(stage) for stage in stages]
 
     def run(self, stage: int, facts: Facts) -> list[tuple[str, int | None]]:
+        """The (engine rule id, item index or None) of every rule of the stage that fires on these facts."""
         return self._runs[stage](facts.profile, facts.rows)
-
-    def resolve(self, outcomes: Mapping[str, tuple[str, Any]], on_item: Callable[[Any, int], Any]) -> None:
-        """Compile a second form of the stages that returns what each fired rule means directly."""
-        self._resolved = [_compile(stage, outcomes, on_item) for stage in self._stages]
-
-    def run_resolved(self, stage: int, facts: Facts) -> tuple[list[Any], list[Any]]:
-        """The outcomes of the hits and of the derived-fact cases that fired (after resolve())."""
-        return self._resolved[stage](facts.profile, facts.rows)
 
     def close(self) -> None:
         """Nothing to release; present for symmetry with the durable engine."""

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import ir
-from ..errors import RuleError
-from .parser import All, AnyOf, Check, Compare, Count, Not, Quantifier, Ref, Rule, RuleSet
-
-CHUNK = 50  # durable-rules fails past 64 sibling conditions per fact: keep rulesets well below
+from ..engine.ir import simplify
+from .syntax import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet, refs_of
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ class _Lowerer:
         if isinstance(node, (All, AnyOf)):
             parts = tuple(self.lower(item, neg) for item in node.items)
             conj = isinstance(node, All) != neg
-            return _simplify(ir.And(parts) if conj else ir.Or(parts))
+            return simplify(ir.And(parts) if conj else ir.Or(parts))
         if isinstance(node, Compare):
             return self.compare(node, neg)
         if isinstance(node, Check):
@@ -140,9 +138,9 @@ class _Lowerer:
         if node.op in ("in", "not_in"):
             inside = node.op == "in"
             if inside != neg:  # value is one of them
-                return _simplify(ir.Or(tuple(ir.Cmp(key, "eq", v) for v in node.value)))
+                return simplify(ir.Or(tuple(ir.Cmp(key, "eq", v) for v in node.value)))
             # none of them; 'not in' on an unset value is false, so its negation is true
-            none_of = _simplify(ir.And(tuple(ir.Cmp(key, "neq", v) for v in node.value)))
+            none_of = simplify(ir.And(tuple(ir.Cmp(key, "neq", v) for v in node.value)))
             return ir.Or((none_of, ir.Missing(key))) if neg else none_of
         if not neg:
             return ir.Cmp(key, node.op, node.value)
@@ -172,146 +170,91 @@ class _Lowerer:
         return ir.Or((ir.Cmp(count_key, "eq", 0), ir.Quant("all", list_key, self.lower(node.where, True))))
 
 
-def _simplify(node: ir.Node) -> ir.Node:
-    if isinstance(node, (ir.And, ir.Or)):
-        flat: list[ir.Node] = []
-        for item in node.items:
-            if type(item) is type(node):
-                flat.extend(item.items)
-            else:
-                flat.append(item)
-        if len(flat) == 1:
-            return flat[0]
-        return type(node)(tuple(flat))
-    return node
+def _stages(derived: list[Derived]) -> dict[str, int]:
+    """The stage that decides each derived fact: after every derived fact its cases read (-1: computed with the facts).
 
-
-def _pack(stages: list[list[ir.EngineRule]], earliest: dict[str, int]) -> list[list[ir.EngineRule]]:
-    """Place rules in stages so that the durable engine needs few rulesets and few asserts.
-
-    A rule may run in any stage from the first whose derived facts it reads are decided to
-    the last; derived-fact cases stay where they are (later stages read them). Per-item rules
-    all go to one stage, since a ruleset holding any gets an assert per item. Then a stage's
-    part-full last ruleset takes the part-full tail of an earlier stage when it fits.
+    The parser has refused derived facts that read each other in a cycle.
     """
-    placed = [list(rules) for rules in stages]
-    scoped = [r for rules in placed for r in rules if r.scope]
-    if scoped:
-        home = max(earliest[r.id] for r in scoped)
-        placed = [[r for r in rules if not r.scope] for rules in placed]
-        placed[home].extend(scoped)
-    for s in range(len(placed) - 1, 0, -1):
-        if not placed[s]:
-            continue
-        room = -len(placed[s]) % CHUNK
-        for t in range(s - 1, -1, -1):
-            tail = len(placed[t]) % CHUNK
-            movable = [r for r in placed[t] if not r.scope and r.id in earliest and earliest[r.id] <= s]
-            if 0 < tail <= room and tail <= len(movable):
-                moved = movable[-tail:]
-                ids = {r.id for r in moved}
-                placed[t] = [r for r in placed[t] if r.id not in ids]
-                placed[s].extend(moved)
-                room -= tail
-    return placed
+    by_name = {d.name: d for d in derived}
+    stage_of: dict[str, int] = {}
+
+    def stage(name: str) -> int:
+        if name not in stage_of:
+            d = by_name[name]
+            reads = [r.path[0] for case in d.cases for r in refs_of(case.when) if r.scope == "derived"]
+            stage_of[name] = -1 if d.compute else max([stage(r) + 1 for r in reads], default=0)
+        return stage_of[name]
+
+    for d in derived:
+        stage(d.name)
+    return stage_of
 
 
-def refs_of(node: Any) -> list[Ref]:
-    """Every field a parsed condition reads, in the order written (quantified collections included)."""
-    if isinstance(node, (All, AnyOf)):
-        return [r for item in node.items for r in refs_of(item)]
-    if isinstance(node, Not):
-        return refs_of(node.item)
-    if isinstance(node, Quantifier):
-        return [node.ref] + refs_of(node.where)
-    return [node.ref]
+class _Compiler:
+    """Turns the derived facts' cases and the rules (with their proportion cases) into staged engine rules."""
+
+    def __init__(self, ruleset: RuleSet):
+        self.keys = _Keys()
+        self.lower = _Lowerer(self.keys)
+        self.stage_of = _stages(ruleset.derived)
+        self.staged: dict[int, list[ir.EngineRule]] = {}
+        self.variants: dict[str, Variant] = {}
+        self.cases: dict[str, tuple[str, str]] = {}
+        self.reads: dict[str, tuple[Ref, ...]] = {}
+
+    def add(self, stage: int, engine_id: str, cond: Any, scope: str | None = None, deferrable: bool = False) -> None:
+        rule = ir.EngineRule(engine_id, simplify(self.lower.lower(cond)), scope, deferrable)
+        self.staged.setdefault(stage, []).append(rule)
+
+    def derived(self, d: Derived) -> None:
+        """The cases of a derived fact, each excluding those before it, and its default when none holds."""
+        if d.compute:
+            self.reads[f"derived:{d.name}"] = d.compute[1]
+            return
+        stage = self.stage_of[d.name]
+        previous: list[Any] = []
+        for i, case in enumerate(d.cases):
+            self.add(stage, f"derived:{d.name}:{i}", All((case.when, *[Not(p) for p in previous])))
+            self.cases[f"derived:{d.name}:{i}"] = (d.name, case.value)
+            previous.append(case.when)
+        if d.default is not None:
+            self.add(stage, f"derived:{d.name}:default", All(tuple(Not(p) for p in previous)))
+            self.cases[f"derived:{d.name}:default"] = (d.name, d.default)
+        self.reads[f"derived:{d.name}"] = tuple(r for case in d.cases for r in refs_of(case.when))
+
+    def rule(self, rule: Rule) -> None:
+        """A rule's proportion cases (each excluding those before it), then the rule at its own severity."""
+        scope = None
+        if rule.for_each is not None:
+            scope = self.keys.plan.scopes.setdefault(rule.for_each, _slug(rule.for_each))
+            self.keys.plan.items.setdefault(rule.for_each, {})
+        refs = refs_of(rule.when) + [r for p in rule.proportion for r in refs_of(p.when)]
+        self.reads[rule.id] = tuple(refs_of(rule.when))
+        # The first stage in whose facts every derived fact it reads is decided.
+        stage = max([self.stage_of[r.path[0]] + 1 for r in refs if r.scope == "derived"], default=0)
+        previous: list[Any] = []
+        for j, p in enumerate(rule.proportion, start=1):
+            self.add(stage, f"{rule.id}#{j}", All((rule.when, p.when, *[Not(q) for q in previous])), scope, True)
+            self.variants[f"{rule.id}#{j}"] = Variant(rule, p.severity, p.because)
+            previous.append(p.when)
+        cond = All((rule.when, *[Not(q) for q in previous])) if previous else rule.when
+        self.add(stage, rule.id, cond, scope, True)
+        self.variants[rule.id] = Variant(rule, rule.severity, None)
 
 
 def compile_rules(ruleset: RuleSet) -> Compiled:
     """Compile a checked rule set: stage by derived-fact dependencies, lower conditions, plan the facts."""
-    keys = _Keys()
-    lower = _Lowerer(keys)
-    derived = {d.name: d for d in ruleset.derived}
-
-    # Stages: a derived fact decided by cases reading derived facts of stage s is decided in stage s+1.
-    stage_of: dict[str, int] = {}
-
-    def stage(name: str, seen: tuple[str, ...] = ()) -> int:
-        if name in stage_of:
-            return stage_of[name]
-        d = derived[name]
-        if name in seen:
-            cycle = " -> ".join(seen[seen.index(name):] + (name,))
-            raise RuleError(f"derived fact '{name}': derived facts read each other in a cycle: {cycle}", d.source)
-        if d.compute:
-            stage_of[name] = -1  # computed with the facts, before any stage
-            return -1
-        reads = [r.path[0] for case in d.cases for r in refs_of(case.when) if r.scope == "derived"]
-        stage_of[name] = max([stage(r, seen + (name,)) + 1 for r in reads], default=0)
-        return stage_of[name]
-
-    def rule_stage(node_refs: list[Ref]) -> int:
-        return max([stage(r.path[0]) + 1 for r in node_refs if r.scope == "derived"], default=0)
-
-    staged: dict[int, list[ir.EngineRule]] = {}
-    earliest: dict[str, int] = {}  # rule (not derived-case) engine ids -> first stage that may run them
-    variants: dict[str, Variant] = {}
-    cases: dict[str, tuple[str, str]] = {}
-    reads: dict[str, tuple[Ref, ...]] = {}
+    compiler = _Compiler(ruleset)
     for d in ruleset.derived:
-        stage(d.name)
-        if d.compute:
-            func, args = d.compute
-            reads[f"derived:{d.name}"] = args
-            continue
-        previous: list[Any] = []
-        for i, case in enumerate(d.cases):
-            cond = All((case.when, *[Not(p) for p in previous]))
-            eid = f"derived:{d.name}:{i}"
-            staged.setdefault(stage_of[d.name], []).append(ir.EngineRule(eid, _simplify(lower.lower(cond))))
-            cases[eid] = (d.name, case.value)
-            previous.append(case.when)
-        if d.default is not None:
-            eid = f"derived:{d.name}:default"
-            cond = All(tuple(Not(p) for p in previous))
-            staged.setdefault(stage_of[d.name], []).append(ir.EngineRule(eid, _simplify(lower.lower(cond))))
-            cases[eid] = (d.name, d.default)
-        reads[f"derived:{d.name}"] = tuple(r for case in d.cases for r in refs_of(case.when))
-
+        compiler.derived(d)
     for rule in ruleset.rules:
-        scope = None
-        if rule.for_each is not None:
-            scope = keys.plan.scopes.setdefault(rule.for_each, _slug(rule.for_each))
-            keys.plan.items.setdefault(rule.for_each, {})
-        refs = refs_of(rule.when) + [r for p in rule.proportion for r in refs_of(p.when)]
-        reads[rule.id] = tuple(refs_of(rule.when))
-        s = rule_stage(refs)
-        previous = []
-        for j, p in enumerate(rule.proportion, start=1):
-            cond = All((rule.when, p.when, *[Not(q) for q in previous]))
-            eid = f"{rule.id}#{j}"
-            staged.setdefault(s, []).append(ir.EngineRule(eid, _simplify(lower.lower(cond)), scope))
-            earliest[eid] = s
-            variants[eid] = Variant(rule, p.severity, p.because)
-            previous.append(p.when)
-        cond = All((rule.when, *[Not(q) for q in previous])) if previous else rule.when
-        staged.setdefault(s, []).append(ir.EngineRule(rule.id, _simplify(lower.lower(cond)), scope))
-        earliest[rule.id] = s
-        variants[rule.id] = Variant(rule, rule.severity, None)
-
-    n = max(staged, default=-1) + 1
-    placed = _pack([list(staged.get(i, ())) for i in range(n)], earliest)
-    stages = []
-    for i in range(n):
-        # Rules of one scope together, so item facts go to as few rulesets as possible.
-        rules = tuple(sorted(placed[i], key=lambda r: r.scope or ""))
-        chunks = tuple(rules[k:k + CHUNK] for k in range(0, len(rules), CHUNK))
-        stages.append(ir.Stage(i, rules, chunks))
+        compiler.rule(rule)
+    staged = compiler.staged
     return Compiled(
         ruleset=ruleset,
-        stages=tuple(stages),
-        plan=keys.plan,
-        variants=variants,
-        cases=cases,
-        reads=reads,
+        stages=tuple(ir.Stage(i, tuple(staged.get(i, ()))) for i in range(max(staged, default=-1) + 1)),
+        plan=compiler.keys.plan,
+        variants=compiler.variants,
+        cases=compiler.cases,
+        reads=compiler.reads,
     )

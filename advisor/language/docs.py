@@ -12,7 +12,7 @@ from ..knowledge import KnowledgeBase
 from ..resources import data_path
 from ..vocabulary import KIND_ORDER, KIND_TITLES, KIND_WORDS, MARKER_AREAS, MARKER_TITLES, SEVERITY_ORDER
 from ..words import literal
-from .parser import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet
+from .syntax import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet
 
 if TYPE_CHECKING:
     from ..rulebook import Rulebook

@@ -1,31 +1,28 @@
-"""The YAML rule language: reads rule files and checks them completely before any engine sees them."""
+"""Parses what rule-file records say in the rule language (conditions, templates, computed facts) against the profile model."""
 
 from __future__ import annotations
 
-import math
 import difflib
-import os
+import math
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Callable, NoReturn
 
-from ..profile import schema
 from ..errors import Location, RuleError, did_you_mean
+from ..profile import schema
 from ..profile.schema import FieldType
-from ..vocabulary import KINDS, RULE_COLLECTIONS as COLLECTIONS, SEVERITIES
+from ..vocabulary import RULE_COLLECTIONS as COLLECTIONS
 from ..words import quoted as shown
-from ..yamlio import YamlDocument as Document, load_file
-
-RULE_ID = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$")
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+from ..yamlio import YamlDocument as Document
+from .contradiction import contradiction
+from .records import CaseRecord, DerivedRecord, ProportionRecord, RuleRecord, collection_problem, validate
+from .syntax import All, AnyOf, Case, Check, Compare, Count, Derived, Not, Proportion, Quantifier, Ref, Rule, RuleSet, Template, refs_of
 
 COMPARE_OPS = {"equals": "eq", "not_equals": "neq", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte"}
 SET_OPS = ("in", "not_in")
 PATH_OPS = ("exists", "missing", "empty", "non_empty", "is_true", "not_true")
 QUANTIFIERS = ("some", "every", "none")
 COUNT_OPS = ("equals", "not_equals", "lt", "lte", "gt", "gte")
-_QUOTE_BOOLEANS = "; put yes/no/on/off in quotes ('yes'): YAML reads them as true/false"
 #: Keys YAML 1.1 reads as true/false: `true: governance.protocol` is a slip for `is_true:`.
 _YAML_BOOLEANS = {"true": True, "yes": True, "on": True, "y": True, "false": False, "no": False, "off": False, "n": False}
 
@@ -41,305 +38,71 @@ COMPUTE = {
     "days_since": "days from a date to the evaluation date (--as-of)",
     "progress": "share of the way from baseline to target that actual has come: [item.baseline, item.target, item.actual]",
 }
-
-
-# --------------------------------------------------------------------------- AST
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A value a condition or template reads.
-
-    scope is "profile" (path from the profile root), "item" (path from the current
-    item of `collection`), or "derived" (path = (name,), a derived fact).
-    """
-
-    scope: str
-    path: tuple[str, ...]
-    type: FieldType = field(compare=False)
-    collection: tuple[str, ...] | None = None
-
-    @property
-    def text(self) -> str:
-        prefix = {"profile": "", "item": "item.", "derived": "derived."}[self.scope]
-        return prefix + ".".join(self.path)
+_ARITY = {"count": 1, "distinct": 1, "count_set": 1, "common": 1, "days_since": 1, "overlap": 2, "ratio": 2, "difference": 2, "progress": 3}
+#: The kinds of value each function of one field per argument reads (number for the rest).
+_WANTS = {"count": ("list", "collection"), "overlap": ("list", "enum", "str"), "days_since": ("date",)}
 
 
 @dataclass(frozen=True)
-class All:
-    items: tuple[Any, ...]
+class _At:
+    """What is being parsed: the document, the rule or fact that errors name, and what its paths may read."""
+
+    doc: Document
+    what: str
+    item_of: tuple[str, ...] | None = None  # the collection `item.` reads
+    reading: str | None = None  # the derived fact whose cases these are (it cannot read itself)
+    quantified: bool = False  # inside some/every/none
+
+    def fail(self, path: tuple, message: str) -> NoReturn:
+        raise RuleError(f"{self.what}: {message}", self.doc.location(path))
 
 
-@dataclass(frozen=True)
-class AnyOf:
-    items: tuple[Any, ...]
+class Parser:
+    """Turns checked records into rules and derived facts, parsing their conditions, templates and computations."""
 
-
-@dataclass(frozen=True)
-class Not:
-    item: Any
-
-
-@dataclass(frozen=True)
-class Compare:
-    ref: Ref
-    op: str  # eq neq lt lte gt gte in not_in contains
-    value: Any
-
-
-@dataclass(frozen=True)
-class Check:
-    ref: Ref
-    op: str  # exists missing empty non_empty
-
-
-@dataclass(frozen=True)
-class Count:
-    ref: Ref
-    op: str
-    value: int
-
-
-@dataclass(frozen=True)
-class Quantifier:
-    mode: str  # some every none
-    ref: Ref  # the collection
-    where: Any
-
-
-@dataclass(frozen=True)
-class Template:
-    text: str
-    parts: tuple[Any, ...]  # str literal or (Ref, fmt)
-
-
-@dataclass(frozen=True)
-class Proportion:
-    when: Any
-    severity: str
-    because: str
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule from a rule file, checked."""
-
-    id: str
-    kind: str
-    severity: str
-    title: str
-    message: Template
-    advice: Template
-    refs: tuple[str, ...]
-    when: Any
-    for_each: tuple[str, ...] | None
-    proportion: tuple[Proportion, ...]
-    source: Location
-    description: str | None = None
-
-
-@dataclass(frozen=True)
-class Case:
-    value: str
-    when: Any
-
-
-@dataclass(frozen=True)
-class Derived:
-    """A derived fact: computed from profile values, or decided by the engine from cases."""
-
-    name: str
-    description: str
-    source: Location
-    compute: tuple[str, tuple[Ref, ...]] | None = None
-    for_each: tuple[str, ...] | None = None
-    values: tuple[str, ...] = ()
-    cases: tuple[Case, ...] = ()
-    default: str | None = None
-    refs: tuple[str, ...] = ()
-
-    @property
-    def type(self) -> FieldType:
-        return FieldType("number") if self.compute else FieldType("enum", self.values)
-
-
-@dataclass
-class RuleSet:
-    """Every rule and derived fact loaded, in load order, with where each came from."""
-
-    rules: list[Rule] = field(default_factory=list)
-    derived: list[Derived] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-
-    def rule(self, rule_id: str) -> Rule:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
-
-    @property
-    def ids(self) -> set[str]:
-        return {rule.id for rule in self.rules}
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def rule_files(folder: str | os.PathLike) -> list[Path]:
-    """Rule files in a folder, recursively, in a stable order."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise RuleError("rule folder not found" if not root.exists() else "not a folder", Location(str(folder)))
-    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
-def load_rules(folders: Sequence[str | os.PathLike], knowledge: Any) -> RuleSet:
-    """Load and check every rule file in the folders (the first is usually the shipped rules)."""
-    ruleset = RuleSet()
-    raw: list[Document] = []
-    for folder in folders:
-        for path in rule_files(folder):
-            doc = load_file(path, error=RuleError)
-            ruleset.files.append(str(path))
-            _check_top(doc)
-            raw.append(doc)
-    # Derived facts first, across all files, so any rule may read any of them.
-    parser = _Parser(knowledge, ruleset)
-    for doc in raw:
-        for i, item in enumerate((doc.data or {}).get("derived") or []):
-            parser.derived(doc, ("derived", i), item)
-    for doc in raw:
-        for i, item in enumerate((doc.data or {}).get("rules") or []):
-            parser.rule(doc, ("rules", i), item)
-    for d in ruleset.derived:
-        parser.derived_cases(d)
-    parser.check_cycles()
-    return ruleset
-
-
-def condition_refs(node: Any) -> Iterator[Ref]:
-    """Every value a parsed condition reads (the collections of quantifiers included)."""
-    if isinstance(node, (All, AnyOf)):
-        for item in node.items:
-            yield from condition_refs(item)
-    elif isinstance(node, Not):
-        yield from condition_refs(node.item)
-    elif isinstance(node, Quantifier):
-        yield node.ref
-        yield from condition_refs(node.where)
-    elif isinstance(node, (Compare, Check, Count)):
-        yield node.ref
-
-
-def _check_top(doc: Document) -> None:
-    if doc.data is None:
-        return
-    if not isinstance(doc.data, dict):
-        raise RuleError("a rule file must be a mapping with 'rules' and/or 'derived'; start it with 'rules:' "
-                        "and indent the rules under it", doc.location(()))
-    for key in doc.data:
-        if key not in ("rules", "derived"):
-            hint = did_you_mean(key, ["rules", "derived"]) or "; a rule file holds only 'rules:' and 'derived:'"
-            raise RuleError(f"unknown key {shown(key)}{hint}", doc.location((key,)))
-        if not isinstance(doc.data[key], list) and doc.data[key] is not None:
-            first = "- id: ..." if key == "rules" else "- name: ..."
-            raise RuleError(f"'{key}' must be a list, each item starting with '{first}'", doc.location((key,)))
-
-
-class _Parser:
     def __init__(self, knowledge: Any, ruleset: RuleSet):
         self.knowledge = knowledge
         self.ruleset = ruleset
         self.derived_by_name: dict[str, Derived] = {}
         self.rule_ids: dict[str, Location] = {}
-        self._pending_cases: dict[str, tuple[Document, tuple, dict]] = {}
-
-    # -- errors -----------------------------------------------------------------
-    def fail(self, doc: Document, path: tuple, what: str, message: str) -> None:
-        raise RuleError(f"{what}: {message}", doc.location(path))
-
-    def mapping(self, doc, path, item, what, required, optional) -> dict:
-        if not isinstance(item, dict):
-            self.fail(doc, path, what, "must be a mapping")
-        allowed = list(required) + list(optional)
-        for key in item:
-            if key not in allowed:
-                self.fail(doc, path + (key,), what, f"unknown key '{key}'{did_you_mean(key, allowed)}")
-        for key in required:
-            if key not in item:
-                self.fail(doc, path, what, f"missing required key '{key}'")
-        return item
-
-    def text(self, doc, path, value, what, key) -> str:
-        if not isinstance(value, str) or not value.strip():
-            self.fail(doc, path, what, f"'{key}' must be non-empty text")
-        return value.strip()
-
-    def choice(self, doc, path, value, what, key, choices) -> str:
-        if not isinstance(value, str) or value not in choices:
-            hint = did_you_mean(value, choices) if isinstance(value, str) else _QUOTE_BOOLEANS if isinstance(value, bool) else ""
-            self.fail(doc, path, what, f"'{key}' is {shown(value)}; expected one of {', '.join(choices)}{hint}")
-        return value
-
-    def guide_refs(self, doc, path, value, what) -> tuple[str, ...]:
-        if isinstance(value, (str, int, float)):
-            value = [value]
-        if not isinstance(value, list) or not value:
-            self.fail(doc, path, what, "'refs' must be a list of guide citation ids")
-        out = []
-        for i, ref in enumerate(value):
-            ref = str(ref)
-            if ref not in self.knowledge:
-                self.fail(doc, path + (i,), what, f"guide ref '{ref}' is not in the knowledge base{did_you_mean(ref, self.knowledge.sections)}")
-            out.append(ref)
-        return tuple(out)
+        self._pending_cases: dict[str, tuple[Document, tuple, DerivedRecord]] = {}
 
     # -- derived facts ----------------------------------------------------------
     def derived(self, doc: Document, path: tuple, item: Any) -> None:
+        """Add a derived fact; the cases of a decided one wait for derived_cases(), once every fact is known."""
         name = item.get("name") if isinstance(item, dict) else None
         what = f"derived fact '{name}'" if isinstance(name, str) else f"derived[{path[-1]}]"
-        item = self.mapping(doc, path, item, what, ["name", "description"], ["compute", "for_each", "values", "cases", "default", "refs"])
-        if not isinstance(name, str) or not NAME.match(name):
-            self.fail(doc, path + ("name",), what, "'name' must be lower_case_with_underscores")
-        if name in self.derived_by_name:
-            self.fail(doc, path + ("name",), what, f"duplicate derived fact (first at {self.derived_by_name[name].source}); give this one a name of its own")
-        description = self.text(doc, path + ("description",), item["description"], what, "description")
-        refs = self.guide_refs(doc, path + ("refs",), item["refs"], what) if "refs" in item else ()
+        record = validate(DerivedRecord, item, doc, path, what, knowledge=self.knowledge, derived=self.derived_by_name)
         loc = doc.location(path)
-        if ("compute" in item) == ("cases" in item):
-            self.fail(doc, path, what, "give either 'compute' or 'cases' (with 'values')")
-        if "compute" in item:
-            for key in ("values", "default"):
-                if key in item:
-                    self.fail(doc, path + (key,), what, f"'{key}' belongs to a derived fact with 'cases', not 'compute'")
-            for_each = None
-            if "for_each" in item:
-                for_each = self.collection(doc, path + ("for_each",), item["for_each"], what)
-            func, args = self.compute(doc, path + ("compute",), item["compute"], what, for_each)
-            derived = Derived(name, description, loc, compute=(func, args), for_each=for_each, refs=refs)
-            if for_each is not None:
-                fields = schema.lookup(for_each).fields
-                if name in fields:
-                    self.fail(doc, path + ("name",), what, f"'{name}' is already a field of {'.'.join(for_each)}")
+        if "compute" in record.model_fields_set:
+            compute = self.compute(_At(doc, what), path + ("compute",), record.compute, record.for_each)
+            derived = Derived(name, record.description, loc, compute=compute, for_each=record.for_each, refs=record.refs)
         else:
-            if "for_each" in item:
-                self.fail(doc, path + ("for_each",), what, "'for_each' is only for computed derived facts")
-            values = item.get("values")
-            if not isinstance(values, list) or not values or not all(isinstance(v, str) and NAME.match(v) for v in values):
-                hint = _QUOTE_BOOLEANS if isinstance(values, list) and any(isinstance(v, bool) for v in values) else ""
-                self.fail(doc, path + ("values",), what, f"'values' must be a list of lower_case names{hint}")
-            default = item.get("default")
-            if default is not None and default not in values:
-                self.fail(doc, path + ("default",), what, f"default '{default}' is not one of its values: {', '.join(values)}")
-            derived = Derived(name, description, loc, values=tuple(values), default=default, refs=refs)
-            self._pending_cases[name] = (doc, path, item)
+            derived = Derived(name, record.description, loc, values=tuple(record.values), default=record.default, refs=record.refs)
+            self._pending_cases[name] = (doc, path, record)
         self.derived_by_name[name] = derived
         self.ruleset.derived.append(derived)
+
+    def derived_cases(self, derived: Derived) -> None:
+        """Parse the cases of a derived fact decided by the engine."""
+        pending = self._pending_cases.get(derived.name)
+        if pending is None:
+            return
+        doc, path, record = pending
+        what = f"derived fact '{derived.name}'"
+        at = _At(doc, what, reading=derived.name)
+        parsed = []
+        for i, raw in enumerate(record.cases):
+            cpath = path + ("cases", i)
+            case = validate(CaseRecord, raw, doc, cpath, what, values=derived.values)
+            parsed.append(Case(case.value, self.condition(at, cpath + ("when",), case.when)))
+        index = self.ruleset.derived.index(derived)
+        self.ruleset.derived[index] = self.derived_by_name[derived.name] = replace(derived, cases=tuple(parsed))
 
     def check_cycles(self) -> None:
         """Derived facts decided by the engine must not read each other in a circle (they run in stages)."""
         reads = {
-            d.name: [r.path[0] for case in d.cases for r in condition_refs(case.when) if r.scope == "derived"]
+            d.name: [r.path[0] for case in d.cases for r in refs_of(case.when) if r.scope == "derived"]
             for d in self.ruleset.derived
         }
         state: dict[str, int] = {}  # 1 = being visited, 2 = done
@@ -350,9 +113,9 @@ class _Parser:
                 if state.get(other) == 1:
                     cycle = trail[trail.index(other):] + [name, other] if other in trail else [name, other]
                     doc, path, _ = self._pending_cases[cycle[0]]
-                    self.fail(doc, path + ("cases",), f"derived fact '{cycle[0]}'",
-                              f"derived facts read each other in a cycle ({' -> '.join(cycle)}); "
-                              "decide one of them from profile fields only")
+                    _At(doc, f"derived fact '{cycle[0]}'").fail(
+                        path + ("cases",), f"derived facts read each other in a cycle ({' -> '.join(cycle)}); "
+                        "decide one of them from profile fields only")
                 if state.get(other) is None:
                     visit(other, trail + [name])
             state[name] = 2
@@ -361,145 +124,112 @@ class _Parser:
             if state.get(d.name) is None:
                 visit(d.name, [])
 
-    def derived_cases(self, derived: Derived) -> None:
-        pending = self._pending_cases.get(derived.name)
-        if pending is None:
-            return
-        doc, path, item = pending
-        what = f"derived fact '{derived.name}'"
-        cases_raw = item.get("cases")
-        if not isinstance(cases_raw, list) or not cases_raw:
-            self.fail(doc, path + ("cases",), what, "'cases' must be a non-empty list of {value, when}")
-        cases = []
-        for i, case in enumerate(cases_raw):
-            cpath = path + ("cases", i)
-            case = self.mapping(doc, cpath, case, what, ["value", "when"], [])
-            value = self.choice(doc, cpath + ("value",), case["value"], what, "value", derived.values)
-            when = self.condition(doc, cpath + ("when",), case["when"], what, None, reading=derived.name)
-            cases.append(Case(value, when))
-        index = self.ruleset.derived.index(derived)
-        self.ruleset.derived[index] = Derived(
-            derived.name, derived.description, derived.source, values=derived.values,
-            cases=tuple(cases), default=derived.default, refs=derived.refs,
-        )
-        self.derived_by_name[derived.name] = self.ruleset.derived[index]
-
-    def compute(self, doc, path, spec, what, for_each) -> tuple[str, tuple[Ref, ...]]:
+    def compute(self, at: _At, path: tuple, spec: Any, for_each: tuple[str, ...] | None) -> tuple[str, tuple[Ref, ...]]:
         if not isinstance(spec, dict) or len(spec) != 1:
-            self.fail(doc, path, what, f"'compute' must be one function: {', '.join(COMPUTE)}")
+            at.fail(path, f"'compute' must be one function: {', '.join(COMPUTE)}")
         func, args = next(iter(spec.items()))
         if func not in COMPUTE:
-            self.fail(doc, path + (func,), what, f"unknown function '{func}'{did_you_mean(func, COMPUTE)}; known: {', '.join(COMPUTE)}")
-        apath = path + (func,)
-        arity = {"count": 1, "distinct": 1, "count_set": 1, "common": 1, "days_since": 1, "overlap": 2, "ratio": 2, "difference": 2, "progress": 3}[func]
+            at.fail(path + (func,), f"unknown function '{func}'{did_you_mean(func, COMPUTE)}; known: {', '.join(COMPUTE)}")
+        path = path + (func,)
+        arity = _ARITY[func]
         if arity == 1:
             args = [args]
         if not isinstance(args, list) or len(args) != arity:
-            self.fail(doc, apath, what, f"'{func}' takes {arity} paths")
+            at.fail(path, f"'{func}' takes {arity} paths")
         refs = []
         for i, arg in enumerate(args):
-            ipath = apath + (i,) if arity > 1 else apath
+            apath = path + (i,) if arity > 1 else path
             if func in ("distinct", "count_set", "common"):
-                refs.append(self.collection_field(doc, ipath, arg, what))
+                refs.append(self.collection_field(at, apath, arg))
                 continue
-            ref = self.ref(doc, ipath, arg, what, for_each, allow_derived=False)
-            want = {"count": ("list", "collection"), "overlap": ("list", "enum", "str"), "days_since": ("date",)}.get(func, ("int", "number"))
+            ref = self.ref(replace(at, item_of=for_each), apath, arg, allow_derived=False)
+            want = _WANTS.get(func, ("int", "number"))
             if ref.type.kind not in want:
-                self.fail(doc, ipath, what, f"'{func}' needs {' or '.join(want)} values, but '{arg}' is {ref.type.describe()}")
+                at.fail(apath, f"'{func}' needs {' or '.join(want)} values, but '{arg}' is {ref.type.describe()}")
             refs.append(ref)
         return func, tuple(refs)
 
-    def collection_field(self, doc, path, arg, what) -> Ref:
+    def collection_field(self, at: _At, path: tuple, arg: Any) -> Ref:
         parts = tuple(str(arg).split(".")) if isinstance(arg, str) else ()
         for n in (2, 1):
             coll = parts[:n]
             if coll and ".".join(coll) in COLLECTIONS and len(parts) > n:
                 ftype = schema.lookup(parts[n:], schema.lookup(coll))
                 if ftype is None:
-                    self.fail(doc, path, what, f"'{arg}': no field '{'.'.join(parts[n:])}' in {'.'.join(coll)}{did_you_mean(parts[n], schema.children((), schema.lookup(coll)))}")
+                    at.fail(path, f"'{arg}': no field '{'.'.join(parts[n:])}' in {'.'.join(coll)}"
+                                  f"{did_you_mean(parts[n], schema.children((), schema.lookup(coll)))}")
                 return Ref("item", parts[n:], ftype, coll)
-        self.fail(doc, path, what, f"'{arg}' must name a field of a collection ({', '.join(c + '.FIELD' for c in COLLECTIONS)})")
-
-    def collection(self, doc, path, value, what) -> tuple[str, ...]:
-        if value not in COLLECTIONS:
-            self.fail(doc, path, what, f"'{value}' is not a collection; expected one of {', '.join(COLLECTIONS)}{did_you_mean(value, COLLECTIONS)}")
-        return tuple(value.split("."))
+        at.fail(path, f"'{arg}' must name a field of a collection ({', '.join(c + '.FIELD' for c in COLLECTIONS)})")
 
     # -- rules ------------------------------------------------------------------
     def rule(self, doc: Document, path: tuple, item: Any) -> None:
+        """Add a rule: its record checked, its condition, templates and proportion cases parsed."""
         rid = item.get("id") if isinstance(item, dict) else None
         what = f"rule '{rid}'" if isinstance(rid, str) else f"rules[{path[-1]}]"
-        item = self.mapping(doc, path, item, what, ["id", "kind", "severity", "title", "message", "advice", "refs", "when"],
-                            ["for_each", "proportion", "description"])
-        if not isinstance(rid, str) or not RULE_ID.match(rid):
-            self.fail(doc, path + ("id",), what, "'id' must look like 'area.short-name' (lower case, dots and dashes)")
-        if rid in self.rule_ids:
-            first = self.rule_ids[rid]
-            where = f"line {first.line}" if first.source == doc.source else str(first)
-            self.fail(doc, path + ("id",), what, f"duplicate rule id (first at {where}); give this rule an id of its own")
-        kind = self.choice(doc, path + ("kind",), item["kind"], what, "kind", KINDS)
-        severity = self.choice(doc, path + ("severity",), item["severity"], what, "severity", SEVERITIES)
-        title = self.text(doc, path + ("title",), item["title"], what, "title")
-        description = self.text(doc, path + ("description",), item["description"], what, "description") if "description" in item else None
-        for_each = self.collection(doc, path + ("for_each",), item["for_each"], what) if "for_each" in item else None
-        refs = self.guide_refs(doc, path + ("refs",), item["refs"], what)
-        when = self.condition(doc, path + ("when",), item["when"], what, for_each)
-        message = self.template(doc, path + ("message",), item["message"], what, for_each, "message")
-        advice = self.template(doc, path + ("advice",), item["advice"], what, for_each, "advice")
+        record = validate(RuleRecord, item, doc, path, what, knowledge=self.knowledge, rule_ids=self.rule_ids, source=doc.source)
+        at = _At(doc, what, item_of=record.for_each)
+        when = self.condition(at, path + ("when",), record.when)
+        message = self.template(at, path + ("message",), record.message, "message")
+        advice = self.template(at, path + ("advice",), record.advice, "advice")
         proportion = []
-        raw = item.get("proportion") or []
-        if not isinstance(raw, list):
-            self.fail(doc, path + ("proportion",), what, "'proportion' must be a list of {when, severity, because}")
-        for i, p in enumerate(raw):
+        for i, raw in enumerate(record.proportion):
             ppath = path + ("proportion", i)
-            p = self.mapping(doc, ppath, p, what, ["when", "severity", "because"], [])
-            sev = self.choice(doc, ppath + ("severity",), p["severity"], what, "severity", SEVERITIES)
-            if SEVERITIES.index(sev) <= SEVERITIES.index(severity):
-                self.fail(doc, ppath + ("severity",), what, f"proportion severity '{sev}' must be lower than the rule's '{severity}'")
-            pwhen = self.condition(doc, ppath + ("when",), p["when"], what, for_each)
+            p = validate(ProportionRecord, raw, doc, ppath, what, rule_severity=record.severity)
+            pwhen = self.condition(at, ppath + ("when",), p.when)
             dead = contradiction([when, pwhen])
             if dead:
-                self.fail(doc, ppath + ("when",), what, f"this proportion can never apply together with the rule's condition: {dead}")
-            proportion.append(Proportion(pwhen, sev, self.text(doc, ppath + ("because",), p["because"], what, "because")))
+                at.fail(ppath + ("when",), f"this proportion can never apply together with the rule's condition: {dead}")
+            proportion.append(Proportion(pwhen, p.severity, p.because))
         loc = doc.location(path)
         self.rule_ids[rid] = loc
-        self.ruleset.rules.append(Rule(rid, kind, severity, title, message, advice, refs, when, for_each, tuple(proportion), loc, description))
+        self.ruleset.rules.append(Rule(rid, record.kind, record.severity, record.title, message, advice, record.refs, when,
+                                       record.for_each, tuple(proportion), loc, record.description))
 
     # -- paths ------------------------------------------------------------------
-    def ref(self, doc, path, text, what, item_of, allow_derived=True) -> Ref:
+    def ref(self, at: _At, path: tuple, text: Any, allow_derived: bool = True) -> Ref:
+        """The value a field path names: a profile field, `item.FIELD` or `derived.NAME`."""
         if not isinstance(text, str) or not text:
-            self.fail(doc, path, what, f"a field path must be text, not {text!r}")
+            at.fail(path, f"a field path must be text, not {text!r}")
         parts = tuple(text.split("."))
         if parts[0] == "derived":
             if not allow_derived:
-                self.fail(doc, path, what, f"'{text}': a computed fact reads profile fields only")
-            name = ".".join(parts[1:])
-            derived = self.derived_by_name.get(name)
-            if derived is None or derived.for_each is not None:
-                known = [n for n, d in self.derived_by_name.items() if d.for_each is None]
-                self.fail(doc, path, what, f"'{text}' is not a derived fact{did_you_mean(name, known)}")
-            return Ref("derived", (name,), derived.type)
+                at.fail(path, f"'{text}': a computed fact reads profile fields only")
+            return self._derived_ref(at, path, text, ".".join(parts[1:]))
         if parts[0] == "item":
-            if item_of is None:
-                self.fail(doc, path, what, f"'{text}': 'item.' is only valid inside some/every/none or in a for_each rule")
-            root = schema.lookup(item_of)
-            ftype = schema.lookup(parts[1:], root) if len(parts) > 1 else None
-            if ftype is None and len(parts) == 2:
-                derived = self.derived_by_name.get(parts[1])
-                if derived is not None and derived.for_each == item_of:
-                    return Ref("item", parts[1:], derived.type, item_of)
-            if ftype is None:
-                extra = [n for n, d in self.derived_by_name.items() if d.for_each == item_of]
-                self.fail(doc, path, what, f"'{text}': {'.'.join(item_of)} items have no field '{'.'.join(parts[1:])}'"
-                          f"{did_you_mean(parts[-1], list(root.fields) + extra)}")
-            return Ref("item", parts[1:], ftype, item_of)
+            return self._item_ref(at, path, text, parts[1:])
+        return self._profile_ref(at, path, text, parts)
+
+    def _derived_ref(self, at: _At, path: tuple, text: str, name: str) -> Ref:
+        derived = self.derived_by_name.get(name)
+        if derived is None or derived.for_each is not None:
+            known = [n for n, d in self.derived_by_name.items() if d.for_each is None]
+            at.fail(path, f"'{text}' is not a derived fact{did_you_mean(name, known)}")
+        return Ref("derived", (name,), derived.type)
+
+    def _item_ref(self, at: _At, path: tuple, text: str, parts: tuple[str, ...]) -> Ref:
+        item_of = at.item_of
+        if item_of is None:
+            at.fail(path, f"'{text}': 'item.' is only valid inside some/every/none or in a for_each rule")
+        root = schema.lookup(item_of)
+        ftype = schema.lookup(parts, root) if parts else None
+        if ftype is None and len(parts) == 1:
+            derived = self.derived_by_name.get(parts[0])
+            if derived is not None and derived.for_each == item_of:
+                return Ref("item", parts, derived.type, item_of)
+        if ftype is None:
+            extra = [n for n, d in self.derived_by_name.items() if d.for_each == item_of]
+            at.fail(path, f"'{text}': {'.'.join(item_of)} items have no field '{'.'.join(parts)}'"
+                          f"{did_you_mean(parts[-1] if parts else 'item', list(root.fields) + extra)}")
+        return Ref("item", parts, ftype, item_of)
+
+    def _profile_ref(self, at: _At, path: tuple, text: str, parts: tuple[str, ...]) -> Ref:
         # Walk the path: name the first part that does not exist, and suggest from its siblings.
         for n in range(1, len(parts) + 1):
             parent = schema.lookup(parts[: n - 1])
             if parent is not None and parent.kind == "collection":
                 coll = ".".join(parts[: n - 1])
-                self.fail(doc, path, what, f"'{text}': {coll} is a list; read its items with "
-                                           f"{{some: {coll}, where: {{...}}}} (or for_each: {coll}) and 'item.{'.'.join(parts[n - 1:])}'")
+                at.fail(path, f"'{text}': {coll} is a list; read its items with "
+                              f"{{some: {coll}, where: {{...}}}} (or for_each: {coll}) and 'item.{'.'.join(parts[n - 1:])}'")
             if schema.lookup(parts[:n]) is None:
                 siblings = schema.children(parts[: n - 1]) + (["derived", "item"] if n == 1 else [])
                 close = difflib.get_close_matches(parts[n - 1], siblings, n=1, cutoff=0.6)
@@ -509,122 +239,132 @@ class _Parser:
                     hint = f"; {'.'.join(parts[: n - 1])} has: {', '.join(siblings)}"
                 else:
                     hint = "; see rules/REFERENCE.md or `advisor schema` for the fields"
-                self.fail(doc, path, what, f"'{text}' is not a profile field{hint}")
+                at.fail(path, f"'{text}' is not a profile field{hint}")
         return Ref("profile", parts, schema.lookup(parts))
 
     # -- conditions -------------------------------------------------------------
-    def condition(self, doc, path, cond, what, item_of, reading: str | None = None) -> Any:
+    def condition(self, at: _At, path: tuple, cond: Any) -> Any:
+        """A condition's syntax tree; every path, operator and value checked, and an `all` that can never hold refused."""
         if not isinstance(cond, dict) or not cond:
-            self.fail(doc, path, what, "a condition must be a mapping such as {path: ..., equals: ...}, {all: [...]}, {missing: ...}")
+            at.fail(path, "a condition must be a mapping such as {path: ..., equals: ...}, {all: [...]}, {missing: ...}")
         keys = set(cond)
-        for combinator, ctor in (("all", All), ("any", AnyOf)):
-            if combinator in keys:
-                if len(keys) != 1:
-                    self.fail(doc, path, what, f"'{combinator}' must stand alone in its condition (found also {', '.join(sorted(keys - {combinator}))})")
-                items = cond[combinator]
-                if not isinstance(items, list) or not items:
-                    self.fail(doc, path + (combinator,), what, f"'{combinator}' takes a non-empty list of conditions")
-                parsed = tuple(self.condition(doc, path + (combinator, i), c, what, item_of, reading) for i, c in enumerate(items))
-                node = ctor(parsed)
-                if ctor is All:
-                    self.check_satisfiable(doc, path, what, parsed)
-                return node
-        if "not" in keys:
-            if len(keys) != 1:
-                self.fail(doc, path, what, "'not' must stand alone in its condition")
-            return Not(self.condition(doc, path + ("not",), cond["not"], what, item_of, reading))
-        for mode in QUANTIFIERS:
-            if mode in keys:
-                extra = keys - {mode, "where"}
-                if extra or "where" not in keys:
-                    self.fail(doc, path, what, f"'{mode}' takes a collection and 'where': {{{mode}: partners, where: {{...}}}}")
-                coll = self.collection(doc, path + (mode,), cond[mode], what)
-                if getattr(self, "_in_quantifier", False):
-                    self.fail(doc, path, what, "quantifiers (some/every/none) cannot be nested")
-                self._in_quantifier = True
-                try:
-                    where = self.condition(doc, path + ("where",), cond["where"], what, coll, reading)
-                finally:
-                    self._in_quantifier = False
-                return Quantifier(mode, Ref("profile", coll, schema.lookup(coll)), where)
-        if "count" in keys:
-            ops = keys - {"count"}
-            if len(ops) != 1 or next(iter(ops)) not in COUNT_OPS:
-                self.fail(doc, path, what, f"'count' takes one comparison: {', '.join(COUNT_OPS)}")
-            op = next(iter(ops))
-            ref = self.ref(doc, path + ("count",), cond["count"], what, item_of)
-            self.derived_guard(doc, path, what, ref, reading)
-            if ref.type.kind not in ("list", "collection"):
-                self.fail(doc, path + ("count",), what, f"'count' needs a list, but '{ref.text}' is {ref.type.describe()}")
-            n = cond[op]
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                self.fail(doc, path + (op,), what, f"a count is compared with a whole number, not {n!r}")
-            if op == "lt" and n == 0:
-                self.fail(doc, path, what, f"condition can never be true: the number of items of {ref.text} is never below 0")
-            return Count(ref, COMPARE_OPS[op], n)
-        for op in PATH_OPS:
-            if op in keys:
-                if len(keys) != 1:
-                    self.fail(doc, path, what, f"'{op}' takes just a field path: {{{op}: some.field}}")
-                ref = self.ref(doc, path + (op,), cond[op], what, item_of)
-                self.derived_guard(doc, path, what, ref, reading)
-                kind = ref.type.kind
-                if op in ("empty", "non_empty") and kind not in ("list", "collection"):
-                    self.fail(doc, path + (op,), what, f"'{op}' needs a list, but '{ref.text}' is {ref.type.describe()}; use exists/missing")
-                if op in ("is_true", "not_true"):
-                    if kind != "bool":
-                        other = "use exists/missing" if kind in ("object", "date") else "use count, empty or contains" if kind in ("list", "collection") else "compare it with {path: ..., equals: ...}"
-                        self.fail(doc, path + (op,), what, f"'{op}' needs a true/false field, but '{ref.text}' is {ref.type.describe()}; {other}")
-                    node = Compare(ref, "eq", True)
-                    return node if op == "is_true" else Not(node)
-                return Check(ref, op)
-        if "path" in keys:
-            ops = keys - {"path"}
-            valid = list(COMPARE_OPS) + list(SET_OPS) + ["contains"]
-            if len(ops) != 1:
-                self.fail(doc, path, what, f"'path' takes exactly one operator ({', '.join(valid)}); "
-                                           "to test two things, put two conditions under 'all'")
-            op = next(iter(ops))
-            if op not in valid:
-                self.fail(doc, path + (op,), what, f"unknown operator '{op}'{did_you_mean(op, valid + list(PATH_OPS))}")
-            ref = self.ref(doc, path + ("path",), cond["path"], what, item_of)
-            self.derived_guard(doc, path, what, ref, reading)
-            return self.comparison(doc, path + (op,), what, ref, op, cond[op])
+        for form, parse in _FORMS:
+            if form in keys:
+                return parse(self, at, path, cond, form)
+        self._unknown(at, path, cond)
+
+    def _all_or_any(self, at: _At, path: tuple, cond: dict, form: str) -> Any:
+        if len(cond) != 1:
+            at.fail(path, f"'{form}' must stand alone in its condition (found also {', '.join(sorted(set(cond) - {form}))})")
+        items = cond[form]
+        if not isinstance(items, list) or not items:
+            at.fail(path + (form,), f"'{form}' takes a non-empty list of conditions")
+        parsed = tuple(self.condition(at, path + (form, i), c) for i, c in enumerate(items))
+        if form == "any":
+            return AnyOf(parsed)
+        problem = contradiction(parsed)
+        if problem:
+            at.fail(path, f"condition can never be true: {problem}; remove one of them, or use 'any' if either will do")
+        return All(parsed)
+
+    def _not(self, at: _At, path: tuple, cond: dict, form: str) -> Any:
+        if len(cond) != 1:
+            at.fail(path, "'not' must stand alone in its condition")
+        return Not(self.condition(at, path + ("not",), cond["not"]))
+
+    def _quantifier(self, at: _At, path: tuple, cond: dict, mode: str) -> Any:
+        if set(cond) != {mode, "where"}:
+            at.fail(path, f"'{mode}' takes a collection and 'where': {{{mode}: partners, where: {{...}}}}")
+        wrong = collection_problem(cond[mode])
+        if wrong:
+            at.fail(path + (mode,), wrong)
+        if at.quantified:
+            at.fail(path, "quantifiers (some/every/none) cannot be nested")
+        coll = tuple(cond[mode].split("."))
+        where = self.condition(replace(at, item_of=coll, quantified=True), path + ("where",), cond["where"])
+        return Quantifier(mode, Ref("profile", coll, schema.lookup(coll)), where)
+
+    def _count(self, at: _At, path: tuple, cond: dict, form: str) -> Any:
+        ops = set(cond) - {"count"}
+        if len(ops) != 1 or next(iter(ops)) not in COUNT_OPS:
+            at.fail(path, f"'count' takes one comparison: {', '.join(COUNT_OPS)}")
+        op = next(iter(ops))
+        ref = self._read(at, path, "count", cond)
+        if ref.type.kind not in ("list", "collection"):
+            at.fail(path + ("count",), f"'count' needs a list, but '{ref.text}' is {ref.type.describe()}")
+        n = cond[op]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            at.fail(path + (op,), f"a count is compared with a whole number, not {n!r}")
+        if op == "lt" and n == 0:
+            at.fail(path, f"condition can never be true: the number of items of {ref.text} is never below 0")
+        return Count(ref, COMPARE_OPS[op], n)
+
+    def _field_test(self, at: _At, path: tuple, cond: dict, op: str) -> Any:
+        if len(cond) != 1:
+            at.fail(path, f"'{op}' takes just a field path: {{{op}: some.field}}")
+        ref = self._read(at, path, op, cond)
+        kind = ref.type.kind
+        if op in ("empty", "non_empty") and kind not in ("list", "collection"):
+            at.fail(path + (op,), f"'{op}' needs a list, but '{ref.text}' is {ref.type.describe()}; use exists/missing")
+        if op not in ("is_true", "not_true"):
+            return Check(ref, op)
+        if kind != "bool":
+            other = "use exists/missing" if kind in ("object", "date") else "use count, empty or contains" \
+                if kind in ("list", "collection") else "compare it with {path: ..., equals: ...}"
+            at.fail(path + (op,), f"'{op}' needs a true/false field, but '{ref.text}' is {ref.type.describe()}; {other}")
+        node = Compare(ref, "eq", True)
+        return node if op == "is_true" else Not(node)
+
+    def _path(self, at: _At, path: tuple, cond: dict, form: str) -> Any:
+        ops = set(cond) - {"path"}
+        valid = list(COMPARE_OPS) + list(SET_OPS) + ["contains"]
+        if len(ops) != 1:
+            at.fail(path, f"'path' takes exactly one operator ({', '.join(valid)}); "
+                          "to test two things, put two conditions under 'all'")
+        op = next(iter(ops))
+        if op not in valid:
+            at.fail(path + (op,), f"unknown operator '{op}'{did_you_mean(op, valid + list(PATH_OPS))}")
+        ref = self._read(at, path, "path", cond)
+        return self.comparison(at, path + (op,), ref, op, cond[op])
+
+    def _read(self, at: _At, path: tuple, key: str, cond: dict) -> Ref:
+        """The value a condition reads (under key), which a derived fact's own cases must not be."""
+        ref = self.ref(at, path + (key,), cond[key])
+        if at.reading is not None and ref.scope == "derived" and ref.path[0] == at.reading:
+            at.fail(path, "a derived fact cannot read itself")
+        return ref
+
+    def _unknown(self, at: _At, path: tuple, cond: dict) -> NoReturn:
         known = ["all", "any", "not", "path", "count", *QUANTIFIERS, *PATH_OPS]
-        first = sorted(keys, key=str)[0]
+        first = sorted(cond, key=str)[0]
         if str(first).lower() in _YAML_BOOLEANS:
             op = "is_true" if _YAML_BOOLEANS[str(first).lower()] else "not_true"
             target = cond[first] if isinstance(cond[first], str) else "FIELD"
-            self.fail(doc, path + (first,), what, f"unknown condition '{first}': YAML reads a bare {first} as a yes/no value, "
-                                                  f"not a condition; write '{op}: {target}'")
+            at.fail(path + (first,), f"unknown condition '{first}': YAML reads a bare {first} as a yes/no value, "
+                                     f"not a condition; write '{op}: {target}'")
         hint = did_you_mean(first, known) or f"; expected one of {', '.join(known)}"
-        self.fail(doc, path + (first,), what, f"unknown condition '{first}'{hint}")
+        at.fail(path + (first,), f"unknown condition '{first}'{hint}")
 
-    def derived_guard(self, doc, path, what, ref, reading):
-        if reading is not None and ref.scope == "derived" and ref.path[0] == reading:
-            self.fail(doc, path, what, "a derived fact cannot read itself")
-
-    def comparison(self, doc, path, what, ref: Ref, op: str, value: Any) -> Any:
+    def comparison(self, at: _At, path: tuple, ref: Ref, op: str, value: Any) -> Any:
         kind = ref.type.kind
         if op == "contains":
             if kind != "list":
-                self.fail(doc, path, what, f"'contains' needs a list of values, but '{ref.text}' is {ref.type.describe()}")
-            return Compare(ref, "contains", self.literal(doc, path, what, ref.type.item, value, ref))
+                at.fail(path, f"'contains' needs a list of values, but '{ref.text}' is {ref.type.describe()}")
+            return Compare(ref, "contains", self.literal(at, path, ref.type.item, value, ref))
         if kind in ("list", "collection", "object"):
-            self.fail(doc, path, what, f"'{ref.text}' is {ref.type.describe()}; use count, empty, contains or exists")
+            at.fail(path, f"'{ref.text}' is {ref.type.describe()}; use count, empty, contains or exists")
         if kind == "date":
-            self.fail(doc, path, what, f"'{ref.text}' is a date; compare a derived fact such as days_since instead")
+            at.fail(path, f"'{ref.text}' is a date; compare a derived fact such as days_since instead")
         if op in SET_OPS:
             if not isinstance(value, list) or not value:
-                self.fail(doc, path, what, f"'{op}' takes a non-empty list of values")
-            values = tuple(self.literal(doc, path + (i,), what, ref.type, v, ref) for i, v in enumerate(value))
-            return Compare(ref, op, values)
+                at.fail(path, f"'{op}' takes a non-empty list of values")
+            return Compare(ref, op, tuple(self.literal(at, path + (i,), ref.type, v, ref) for i, v in enumerate(value)))
         cop = COMPARE_OPS[op]
         if cop in ("lt", "lte", "gt", "gte") and kind not in ("int", "number"):
-            self.fail(doc, path, what, f"'{op}' needs a number, but '{ref.text}' is {ref.type.describe()}; use equals or in")
-        return Compare(ref, cop, self.literal(doc, path, what, ref.type, value, ref))
+            at.fail(path, f"'{op}' needs a number, but '{ref.text}' is {ref.type.describe()}; use equals or in")
+        return Compare(ref, cop, self.literal(at, path, ref.type, value, ref))
 
-    def literal(self, doc, path, what, ftype: FieldType, value: Any, ref: Ref) -> Any:
+    def literal(self, at: _At, path: tuple, ftype: FieldType, value: Any, ref: Ref) -> Any:
         kind = ftype.kind
         ok = {
             "bool": isinstance(value, bool),
@@ -634,26 +374,21 @@ class _Parser:
             "enum": isinstance(value, str) and value in ftype.values,
         }.get(kind, False)
         if ok and isinstance(value, float) and not math.isfinite(value):
-            self.fail(doc, path, what, f"{value!r} is not a usable number for {ref.text}; give a finite number")
+            at.fail(path, f"{value!r} is not a usable number for {ref.text}; give a finite number")
         if not ok:
             if kind == "enum" and isinstance(value, str):
-                self.fail(doc, path, what, f"'{value}' is not a value of {ref.text}; expected one of {', '.join(ftype.values)}{did_you_mean(value, ftype.values)}")
+                at.fail(path, f"'{value}' is not a value of {ref.text}; expected one of {', '.join(ftype.values)}"
+                              f"{did_you_mean(value, ftype.values)}")
             hint = "; use is_true/not_true, or write true or false without quotes" if kind == "bool" else \
                 "; write a plain number without quotes" if kind in ("int", "number") else ""
-            self.fail(doc, path, what, f"{shown(value)} does not fit {ref.text}, which is {ftype.describe()}{hint}")
+            at.fail(path, f"{shown(value)} does not fit {ref.text}, which is {ftype.describe()}{hint}")
         return float(value) if kind == "number" and not isinstance(value, float) else value
-
-    def check_satisfiable(self, doc, path, what, parsed: tuple) -> None:
-        """Refuse an `all` that no profile can meet, e.g. one field equal to two values, or set and missing."""
-        problem = contradiction(parsed)
-        if problem:
-            self.fail(doc, path, what, f"condition can never be true: {problem}; remove one of them, or use 'any' if either will do")
 
     # -- templates --------------------------------------------------------------
     _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
-    def template(self, doc, path, text, what, item_of, key) -> Template:
-        text = self.text(doc, path, text, what, key)
+    def template(self, at: _At, path: tuple, text: str, key: str) -> Template:
+        """A message or advice: literal text and the values it shows, each checked."""
         parts: list[Any] = []
         pos = 0
         for m in self._PLACEHOLDER.finditer(text):
@@ -664,191 +399,27 @@ class _Parser:
                 parts.append(token[0])
                 continue
             if m.group(1) is None:
-                self.fail(doc, path, what, f"unmatched '{token}' in {key}; write '{token * 2}' for a literal brace")
+                at.fail(path, f"unmatched '{token}' in {key}; write '{token * 2}' for a literal brace")
             body = m.group(1).strip()
             name, _, fmt = body.partition(":")
             if fmt not in ("", "%", ","):
-                self.fail(doc, path, what, f"unknown format ':{fmt}' in {{{body}}}; use ':%' or ':,'")
-            ref = self.ref(doc, path, name.strip(), f"{what}: {key} {{{body}}}", item_of)
+                at.fail(path, f"unknown format ':{fmt}' in {{{body}}}; use ':%' or ':,'")
+            ref = self.ref(replace(at, what=f"{at.what}: {key} {{{body}}}"), path, name.strip())
             if ref.type.kind in ("object", "collection"):
-                self.fail(doc, path, what, f"{{{name}}} is {ref.type.describe()} and cannot be shown in a {key}")
+                at.fail(path, f"{{{name}}} is {ref.type.describe()} and cannot be shown in a {key}")
             parts.append((ref, fmt))
         parts.append(text[pos:])
         return Template(text, tuple(p for p in parts if p != ""))
 
 
-# --------------------------------------------------------------------------- contradictions
-
-_MISSING = object()
-
-
-def _atoms(items: Iterable[Any]) -> Iterable[Any]:
-    """The conditions an `all` requires, nested `all`s flattened."""
-    for node in items:
-        if isinstance(node, All):
-            yield from _atoms(node.items)
-        else:
-            yield node
-
-
-def _variable(node: Any) -> Ref | None:
-    """The one field a condition constrains, when it is a plain test of one field (else None)."""
-    if isinstance(node, Not):
-        if isinstance(node.item, Compare) and node.item.op == "contains":
-            return None  # 'not contains' says nothing about the list's size or presence
-        return _variable(node.item)
-    if isinstance(node, (Compare, Check, Count)):
-        return node.ref
-    return None
-
-
-def _holds(node: Any, value: Any) -> bool:
-    """Whether a test of one field holds for a candidate value (_MISSING, a scalar, or a (present, count) pair)."""
-    if isinstance(node, Not):
-        return not _holds(node.item, value)
-    listlike = isinstance(value, tuple)
-    present = value[0] if listlike else value is not _MISSING
-    if isinstance(node, Check):
-        if node.op in ("exists", "missing"):
-            return present == (node.op == "exists")
-        count = value[1] if listlike else 0
-        return (count == 0) == (node.op == "empty")
-    if isinstance(node, Count):
-        return _compare(value[1] if listlike else 0, node.op, node.value)
-    if node.op == "contains":
-        return listlike and value[0] and value[1] > 0
-    if not present or listlike:
-        return False
-    if node.op == "in":
-        return value in node.value
-    if node.op == "not_in":
-        return value not in node.value
-    return _compare(value, node.op, node.value)
-
-
-def _compare(value: Any, op: str, other: Any) -> bool:
-    if op == "eq":
-        return value == other and type(value) is not bool or value is other
-    if op == "neq":
-        return not _compare(value, "eq", other)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return {"lt": value < other, "lte": value <= other, "gt": value > other, "gte": value >= other}[op]
-
-
-def _constants(nodes: list) -> list:
-    out = []
-    for node in nodes:
-        while isinstance(node, Not):
-            node = node.item
-        if isinstance(node, Compare):
-            out.extend(node.value if node.op in ("in", "not_in") else [node.value])
-        elif isinstance(node, Count):
-            out.append(node.value)
-    return out
-
-
-def _candidates(ref: Ref, nodes: list) -> list:
-    """Values that stand for every case the tests on this field can tell apart."""
-    kind = ref.type.kind
-    consts = [c for c in _constants(nodes) if isinstance(c, (int, float)) and not isinstance(c, bool)]
-    if kind in ("list", "collection"):
-        counts = {0, 1} | {n + d for n in consts for d in (-1, 0, 1) if n + d >= 0}
-        return [(False, 0)] + [(True, n) for n in sorted(counts)]
-    if kind == "bool":
-        return [_MISSING, True, False]
-    if kind == "enum":
-        return [_MISSING, *ref.type.values]
-    if kind in ("int", "number"):
-        points = sorted(set(consts)) or [0]
-        found = set(points)
-        for c in points:
-            found |= {c - 1, c + 1}
-        if kind == "number":
-            found |= {(a + b) / 2 for a, b in zip(points, points[1:])}
-        return [_MISSING, *sorted(found)]
-    if kind == "str":
-        return [_MISSING, *dict.fromkeys(c for c in _constants(nodes) if isinstance(c, str)), "\x00another value"]
-    return [_MISSING, "\x00set"]  # a date or a section: only set or missing can be told
-
-
-def _const(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value)
-
-
-def _describe_test(node: Any) -> str:
-    if isinstance(node, Not):
-        inner = node.item
-        if isinstance(inner, Compare) and inner.op == "eq" and inner.value is True:
-            return "not true"
-        return f"not {_describe_test(inner)}"
-    if isinstance(node, Check):
-        return {"exists": "set", "missing": "missing", "empty": "empty", "non_empty": "non-empty"}[node.op]
-    words = {"eq": "", "neq": "other than ", "lt": "below ", "lte": "at most ", "gt": "above ", "gte": "at least "}
-    if isinstance(node, Count):
-        return f"{words[node.op] or 'exactly '}{node.value}"
-    if node.op == "eq" and node.value is True:
-        return "true"
-    if node.op == "contains":
-        return f"a list holding {_const(node.value)}"
-    if node.op in ("in", "not_in"):
-        listed = ", ".join(_const(v) for v in node.value)
-        return f"one of [{listed}]" if node.op == "in" else f"none of [{listed}]"
-    return f"{words[node.op]}{_const(node.value)}"
-
-
-def _explain(ref: Ref, tests: list) -> str:
-    if len(tests) == 2:
-        a, b = tests
-        if all(isinstance(t, Compare) and t.op == "eq" for t in tests):
-            return f"{ref.text} cannot equal both {_const(a.value)} and {_const(b.value)}"
-        if {getattr(t, "op", None) for t in tests} == {"exists", "missing"}:
-            return f"{ref.text} cannot be both set and missing"
-    described = " and ".join(dict.fromkeys(_describe_test(t) for t in tests))
-    if isinstance(tests[0], Count) or (isinstance(tests[0], Not) and isinstance(tests[0].item, Count)):
-        return f"the number of items of {ref.text} cannot be {described}"
-    return f"{ref.text} cannot be {described}"
-
-
-def contradiction(items: Iterable[Any]) -> str | None:
-    """Why the conditions (all required) can never hold together, or None when some profile may meet them.
-
-    Only tests of one field each are weighed (with nested `all`s), field by field: a field's
-    tests are tried on every value that tells them apart, and a field inside a section that
-    must be missing must be missing too. Anything else (any, quantifiers, derived facts against
-    the fields they read) is assumed satisfiable, so this never refuses a condition that can hold.
-    """
-    atoms = list(_atoms(items))
-    by_ref: dict[Ref, list] = {}
-    for node in atoms:
-        ref = _variable(node)
-        if ref is not None:
-            by_ref.setdefault(ref, []).append(node)
-    feasible: dict[Ref, list] = {}
-    for ref, tests in by_ref.items():
-        values = _candidates(ref, tests)
-        ok = [v for v in values if all(_holds(t, v) for t in tests)]
-        if not ok:
-            # Name the smallest set of tests that clash: a pair when there is one.
-            for i, a in enumerate(tests):
-                for b in tests[i + 1:]:
-                    if not any(_holds(a, v) and _holds(b, v) for v in values):
-                        return _explain(ref, [a, b])
-            for a in tests:
-                if not any(_holds(a, v) for v in values):
-                    return _explain(ref, [a])
-            return _explain(ref, tests)
-        feasible[ref] = ok
-    for section, ok in feasible.items():
-        if section.type.kind != "object" or any(v is not _MISSING for v in ok):
-            continue
-        for ref, values in feasible.items():
-            inside = ref.scope == section.scope and ref.path[: len(section.path)] == section.path and ref != section
-            if inside and not any(v is _MISSING or v == (False, 0) for v in values):
-                return f"{ref.text} cannot be set when {section.text} is missing"
-    for node in atoms:
-        if isinstance(node, Not) and node.item in atoms:
-            return "a condition and its own 'not' are both required"
-    return None
+_Form = Callable[[Parser, _At, tuple, dict, str], Any]
+#: The forms of a condition by the key that marks each, in the order they are looked for.
+_FORMS: tuple[tuple[str, _Form], ...] = (
+    ("all", Parser._all_or_any),
+    ("any", Parser._all_or_any),
+    ("not", Parser._not),
+    *((mode, Parser._quantifier) for mode in QUANTIFIERS),
+    ("count", Parser._count),
+    *((op, Parser._field_test) for op in PATH_OPS),
+    ("path", Parser._path),
+)

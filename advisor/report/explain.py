@@ -11,8 +11,8 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from ..engine.facts import compute, get_path
-from ..language.compiler import Compiled, Variant, refs_of
-from ..language.parser import Ref, Template
+from ..language.compiler import Compiled, Variant
+from ..language.syntax import Ref, Template, refs_of
 from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..words import in_words

@@ -1,0 +1,274 @@
+"""The fields of rule-file records (rules, their proportion cases, derived facts and their cases) as pydantic models.
+
+A record's conditions, templates and compute specification are a language and are parsed by
+parser.py; every other field is checked here, by the same means as profiles, and a pydantic
+error becomes a RuleError naming the file, line and column of the field, in the words the rule
+language has always used (tests/bad_rules/expected.tsv holds them).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..errors import RuleError, did_you_mean
+from ..profile import schema
+from ..vocabulary import KINDS, RULE_COLLECTIONS as COLLECTIONS, SEVERITIES
+from ..words import quoted as shown
+from ..yamlio import YamlDocument as Document
+
+RULE_ID = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+QUOTE_BOOLEANS = "; put yes/no/on/off in quotes ('yes'): YAML reads them as true/false"
+
+
+def problem(message: str, at: tuple = ()) -> PydanticCustomError:
+    """A validation error in the rule language's words; `at` leads from the field to the value at fault."""
+    return PydanticCustomError("rule_file", "{message}", {"message": message, "at": at})
+
+
+def choice_problem(key: str, value: Any, choices: tuple[str, ...] | list[str]) -> str | None:
+    """Why value is not one of choices (None when it is)."""
+    if isinstance(value, str) and value in choices:
+        return None
+    hint = did_you_mean(value, choices) if isinstance(value, str) else QUOTE_BOOLEANS if isinstance(value, bool) else ""
+    return f"'{key}' is {shown(value)}; expected one of {', '.join(choices)}{hint}"
+
+
+def collection_problem(value: Any) -> str | None:
+    """Why value does not name a collection rules can go through (None when it does)."""
+    if value in COLLECTIONS:
+        return None
+    return f"'{value}' is not a collection; expected one of {', '.join(COLLECTIONS)}{did_you_mean(value, COLLECTIONS)}"
+
+
+# -- field types ------------------------------------------------------------------------
+
+
+def _text(value: Any, info: ValidationInfo) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise problem(f"'{info.field_name}' must be non-empty text")
+    return value.strip()
+
+
+def _kind(value: Any, info: ValidationInfo) -> str:
+    return _choice(value, info.field_name, KINDS)
+
+
+def _severity(value: Any, info: ValidationInfo) -> str:
+    return _choice(value, info.field_name, SEVERITIES)
+
+
+def _choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
+    wrong = choice_problem(key, value, choices)
+    if wrong:
+        raise problem(wrong)
+    return value
+
+
+def _collection(value: Any) -> tuple[str, ...]:
+    wrong = collection_problem(value)
+    if wrong:
+        raise problem(wrong)
+    return tuple(value.split("."))
+
+
+def _rule_id(value: Any, info: ValidationInfo) -> str:
+    if not isinstance(value, str) or not RULE_ID.match(value):
+        raise problem("'id' must look like 'area.short-name' (lower case, dots and dashes)")
+    first = info.context["rule_ids"].get(value)
+    if first is not None:
+        where = f"line {first.line}" if first.source == info.context["source"] else str(first)
+        raise problem(f"duplicate rule id (first at {where}); give this rule an id of its own")
+    return value
+
+
+def _derived_name(value: Any, info: ValidationInfo) -> str:
+    if not isinstance(value, str) or not NAME.match(value):
+        raise problem("'name' must be lower_case_with_underscores")
+    first = info.context["derived"].get(value)
+    if first is not None:
+        raise problem(f"duplicate derived fact (first at {first.source}); give this one a name of its own")
+    return value
+
+
+def _ref_list(value: Any) -> list:
+    if isinstance(value, (str, int, float)):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise problem("'refs' must be a list of guide citation ids")
+    return value
+
+
+def _guide_ref(value: Any, info: ValidationInfo) -> str:
+    ref = str(value)
+    knowledge = info.context["knowledge"]
+    if ref not in knowledge:
+        raise problem(f"guide ref '{ref}' is not in the knowledge base{did_you_mean(ref, knowledge.sections)}")
+    return ref
+
+
+RuleId = Annotated[str, PlainValidator(_rule_id)]
+DerivedName = Annotated[str, PlainValidator(_derived_name)]
+Text = Annotated[str, PlainValidator(_text)]
+OptionalText = Annotated[str | None, PlainValidator(_text)]  # may be left out, but not left empty
+Kind = Annotated[str, PlainValidator(_kind)]
+Severity = Annotated[str, PlainValidator(_severity)]
+Collection = Annotated[tuple[str, ...] | None, PlainValidator(_collection)]
+GuideRefs = Annotated[tuple[Annotated[str, PlainValidator(_guide_ref)], ...], BeforeValidator(_ref_list)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- rules --------------------------------------------------------------------------------
+
+
+def _lower_severity(value: Any, info: ValidationInfo) -> str:
+    severity = _choice(value, info.field_name, SEVERITIES)
+    rule_severity = info.context["rule_severity"]
+    if SEVERITIES.index(severity) <= SEVERITIES.index(rule_severity):
+        raise problem(f"proportion severity '{severity}' must be lower than the rule's '{rule_severity}'")
+    return severity
+
+
+class ProportionRecord(_Record):
+    """One `proportion` entry of a rule: a lower severity when its condition holds too."""
+
+    when: Any
+    severity: Annotated[str, PlainValidator(_lower_severity)]
+    because: Text
+
+
+def _proportions(value: Any) -> Any:
+    value = value or []  # 'proportion:' left empty means none
+    if not isinstance(value, list):
+        raise problem("'proportion' must be a list of {when, severity, because}")
+    return value
+
+
+class RuleRecord(_Record):
+    """A rule as written: `when` is a condition and `message`, `advice` are templates, for the parser;
+    each `proportion` entry is a ProportionRecord of its own."""
+
+    id: RuleId
+    kind: Kind
+    severity: Severity
+    title: Text
+    message: Text
+    advice: Text
+    refs: GuideRefs
+    when: Any
+    for_each: Collection = None
+    proportion: Annotated[tuple[Any, ...], BeforeValidator(_proportions)] = ()
+    description: OptionalText = None
+
+
+# -- derived facts ------------------------------------------------------------------------
+
+
+class DerivedRecord(_Record):
+    """A derived fact as written: `compute` (for the parser), or `values` decided by `cases` (CaseRecords)."""
+
+    name: DerivedName
+    description: Text
+    compute: Any = None
+    for_each: Collection = None
+    values: Any = None
+    cases: Any = None
+    default: Any = None
+    refs: GuideRefs = ()
+
+    @model_validator(mode="after")
+    def _compute_or_cases(self) -> DerivedRecord:
+        given = self.model_fields_set
+        if ("compute" in given) == ("cases" in given):
+            raise problem("give either 'compute' or 'cases' (with 'values')")
+        if "compute" in given:
+            for key in ("values", "default"):
+                if key in given:
+                    raise problem(f"'{key}' belongs to a derived fact with 'cases', not 'compute'", (key,))
+            if self.for_each is not None and self.name in schema.lookup(self.for_each).fields:
+                raise problem(f"'{self.name}' is already a field of {'.'.join(self.for_each)}", ("name",))
+            return self
+        if "for_each" in given:
+            raise problem("'for_each' is only for computed derived facts", ("for_each",))
+        values = self.values
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and NAME.match(v) for v in values):
+            hint = QUOTE_BOOLEANS if isinstance(values, list) and any(isinstance(v, bool) for v in values) else ""
+            raise problem(f"'values' must be a list of lower_case names{hint}", ("values",))
+        if self.default is not None and self.default not in values:
+            raise problem(f"default '{self.default}' is not one of its values: {', '.join(values)}", ("default",))
+        if not isinstance(self.cases, list) or not self.cases:
+            raise problem("'cases' must be a non-empty list of {value, when}", ("cases",))
+        return self
+
+
+def _value(value: Any, info: ValidationInfo) -> str:
+    return _choice(value, info.field_name, info.context["values"])
+
+
+class CaseRecord(_Record):
+    """One case of a decided derived fact: its value when the condition holds."""
+
+    value: Annotated[str, PlainValidator(_value)]
+    when: Any
+
+
+# -- errors -------------------------------------------------------------------------------
+
+#: Which problem of a record is told first: not a mapping, then an unknown key (a misspelt key also
+#: leaves a required key missing, and its "did you mean" says more), a missing key, a wrong value.
+_RANK = {"model_type": 0, "extra_forbidden": 1, "invalid_key": 1, "missing": 2}
+
+
+def validate(record: type[_Record], data: Any, doc: Document, path: tuple, what: str, **context: Any) -> Any:
+    """data (found at path in doc) as the record, or a RuleError at the file, line and column of its first problem.
+
+    The problems are told by rank (see _RANK), then in file order; the context is for the validators
+    (the knowledge base, the ids and names met so far, ...).
+    """
+    # Until profile and rule errors share one mapping from pydantic to file:line:col, this is the
+    # rule files' own (profile.validation.validate sorts by location alone).
+    try:
+        return record.model_validate(data, context=context)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+
+    def order(err: dict) -> tuple:
+        location = doc.location(path + _loc(err))
+        return (_RANK.get(err["type"], 3), location.line or 0, location.column or 0)
+
+    first = min(errors, key=order)
+    raise RuleError(f"{what}: {_message(record, first)}", doc.location(path + _loc(first)))
+
+
+def _loc(err: dict) -> tuple:
+    """Where in the record the problem of a pydantic error is."""
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "invalid_key":  # a key that is not text: pydantic writes it as text, the document keeps its value
+        return loc[:-1] + (err["input"],)
+    if kind == "missing":
+        return loc[:-1]  # told where the record starts
+    if kind == "rule_file":
+        return loc + tuple(err["ctx"]["at"])
+    return loc
+
+
+def _message(record: type[_Record], err: dict) -> str:
+    kind = err["type"]
+    if kind == "rule_file":
+        return err["ctx"]["message"]
+    if kind == "model_type":
+        return "must be a mapping"
+    if kind in ("extra_forbidden", "invalid_key"):
+        key = _loc(err)[-1]
+        return f"unknown key '{key}'{did_you_mean(key, record.model_fields)}"
+    if kind == "missing":
+        return f"missing required key '{err['loc'][-1]}'"
+    return f"{err['msg'][0].lower()}{err['msg'][1:]}"

@@ -1,0 +1,157 @@
+"""The rule language's syntax tree: conditions, templates, rules, derived facts and the RuleSet that holds them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Location
+from ..profile.schema import FieldType
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value a condition or template reads.
+
+    scope is "profile" (path from the profile root), "item" (path from the current
+    item of `collection`), or "derived" (path = (name,), a derived fact).
+    """
+
+    scope: str
+    path: tuple[str, ...]
+    type: FieldType = field(compare=False)
+    collection: tuple[str, ...] | None = None
+
+    @property
+    def text(self) -> str:
+        prefix = {"profile": "", "item": "item.", "derived": "derived."}[self.scope]
+        return prefix + ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Any
+
+
+@dataclass(frozen=True)
+class Compare:
+    ref: Ref
+    op: str  # eq neq lt lte gt gte in not_in contains
+    value: Any
+
+
+@dataclass(frozen=True)
+class Check:
+    ref: Ref
+    op: str  # exists missing empty non_empty
+
+
+@dataclass(frozen=True)
+class Count:
+    ref: Ref
+    op: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Quantifier:
+    mode: str  # some every none
+    ref: Ref  # the collection
+    where: Any
+
+
+@dataclass(frozen=True)
+class Template:
+    text: str
+    parts: tuple[Any, ...]  # str literal or (Ref, fmt)
+
+
+@dataclass(frozen=True)
+class Proportion:
+    when: Any
+    severity: str
+    because: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule from a rule file, checked."""
+
+    id: str
+    kind: str
+    severity: str
+    title: str
+    message: Template
+    advice: Template
+    refs: tuple[str, ...]
+    when: Any
+    for_each: tuple[str, ...] | None
+    proportion: tuple[Proportion, ...]
+    source: Location
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    value: str
+    when: Any
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived fact: computed from profile values, or decided by the engine from cases."""
+
+    name: str
+    description: str
+    source: Location
+    compute: tuple[str, tuple[Ref, ...]] | None = None
+    for_each: tuple[str, ...] | None = None
+    values: tuple[str, ...] = ()
+    cases: tuple[Case, ...] = ()
+    default: str | None = None
+    refs: tuple[str, ...] = ()
+
+    @property
+    def type(self) -> FieldType:
+        return FieldType("number") if self.compute else FieldType("enum", self.values)
+
+
+@dataclass
+class RuleSet:
+    """Every rule and derived fact loaded, in load order, with where each came from."""
+
+    rules: list[Rule] = field(default_factory=list)
+    derived: list[Derived] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    @property
+    def ids(self) -> set[str]:
+        return {rule.id for rule in self.rules}
+
+
+
+def refs_of(node: Any) -> list[Ref]:
+    """Every value a parsed condition reads, in the order written (the collections of quantifiers included)."""
+    if isinstance(node, (All, AnyOf)):
+        return [r for item in node.items for r in refs_of(item)]
+    if isinstance(node, Not):
+        return refs_of(node.item)
+    if isinstance(node, Quantifier):
+        return [node.ref, *refs_of(node.where)]
+    return [node.ref]
