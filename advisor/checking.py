@@ -33,11 +33,24 @@ def first_problem(error: type[E], document: YamlDocument, problems: Sequence[Pro
 
 
 def first_invalid(error: type[E], document: YamlDocument, exc: ValidationError,
-                  describe: Callable[[dict[str, Any]], str]) -> E:
-    """The error for pydantic's complaint that comes first in the file, put in words by `describe`."""
+                  describe: Callable[[dict[str, Any]], str], *, at: Path = (),
+                  locate: Callable[[dict[str, Any]], Path] | None = None,
+                  rank: Callable[[dict[str, Any]], int] | None = None, more: bool = True, field: bool = True) -> E:
+    """The error for pydantic's complaint that comes first in the file, put in words by `describe`.
+
+    The data validated sits at path `at` of the document; `locate` says where in it an error
+    is (default: pydantic's loc); `rank`, when given, orders complaints before their position
+    (a wrong key before a wrong value); `more` adds "(and N more problems)"; `field` names the field
+    (a rule file's errors name the rule in their message instead).
+    """
     errors = exc.errors(include_url=False)
-    first = min(errors, key=lambda err: _position(document, tuple(err["loc"])))
-    return _error_at(error, document, tuple(first["loc"]), describe(first), len(errors))
+    where = locate or (lambda err: tuple(err["loc"]))
+
+    def order(err: dict[str, Any]) -> tuple:
+        return ((rank(err) if rank else 0), *_position(document, at + where(err)))
+
+    first = min(errors, key=order)
+    return _error_at(error, document, at + where(first), describe(first), len(errors) if more else 1, field)
 
 
 def _position(document: YamlDocument, path: Path) -> tuple[int, int]:
@@ -45,6 +58,6 @@ def _position(document: YamlDocument, path: Path) -> tuple[int, int]:
     return (location.line or 0, location.column or 0)
 
 
-def _error_at(error: type[E], document: YamlDocument, path: Path, message: str, count: int) -> E:
+def _error_at(error: type[E], document: YamlDocument, path: Path, message: str, count: int, field: bool = True) -> E:
     more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-    return error(message + more, document.location(path), path_text(path) or None)
+    return error(message + more, document.location(path), (path_text(path) or None) if field else None)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
+from ..checking import first_invalid
 from ..errors import RuleError, did_you_mean
 from ..profile import schema
 from ..vocabulary import KINDS, RULE_COLLECTIONS as COLLECTIONS, SEVERITIES
@@ -232,19 +233,11 @@ def validate(record: type[_Record], data: Any, doc: Document, path: tuple, what:
     The problems are told by rank (see _RANK), then in file order; the context is for the validators
     (the knowledge base, the ids and names met so far, ...).
     """
-    # Until profile and rule errors share one mapping from pydantic to file:line:col, this is the
-    # rule files' own (profile.validation.validate sorts by location alone).
     try:
         return record.model_validate(data, context=context)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-
-    def order(err: dict) -> tuple:
-        location = doc.location(path + _loc(err))
-        return (_RANK.get(err["type"], 3), location.line or 0, location.column or 0)
-
-    first = min(errors, key=order)
-    raise RuleError(f"{what}: {_message(record, first)}", doc.location(path + _loc(first)))
+        raise first_invalid(RuleError, doc, exc, lambda err: f"{what}: {_message(record, err)}", at=path,
+                            locate=_loc, rank=lambda err: _RANK.get(err["type"], 3), more=False, field=False) from None
 
 
 def _loc(err: dict) -> tuple:
