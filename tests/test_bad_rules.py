@@ -18,7 +18,7 @@ from advisor.api import shipped_rules_dir
 from advisor.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, cli
 from advisor.language.parser import All, Check, Compare, Count, Not, Ref, contradiction
 
-from conftest import AS_OF, EXAMPLES
+from conftest import AS_OF, EXAMPLES, examples
 
 BAD = Path(__file__).parent / "bad_rules"
 PROFILE = EXAMPLES / "khayelitsha-safer-schools.yaml"
@@ -196,7 +196,7 @@ def _brute_force_values(ftype) -> list:
     return [_MISSING] + list(_CONSTANTS[ftype.kind])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(_tests_of_one_field())
 def test_a_refused_condition_really_has_no_value_that_meets_it(drawn) -> None:
     from advisor.language.parser import _holds

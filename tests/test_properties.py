@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import advisor
 from advisor.cli import EXIT_ERROR, cli
 
-from conftest import ENGINES, get_advisor
+from conftest import ENGINES, examples, get_advisor
 from fuzz_loader import mutate
 from profilegen import random_profile
 
@@ -128,7 +128,7 @@ def _reports(profile: Any, as_of: date) -> list[str] | None:
 # --------------------------------------------------------------------------- valid profiles
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(valid_profiles(), DATES)
 def test_valid_profiles_never_crash_and_both_engines_agree(profile: dict, as_of: date) -> None:
     reports = _reports(profile, as_of)
@@ -140,7 +140,7 @@ def test_valid_profiles_never_crash_and_both_engines_agree(profile: dict, as_of:
 _BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(valid_profiles(), DATES)
 def test_compact_json_is_exactly_what_json_dumps_writes_for_the_report(profile: dict, as_of: date) -> None:
     # to_json() joins pieces encoded once (shared evidence rows, a rule's advice); it must be the
@@ -151,7 +151,7 @@ def test_compact_json_is_exactly_what_json_dumps_writes_for_the_report(profile: 
     assert json.loads(report.to_json(indent=2)) == json.loads(expected)
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=examples(30), **SETTINGS)
 @given(valid_profiles())
 def test_reports_are_reproducible(profile: dict) -> None:
     first = _reports(profile, date(2026, 11, 25))
@@ -161,7 +161,7 @@ def test_reports_are_reproducible(profile: dict) -> None:
 # --------------------------------------------------------------------------- mutations as data
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(mutated_profiles())
 def test_profiles_mutated_as_data_end_in_a_report_or_an_advisor_error(profile: dict) -> None:
     reports = _reports(profile, date(2026, 11, 25))
@@ -184,7 +184,7 @@ def mutated_texts(draw) -> str | bytes:
     return mutate(rng, text, [text])
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(mutated_texts())
 def test_profiles_mutated_as_text_end_in_a_report_or_an_advisor_error(data: str | bytes) -> None:
     from advisor.profile.reading import profile_from_text
@@ -206,7 +206,7 @@ def test_profiles_mutated_as_text_end_in_a_report_or_an_advisor_error(data: str 
 BATCH = 12
 
 
-@settings(max_examples=12, **SETTINGS)
+@settings(max_examples=examples(12), **SETTINGS)
 @given(st.lists(st.one_of(mutated_profiles().map(_yaml), mutated_texts()), min_size=BATCH, max_size=BATCH),
        st.sampled_from(ENGINES), st.sampled_from(["json", "text"]))
 def test_mutated_profiles_through_the_command_line_exit_0_1_or_2_without_a_traceback(
