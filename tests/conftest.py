@@ -1,4 +1,4 @@
-"""Shared fixtures (one Advisor per engine for the whole run: rules compile once) and the split
+"""Shared fixtures (one Advisor per engine and the shipped rulebook, loaded once per run) and the split
 between the everyday run and the slow tests.
 
 `python -m pytest` leaves out the tests marked `slow` (pyproject.toml: `-m "not slow"`); `python -m pytest
@@ -80,3 +80,9 @@ def any_advisor(request) -> advisor.Advisor:
 @pytest.fixture
 def py_advisor() -> advisor.Advisor:
     return get_advisor("python")
+
+
+@pytest.fixture(scope="session")
+def shipped_rules() -> advisor.Rulebook:
+    """The shipped rule files, loaded and checked once for the whole run."""
+    return advisor.load_rules()
