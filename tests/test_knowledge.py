@@ -13,7 +13,7 @@ from advisor.knowledge import KnowledgeBase, load_knowledge
 #: The guide as received (two figures of the original did not survive), shipped with the knowledge base.
 GUIDE_TEXT = Path(__file__).parents[1] / "knowledge" / "guide.txt"
 
-# SPEC section 2, written out in the guide's printed order.
+# Every citation id of the guide (knowledge/guide.txt), written out in its printed order.
 EXPECTED_IDS = [
     "1", "1.1",
     "2", "2.1", "2.2",
