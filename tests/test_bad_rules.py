@@ -19,7 +19,7 @@ from advisor.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, cli
 from advisor.language.contradiction import contradiction
 from advisor.language.syntax import All, Check, Compare, Count, Not, Ref
 
-from conftest import AS_OF, EXAMPLES
+from conftest import AS_OF, EXAMPLES, examples
 
 BAD = Path(__file__).parent / "bad_rules"
 PROFILE = EXAMPLES / "khayelitsha-safer-schools.yaml"
@@ -44,11 +44,11 @@ def test_every_case_folder_has_an_expected_message() -> None:
 
 
 @pytest.mark.parametrize("name,message", CASES, ids=IDS)
-def test_bad_rule_file_message(name: str, message: str) -> None:
+def test_bad_rule_file_message(name: str, message: str, shipped_rules: advisor.Rulebook) -> None:
     folder = BAD / name
     if message == "-":
         ruleset = advisor.load_rules([folder])
-        assert ruleset.ids == advisor.load_rules().ids
+        assert ruleset.ids == shipped_rules.ids
         return
     with pytest.raises(advisor.RuleError) as info:
         advisor.load_rules([folder])
@@ -197,7 +197,7 @@ def _brute_force_values(ftype) -> list:
     return [_MISSING] + list(_CONSTANTS[ftype.kind])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(_tests_of_one_field())
 def test_a_refused_condition_really_has_no_value_that_meets_it(drawn) -> None:
     from advisor.language.contradiction import _holds
@@ -210,8 +210,7 @@ def test_a_refused_condition_really_has_no_value_that_meets_it(drawn) -> None:
     assert (contradiction([All(tuple(tests))]) is not None) == refused  # nested all is flattened
 
 
-def test_the_shipped_rules_have_no_contradictions() -> None:
-    ruleset = advisor.load_rules()
-    for rule in ruleset.rules:
+def test_the_shipped_rules_have_no_contradictions(shipped_rules: advisor.Rulebook) -> None:
+    for rule in shipped_rules.rules:
         for node in itertools.chain([rule.when], (p.when for p in rule.proportion)):
             assert contradiction([node]) is None, rule.id

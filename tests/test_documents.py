@@ -29,6 +29,8 @@ from advisor.report.findings import Evidence, Finding, Level, Recommendation, Re
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 EXAMPLE_IDS = [p.stem for p in EXAMPLE_FILES]
+#: The example whose PDF and browser checks run in the everyday run; the other examples' are slow.
+EVERYDAY = "khayelitsha-safer-schools"
 HOSTILE = "<script>alert(1)</script> {{ 7*7 }}"
 
 try:
@@ -109,7 +111,8 @@ def test_text_formats_render_each_example(fmt, path):
 
 
 @pytest.mark.skipif(WEASYPRINT is not None, reason=WEASYPRINT or "")
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=EXAMPLE_IDS)
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=() if p.stem == EVERYDAY else pytest.mark.slow)
+                                  for p in EXAMPLE_FILES])
 def test_pdf_renders_each_example(path):
     pdf = documents.render(report_of(path), "pdf")
     assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF-")
@@ -462,6 +465,10 @@ MEASURE = """(() => {
 })()"""
 
 WIDTHS = [pytest.param(390, True, id="phone-390"), pytest.param(1280, False, id="desktop-1280")]
+#: Every example at every width; one example on a phone in the everyday run, the others are slow.
+PAGES = [pytest.param(path, *width.values, id=f"{path.stem}-{width.id}",
+                      marks=() if (path.stem, width.id) == (EVERYDAY, "phone-390") else pytest.mark.slow)
+         for path in EXAMPLE_FILES for width in WIDTHS]
 
 
 def png_colours(png: bytes) -> int:
@@ -494,8 +501,7 @@ def artifacts(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("width, mobile", WIDTHS)
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=EXAMPLE_IDS)
+@pytest.mark.parametrize("path, width, mobile", PAGES)
 def test_page_fits_the_screen_in_chromium(chromium, artifacts, path, width, mobile):
     page = artifacts / f"{path.stem}.html"
     page.write_text(documents.render(report_of(path), "html"), encoding="utf-8")
@@ -524,6 +530,7 @@ def test_overflow_check_catches_a_page_too_wide(chromium, tmp_path):
     assert got["scrollWidth"] > 390 and any(o.startswith("table ") for o in got["outside"])
 
 
+@pytest.mark.slow  # a second browser run and a PDF rasterised; WeasyPrint's A4 PDF is checked in the everyday run
 def test_chromium_prints_the_document_to_a4_pdf(chromium, artifacts, struggling):
     page = artifacts / "struggling-print.html"
     page.write_text(documents.render(struggling, "html"), encoding="utf-8")

@@ -23,6 +23,8 @@ from advisor.engine.python import PythonBackend
 from advisor.errors import EngineError
 from advisor.engine.ir import FALSE, TRUE, And, Cmp, EngineRule, Exists, Facts, Missing, Or, Quant, Stage, keys_of
 
+from conftest import examples
+
 
 def backends(rules, chunks=()):
     stages = [Stage(0, tuple(rules), tuple(chunks))]
@@ -543,7 +545,7 @@ rule_lists = st.lists(
 )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(rule_lists, st.lists(st.tuples(profiles, rows), min_size=1, max_size=3))
 def test_both_backends_agree_on_random_conditions_and_facts(conds, fact_list):
     rules = [EngineRule(f"r{i}", cond, scope) for i, (cond, scope) in enumerate(conds)]

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,7 @@ def test_keys_that_yaml_would_read_as_booleans_or_numbers_are_named_as_written(t
     assert line.startswith(f"error: {path}:7:1: on: unknown key 'on'; ")
 
 
+@pytest.mark.slow  # 22 MB of JSON out per engine; tests/test_profile_errors.py evaluates 3,000 partners in-process
 @pytest.mark.parametrize("engine", ENGINES)
 def test_thousands_of_partners_are_evaluated_not_refused(tmp_path: Path, engine: str) -> None:
     path = tmp_path / "many.yaml"
@@ -235,59 +237,64 @@ def run_process(*args, timeout: float = 60) -> tuple[int, str, str, float, int]:
     return proc.returncode, streams["out"].decode(), streams["err"].decode(), took, usage.ru_maxrss * 1024
 
 
-def _hostile_files(tmp: Path) -> dict[str, tuple[Path, str]]:
-    """Files at or beyond every limit, each with a pattern for its message (after `error: FILE`)."""
-    out: dict[str, tuple[Path, str]] = {}
-
-    def write(name: str, text: str | bytes, pattern: str) -> None:
-        path = tmp / f"{name}.yaml"
-        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
-        out[name] = (path, pattern)
-
-    filler = "# " + "x" * 97 + "\n"
-    write("huge", MINIMAL + filler * (MAX_FILE_BYTES // len(filler) + 1),
-          rf": file is [\d,]+ bytes, over the limit of {MAX_FILE_BYTES:,} bytes for one file; ")
-    # Where the error is found depends on libyaml's read-ahead (0.2.6 stops at its own limit).
-    write("deep-brackets", "name: X\npartners: " + "[" * 1_000_000 + "]" * 1_000_000 + "\n",
-          rf":2:\d+: nested more than {MAX_DEPTH} levels deep; ")
-    write("deep-block", "name: X\npartners:\n" + "".join(" " * (2 * i) + "-\n" for i in range(1000)),
-          rf":{MAX_DEPTH + 2}:{2 * MAX_DEPTH - 1}: nested more than {MAX_DEPTH} levels deep; ")
-    write("deep-mappings", "name: X\npartners:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1000)),
-          rf":\d+:\d+: nested more than {MAX_DEPTH} levels deep; ")
-    write("many-values", "name: X\npartners: [" + "a," * (MAX_FILE_BYTES // 2 - 20) + "a]\n",
-          rf":2:\d+: the document holds more than {MAX_NODES:,} values .*; remove repeated aliases")
-    laughs = "".join(f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefghi", "bcdefghij"))
-    write("alias-bomb", "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + laughs + "name: X\npartners: *j\n",
-          rf":\d+:\d+: the document holds more than {MAX_NODES:,} values")
-    write("runaway-number", "name: X\npartners:\n  - name: A\nfunding:\n  budget_required: " + ":".join(["59"] * 1_000_000) + "\n",
-          r":5:20: funding.budget_required: number '59:59.* put it in quotes if it is text")
+def _random_text() -> str:
     rng = random.Random(2020)
-    write("random-text", "".join(chr(rng.randrange(0x20, 0x7F)) for _ in range(MAX_FILE_BYTES - 10)), r"(:\d+:\d+)?: ")
-    write("random-bytes", rng.randbytes(MAX_FILE_BYTES - 10), r":\d+:\d+: not UTF-8 text .*; save the file as UTF-8")
-    write("control-characters", "name: X\npartners:\n  - name: A\x00\n" + "\x01" * (MAX_FILE_BYTES - 100),
-          r":3:12: invalid YAML: control character U\+0000 is not allowed; remove it")
-    write("long-lines", "name: " + "x" * (MAX_FILE_BYTES - 100) + "\npartners:\n  - {name: A, sectr: police}\n",
-          r":3:15: partners\[0\].sectr: unknown key 'sectr'; did you mean 'sector'\?")
-    write("many-keys", "name: X\npartners:\n  - name: A\n" + "".join(f"k{i}: {i}\n" for i in range(100_000)),
-          r":4:1: k0: unknown key 'k0'; ")
-    return out
+    return "".join(chr(rng.randrange(0x20, 0x7F)) for _ in range(MAX_FILE_BYTES - 10))
 
 
-def test_hostile_files_are_refused_within_seconds_and_well_under_a_gibibyte(tmp_path: Path) -> None:
-    for name, (path, pattern) in _hostile_files(tmp_path).items():
-        code, out, err, took, rss = run_process("evaluate", "--engine", "python", path)
-        assert code == EXIT_ERROR, (name, code, err[-2000:])
-        assert out == "" and "Traceback" not in err, name
-        assert err.count("\n") == 1 and err.startswith(f"error: {path}"), (name, err[:300])
-        assert re.match(pattern, err[len(f"error: {path}"):]), (name, err[:300])
-        assert took < PROCESS_SECONDS, (name, took)
-        assert rss < MEMORY_LIMIT // 2, (name, rss)
+_FILLER = "# " + "x" * 97 + "\n"
+_LAUGHS = "".join(f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefghi", "bcdefghij"))
+
+#: Files at or beyond every limit: each one's text (made when its test runs) and a pattern for its message (after
+#: `error: FILE`). The everyday run refuses one file of each kind of limit (size, depth, aliases); the others are slow.
+HOSTILE: dict[str, tuple[Callable[[], str | bytes], str]] = {
+    "huge": (lambda: MINIMAL + _FILLER * (MAX_FILE_BYTES // len(_FILLER) + 1),
+             rf": file is [\d,]+ bytes, over the limit of {MAX_FILE_BYTES:,} bytes for one file; "),
+    # Where the error is found depends on libyaml's read-ahead (0.2.6 stops at its own limit).
+    "deep-brackets": (lambda: "name: X\npartners: " + "[" * 1_000_000 + "]" * 1_000_000 + "\n",
+                      rf":2:\d+: nested more than {MAX_DEPTH} levels deep; "),
+    "deep-block": (lambda: "name: X\npartners:\n" + "".join(" " * (2 * i) + "-\n" for i in range(1000)),
+                   rf":{MAX_DEPTH + 2}:{2 * MAX_DEPTH - 1}: nested more than {MAX_DEPTH} levels deep; "),
+    "deep-mappings": (lambda: "name: X\npartners:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1000)),
+                      rf":\d+:\d+: nested more than {MAX_DEPTH} levels deep; "),
+    "many-values": (lambda: "name: X\npartners: [" + "a," * (MAX_FILE_BYTES // 2 - 20) + "a]\n",
+                    rf":2:\d+: the document holds more than {MAX_NODES:,} values .*; remove repeated aliases"),
+    "alias-bomb": (lambda: "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + _LAUGHS + "name: X\npartners: *j\n",
+                   rf":\d+:\d+: the document holds more than {MAX_NODES:,} values"),
+    "runaway-number": (lambda: "name: X\npartners:\n  - name: A\nfunding:\n  budget_required: " + ":".join(["59"] * 1_000_000) + "\n",
+                       r":5:20: funding.budget_required: number '59:59.* put it in quotes if it is text"),
+    "random-text": (_random_text, r"(:\d+:\d+)?: "),
+    "random-bytes": (lambda: random.Random(2020).randbytes(MAX_FILE_BYTES - 10),
+                     r":\d+:\d+: not UTF-8 text .*; save the file as UTF-8"),
+    "control-characters": (lambda: "name: X\npartners:\n  - name: A\x00\n" + "\x01" * (MAX_FILE_BYTES - 100),
+                           r":3:12: invalid YAML: control character U\+0000 is not allowed; remove it"),
+    "long-lines": (lambda: "name: " + "x" * (MAX_FILE_BYTES - 100) + "\npartners:\n  - {name: A, sectr: police}\n",
+                   r":3:15: partners\[0\].sectr: unknown key 'sectr'; did you mean 'sector'\?"),
+    "many-keys": (lambda: "name: X\npartners:\n  - name: A\n" + "".join(f"k{i}: {i}\n" for i in range(100_000)),
+                  r":4:1: k0: unknown key 'k0'; "),
+}
+EVERYDAY = {"huge", "deep-brackets", "alias-bomb"}
 
 
-def test_a_long_but_valid_profile_near_the_limits_is_evaluated(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", [pytest.param(n, marks=() if n in EVERYDAY else pytest.mark.slow) for n in HOSTILE])
+def test_hostile_files_are_refused_within_seconds_and_well_under_a_gibibyte(tmp_path: Path, name: str) -> None:
+    text, pattern = HOSTILE[name]
+    path = tmp_path / f"{name}.yaml"
+    data = text()
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    code, out, err, took, rss = run_process("evaluate", "--engine", "python", path)
+    assert code == EXIT_ERROR, (name, code, err[-2000:])
+    assert out == "" and "Traceback" not in err, name
+    assert err.count("\n") == 1 and err.startswith(f"error: {path}"), (name, err[:300])
+    assert re.match(pattern, err[len(f"error: {path}"):]), (name, err[:300])
+    assert took < PROCESS_SECONDS, (name, took)
+    assert rss < MEMORY_LIMIT // 2, (name, rss)
+
+
+@pytest.mark.parametrize("engine", [pytest.param(e, marks=() if e == "python" else pytest.mark.slow) for e in ENGINES])
+def test_a_long_but_valid_profile_near_the_limits_is_evaluated(tmp_path: Path, engine: str) -> None:
     path = tmp_path / "long-name.yaml"
     path.write_text("name: " + "Ward 12 " * ((MAX_FILE_BYTES - 200) // 8) + "\n" + MINIMAL.split("\n", 1)[1], encoding="utf-8")
-    for engine in ENGINES:
-        code, out, err, took, rss = run_process("evaluate", "--engine", engine, "--format", "json", "--as-of", AS_OF, path)
-        assert code in (EXIT_OK, EXIT_FINDINGS), err[-2000:]
-        assert took < PROCESS_SECONDS and rss < MEMORY_LIMIT, (engine, took, rss)
+    code, out, err, took, rss = run_process("evaluate", "--engine", engine, "--format", "json", "--as-of", AS_OF, path)
+    assert code in (EXIT_OK, EXIT_FINDINGS), err[-2000:]
+    assert took < PROCESS_SECONDS and rss < MEMORY_LIMIT, (engine, took, rss)

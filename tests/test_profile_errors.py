@@ -26,10 +26,10 @@ def test_every_broken_file_has_an_expected_message() -> None:
 
 
 @pytest.mark.parametrize("name,message", _expected(), ids=[n for n, _ in _expected()])
-def test_broken_profile_message(name: str, message: str) -> None:
+def test_broken_profile_message(name: str, message: str, shipped_rules: advisor.Rulebook) -> None:
     path = BROKEN / name
     with pytest.raises(advisor.ProfileError) as info:
-        advisor.load_profile(path, advisor.load_rules())
+        advisor.load_profile(path, shipped_rules)
     text = str(info.value)
     assert text == f"{path}{message}"
     assert "\n" not in text

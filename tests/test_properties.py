@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml  # the tests write YAML; advisor reads it with its own loader
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 import advisor
 from advisor.cli import EXIT_ERROR, cli
 
-from conftest import ENGINES, get_advisor
+from conftest import ENGINES, examples, get_advisor
 from fuzz_loader import mutate
 from profilegen import random_profile
 
@@ -128,7 +129,7 @@ def _reports(profile: Any, as_of: date) -> list[str] | None:
 # --------------------------------------------------------------------------- valid profiles
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(valid_profiles(), DATES)
 def test_valid_profiles_never_crash_and_both_engines_agree(profile: dict, as_of: date) -> None:
     reports = _reports(profile, as_of)
@@ -140,7 +141,7 @@ def test_valid_profiles_never_crash_and_both_engines_agree(profile: dict, as_of:
 _BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(valid_profiles(), DATES)
 def test_compact_json_is_exactly_what_json_dumps_writes_for_the_report(profile: dict, as_of: date) -> None:
     # to_json() joins pieces encoded once (shared evidence rows, a rule's advice); it must be the
@@ -151,7 +152,7 @@ def test_compact_json_is_exactly_what_json_dumps_writes_for_the_report(profile: 
     assert json.loads(report.to_json(indent=2)) == json.loads(expected)
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=examples(30), **SETTINGS)
 @given(valid_profiles())
 def test_reports_are_reproducible(profile: dict) -> None:
     first = _reports(profile, date(2026, 11, 25))
@@ -161,7 +162,7 @@ def test_reports_are_reproducible(profile: dict) -> None:
 # --------------------------------------------------------------------------- mutations as data
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(mutated_profiles())
 def test_profiles_mutated_as_data_end_in_a_report_or_an_advisor_error(profile: dict) -> None:
     reports = _reports(profile, date(2026, 11, 25))
@@ -184,7 +185,7 @@ def mutated_texts(draw) -> str | bytes:
     return mutate(rng, text, [text])
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(mutated_texts())
 def test_profiles_mutated_as_text_end_in_a_report_or_an_advisor_error(data: str | bytes) -> None:
     from advisor.profile.reading import profile_from_text
@@ -206,7 +207,7 @@ def test_profiles_mutated_as_text_end_in_a_report_or_an_advisor_error(data: str 
 BATCH = 12
 
 
-@settings(max_examples=12, **SETTINGS)
+@settings(max_examples=examples(12), **SETTINGS)
 @given(st.lists(st.one_of(mutated_profiles().map(_yaml), mutated_texts()), min_size=BATCH, max_size=BATCH),
        st.sampled_from(ENGINES), st.sampled_from(["json", "text"]))
 def test_mutated_profiles_through_the_command_line_exit_0_1_or_2_without_a_traceback(
@@ -232,7 +233,8 @@ def test_mutated_profiles_through_the_command_line_exit_0_1_or_2_without_a_trace
 # --------------------------------------------------------------------------- byte-identical across runs
 
 
-def test_output_is_byte_identical_across_processes_hash_seeds_and_engines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["json", pytest.param("text", marks=pytest.mark.slow)])  # four processes each
+def test_output_is_byte_identical_across_processes_hash_seeds_and_engines(tmp_path: Path, fmt: str) -> None:
     import os
     import subprocess
     import sys
@@ -246,10 +248,9 @@ def test_output_is_byte_identical_across_processes_hash_seeds_and_engines(tmp_pa
         paths.append(str(path))
     outputs = set()
     for engine, hash_seed in [(e, s) for e in ENGINES for s in ("1", "2")]:
-        for fmt in ("json", "text"):
-            proc = subprocess.run([sys.executable, "-m", "advisor", "evaluate", "--engine", engine, "--format", fmt,
-                                   "--as-of", "2026-11-25", *paths], cwd=ROOT, capture_output=True, timeout=120,
-                                  env={**os.environ, "PYTHONHASHSEED": hash_seed, "NO_COLOR": "1"})
-            assert proc.returncode in (0, 1), proc.stderr.decode()[-2000:]
-            outputs.add((fmt, proc.stdout))
-    assert len(outputs) == 2  # one output per format, whatever the engine or hash seed
+        proc = subprocess.run([sys.executable, "-m", "advisor", "evaluate", "--engine", engine, "--format", fmt,
+                               "--as-of", "2026-11-25", *paths], cwd=ROOT, capture_output=True, timeout=120,
+                              env={**os.environ, "PYTHONHASHSEED": hash_seed, "NO_COLOR": "1"})
+        assert proc.returncode in (0, 1), proc.stderr.decode()[-2000:]
+        outputs.add((fmt, proc.stdout))
+    assert len(outputs) == 1  # one output for the format, whatever the engine or hash seed
