@@ -25,7 +25,7 @@ from .words import Path, described, path_text, quoted
 #: The file inside the knowledge directory that holds the guide.
 KNOWLEDGE_FILE = "guide.yaml"
 
-#: The profile `activities` flags a level may name as its evidence (SPEC section 3).
+#: The profile `activities` flags a level may name as its evidence (docs/PROFILE.md).
 ACTIVITY_FLAGS: tuple[str, ...] = tuple(Activities.model_fields)
 
 # ---- values ---------------------------------------------------------------------------------------
