@@ -123,7 +123,7 @@ GuideRefs = Annotated[tuple[Annotated[str, PlainValidator(_guide_ref)], ...], Be
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # -- rules --------------------------------------------------------------------------------
