@@ -74,45 +74,86 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _unknown(value: Any) -> Any:
+    """`unknown` (a yes/no or a choice the partners have not settled) reads as not recorded."""
+    return None if value == UNKNOWN else value
+
+
+#: What a profile writes for a yes/no or a choice the partners have not settled yet.
+UNKNOWN = "unknown"
+#: A yes/no that may be written as true, false, or unknown.
+YesNo = Annotated[Optional[bool], BeforeValidator(_unknown)]
+
+
+def choice(values: Any) -> Any:
+    """A choice among values that may also be written as unknown."""
+    return Annotated[Optional[values], BeforeValidator(_unknown)]
+
+
+def about(label: str, question: str | None = None, *, required: bool = False, **constraints: Any) -> Any:
+    """A field's label (how reports name it, in a committee's words) and the question that asks for it.
+
+    A question may name the item it is about as {item} (a partner's name, a goal, a KPI, a risk).
+    """
+    extra = {"question": question} if question else None
+    return Field(... if required else None, title=label, json_schema_extra=extra, **constraints)
+
+
 class Purpose(StrictModel):
-    statement: Optional[Text] = None
-    common_understanding: Optional[bool] = None
-    shared_vision: Optional[bool] = None
-    transparent_decisions: Optional[bool] = None
+    """Why the partnership exists (guide 1, 2, 3)."""
+
+    statement: Optional[Text] = about("purpose statement", "In one or two sentences, what will the partnership achieve, for whom and where?")
+    common_understanding: YesNo = about("common understanding of each other's culture, values and approach",
+                                        "Do the partners understand each other's culture, values and way of working?")
+    shared_vision: YesNo = about("shared vision agreed by all partners", "Has every partner agreed the shared vision?")
+    transparent_decisions: YesNo = about("shared, transparent decision-making",
+                                         "Do the partners take decisions together, in a way every partner can see?")
 
 
 class Values(StrictModel):
-    shared: Optional[list[Text]] = None
-    differences_acknowledged: Optional[bool] = None
-    status_barriers: Optional[bool] = None
+    """The partners' culture and values (guide 4)."""
+
+    shared: Optional[list[Text]] = about("shared values", "Which values do all the partners share?")
+    differences_acknowledged: YesNo = about("differences between partners openly accepted",
+                                            "Have the partners talked about and accepted where they differ?")
+    status_barriers: YesNo = about("status barriers between partners",
+                                   "Do differences in status keep some partners from taking part?")
 
 
 class Goal(StrictModel):
-    id: Text
-    statement: Optional[Text] = None
-    priority: Optional[Annotated[int, Field(ge=1)]] = None
-    measurable: Optional[bool] = None
-    owner: Optional[Text] = None
+    """One goal of the partnership (guide 5, 6, 21.2)."""
+
+    id: Text = about("goal id", required=True)
+    statement: Optional[Text] = about("what the goal will achieve", "What will goal {item} achieve?")
+    priority: Optional[Annotated[int, Field(ge=1)]] = about("priority (1 is the highest)", "How important is goal {item} compared with the others?")
+    measurable: YesNo = about("measurable", "Can the partners measure whether goal {item} is met?")
+    owner: Optional[Text] = about("owner", "Which partner owns goal {item}?")
 
 
 class PartnershipType(StrictModel):
-    formality: Optional[Formality] = None
-    shared_strategy: Optional[bool] = None
-    agreement: Optional[Agreement] = None
+    """The type of partnership (guide 8)."""
+
+    formality: choice(Formality) = about("formality", "Will the partnership be formal or informal?")
+    shared_strategy: YesNo = about("shared strategy", "Do the partners follow one shared strategy?")
+    agreement: choice(Agreement) = about("kind of agreement", "What kind of agreement binds the partners?")
 
 
 class Funding(StrictModel):
-    model: Optional[FundingModel] = None
-    budget_required: Optional[Amount] = None
-    budget_committed: Optional[Amount] = None
-    currency: Optional[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]] = None
-    cost_sharing_agreed: Optional[bool] = None
+    """How the partnership is paid for (guide 8.4, 17)."""
+
+    model: choice(FundingModel) = about("funding model", "How is the partnership paid for?")
+    budget_required: Optional[Amount] = about("budget required", "How much money does the partnership need?")
+    budget_committed: Optional[Amount] = about("budget committed", "How much of it have the partners or funders committed?")
+    currency: Optional[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]] = about("currency")
+    cost_sharing_agreed: YesNo = about("cost sharing agreed", "Have the partners agreed how they share the costs?")
 
 
 class Duration(StrictModel):
-    months: Optional[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = None
-    start: Optional[IsoDate] = None
-    end: Optional[IsoDate] = None
+    """How long the partnership runs (guide 8.5)."""
+
+    months: Optional[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = about("duration in months", "How long will the partnership run?")
+    start: Optional[IsoDate] = about("start date", "When does (or did) the partnership start?")
+    end: Optional[IsoDate] = about("end date", "When will the partnership end?")
 
     @model_validator(mode="after")
     def _months_from_dates(self) -> "Duration":
@@ -130,131 +171,160 @@ class Duration(StrictModel):
                 object.__setattr__(self, "months", round(months, 2))
         return self
 
-
 class Partner(StrictModel):
-    name: Text
-    sector: Optional[Sector] = None
-    role: Optional[Text] = None
-    responsibilities: Optional[list[Text]] = None
-    contributes: Optional[list[Contribution]] = None
-    objectives: Optional[list[Text]] = None
-    values: Optional[list[Text]] = None
-    benefits: Optional[list[Text]] = None
-    commitment: Optional[Commitment] = None
-    leader_engaged: Optional[bool] = None
-    executive_sponsor: Optional[bool] = None
-    competes_with: Optional[list[Text]] = None
-    relationship: Optional[Relationship] = None
+    """One partner (guide 8.6, 11, 13, 18, 21)."""
+
+    name: Text = about("name", required=True)
+    sector: choice(Sector) = about("sector", "Which sector is {item} from?")
+    role: Optional[Text] = about("role", "What is {item}'s role in the partnership?")
+    responsibilities: Optional[list[Text]] = about("responsibilities", "What is {item} responsible for?")
+    contributes: Optional[list[Contribution]] = about("contributions", "What does {item} contribute?")
+    objectives: Optional[list[Text]] = about("goals signed up to", "Which of the goals has {item} signed up to?")
+    values: Optional[list[Text]] = about("values", "Which values does {item} hold?")
+    benefits: Optional[list[Text]] = about("benefits", "What does {item} gain from the partnership?")
+    commitment: choice(Commitment) = about("commitment", "How has {item} committed to the partnership?")
+    leader_engaged: YesNo = about("leaders engaged", "Are {item}'s leaders engaged?")
+    executive_sponsor: YesNo = about("executive sponsor", "Does {item} have a senior person who champions the partnership?")
+    competes_with: Optional[list[Text]] = about("competes with", "Does {item} compete with another partner?")
+    relationship: choice(Relationship) = about("relationship with the others", "Has {item} worked with the other partners before?")
 
 
 class Activities(StrictModel):
-    joint_planning: Optional[bool] = None
-    mutual_consultation: Optional[bool] = None
-    information_sharing: Optional[bool] = None
-    common_messages: Optional[bool] = None
-    shared_resources: Optional[bool] = None
+    """What the partners do together (guide 9.2, 10)."""
+
+    joint_planning: YesNo = about("joint planning", "Do the partners plan together?")
+    mutual_consultation: YesNo = about("mutual consultation", "Do the partners consult each other before they act?")
+    information_sharing: YesNo = about("information sharing", "Do the partners share information?")
+    common_messages: YesNo = about("common messages", "Do the partners speak to the public with one voice?")
+    shared_resources: YesNo = about("shared resources", "Do the partners share resources (money, staff, equipment)?")
 
 
 class Committee(StrictModel):
-    exists: Optional[bool] = None
-    members: Optional[Annotated[int, Field(ge=0)]] = None
-    sectors_represented: Optional[list[Sector]] = None
-    community_representatives: Optional[bool] = None
-    recruits_partners: Optional[bool] = None
+    """The Community Partnership Committee (guide 11)."""
+
+    exists: YesNo = about("committee in place", "Is there a committee that steers the partnership?")
+    members: Optional[Annotated[int, Field(ge=0)]] = about("committee members", "How many members does the committee have?")
+    sectors_represented: Optional[list[Sector]] = about("sectors on the committee", "Which sectors have a seat on the committee?")
+    community_representatives: YesNo = about("community representatives on the committee",
+                                             "Does the community have representatives on the committee?")
+    recruits_partners: YesNo = about("committee looks for new partners", "Does the committee look for new partners?")
 
 
 class Leadership(StrictModel):
-    local: Optional[bool] = None
-    community_structures_roles_defined: Optional[bool] = None
+    """Local leadership (guide 12)."""
+
+    local: YesNo = about("led locally", "Is the initiative led by people in the area?")
+    community_structures_roles_defined: YesNo = about("role of community structures defined",
+                                                      "Is the role of community structures (CPF, ward committees) clear?")
 
 
 class Governance(StrictModel):
-    roles_documented: Optional[bool] = None
-    protocol: Optional[bool] = None
-    decision_making: Optional[DecisionMaking] = None
-    processes_documented: Optional[bool] = None
-    conflict_resolution: Optional[bool] = None
-    ip_and_ownership_agreement: Optional[bool] = None
-    data_sharing_agreement: Optional[bool] = None
-    screening_and_referral_protocol: Optional[bool] = None
+    """How the partnership is run (guide 13, 14, 15, 10.3, 21.6, C.2)."""
+
+    roles_documented: YesNo = about("roles and responsibilities written down", "Are every partner's roles and responsibilities written down?")
+    protocol: YesNo = about("governance protocol", "Have the partners agreed a protocol for how the partnership is run?")
+    decision_making: choice(DecisionMaking) = about("how decisions are taken", "How do the partners take decisions?")
+    processes_documented: YesNo = about("processes written down", "Are the partnership's processes clarified and written down?")
+    conflict_resolution: YesNo = about("way to resolve disagreements", "Have the partners agreed how to resolve disagreements?")
+    ip_and_ownership_agreement: YesNo = about("agreement on ownership and intellectual property",
+                                              "Have the partners agreed who owns what the partnership produces?")
+    data_sharing_agreement: YesNo = about("data sharing agreement", "Have the partners agreed rules for sharing information and data?")
+    screening_and_referral_protocol: YesNo = about("screening and referral protocol",
+                                                   "Is there a protocol for screening and referring victims and learners between partners?")
 
 
 class Communication(StrictModel):
-    plan: Optional[bool] = None
-    frequency: Optional[Frequency] = None
-    channels: Optional[list[Text]] = None
-    significance_communicated: Optional[bool] = None
-    lessons_shared: Optional[bool] = None
-    outreach: Optional[list[Outreach]] = None
+    """How the partners communicate (guide 16)."""
+
+    plan: YesNo = about("communication plan", "Do the partners have a communication plan?")
+    frequency: choice(Frequency) = about("how often the partners communicate", "How often do the partners communicate?")
+    channels: Optional[list[Text]] = about("communication channels", "Which channels do the partners use (meetings, WhatsApp, ...)?")
+    significance_communicated: YesNo = about("why the partnership matters is communicated",
+                                             "Do the partners tell their own people why the partnership matters?")
+    lessons_shared: YesNo = about("lessons shared", "Do the partners share lessons learned?")
+    outreach: Optional[list[Outreach]] = about("outreach", "Does the partnership do advocacy, community mobilisation or civic education?")
 
 
 class Resources(StrictModel):
-    sources_identified: Optional[bool] = None
-    staff_assigned: Optional[bool] = None
-    skills_gaps: Optional[list[Text]] = None
-    assumptions: Optional[list[Text]] = None
+    """The partnership's resources (guide 17)."""
+
+    sources_identified: YesNo = about("sources of resources identified", "Is it clear where the resources will come from?")
+    staff_assigned: YesNo = about("staff assigned", "Are staff assigned to the partnership's work?")
+    skills_gaps: Optional[list[Text]] = about("skills still missing", "Which skills does the partnership still need?")
+    assumptions: Optional[list[Text]] = about("assumptions", "What does the plan assume that may not hold?")
 
 
 class Risk(StrictModel):
-    description: Text
-    likelihood: Optional[Rating] = None
-    impact: Optional[Rating] = None
-    mitigation: Optional[Text] = None
-    owner: Optional[Text] = None
+    """One risk or threat to the partnership (guide 19)."""
+
+    description: Text = about("description", required=True)
+    likelihood: choice(Rating) = about("likelihood", "How likely is it that {item}?")
+    impact: choice(Rating) = about("impact", "How much harm would it do if {item}?")
+    mitigation: Optional[Text] = about("mitigation", "What will the partners do about this risk: {item}?")
+    owner: Optional[Text] = about("owner", "Which partner looks after this risk: {item}?")
 
 
 class KPI(StrictModel):
-    name: Text
-    baseline: Optional[Number] = None
-    target: Optional[Number] = None
-    actual: Optional[Number] = None
-    unit: Optional[Text] = None
-    agreed_by_all: Optional[bool] = None
+    """One key performance indicator (guide 20)."""
+
+    name: Text = about("name", required=True)
+    baseline: Optional[Number] = about("starting value", "Where did {item} start?")
+    target: Optional[Number] = about("target", "What is the target for {item}?")
+    actual: Optional[Number] = about("latest value", "What is the latest value of {item}?")
+    unit: Optional[Text] = about("unit")
+    agreed_by_all: YesNo = about("accepted by every partner", "Does every partner accept {item} as a measure?")
 
 
 class Monitoring(StrictModel):
-    kpis: Optional[list[KPI]] = None
-    review_frequency: Optional[ReviewFrequency] = None
-    last_review: Optional[IsoDate] = None
-    reports_progress: Optional[bool] = None
-    lessons_learned_shared: Optional[bool] = None
+    """Monitoring and evaluation (guide 20)."""
+
+    kpis: Optional[list[KPI]] = about("KPIs", "How will the partners measure progress?")
+    review_frequency: choice(ReviewFrequency) = about("how often the partnership is reviewed", "How often will the partners review the partnership?")
+    last_review: Optional[IsoDate] = about("last review", "When did the partners last review the partnership?")
+    reports_progress: YesNo = about("progress reported", "Do the partners report progress?")
+    lessons_learned_shared: YesNo = about("lessons from reviews shared", "Are the lessons from reviews shared?")
 
 
 class Trust(StrictModel):
-    prior_collaboration: Optional[bool] = None
-    level: Optional[Rating] = None
+    """Trust between the partners (guide B.7)."""
+
+    prior_collaboration: YesNo = about("partners worked together before", "Have the partners worked together before?")
+    level: choice(Rating) = about("level of trust", "How much do the partners trust each other?")
 
 
 class Waiver(StrictModel):
-    rule: Text
-    reason: Text
-    until: Optional[IsoDate] = None
+    """A finding the committee has consciously accepted."""
+
+    rule: Text = about("rule", required=True)
+    reason: Text = about("reason", required=True)
+    until: Optional[IsoDate] = about("until")
 
 
 class Profile(StrictModel):
     """A partnership described once: only `name` and one partner are required."""
 
     profile_version: Literal[1] = 1
-    name: Text
-    lead_partner: Optional[Text] = None
-    stage: Optional[StageName] = None
-    stakeholder_mapping_done: Optional[bool] = None
-    purpose: Optional[Purpose] = None
-    values: Optional[Values] = None
-    goals: Optional[list[Goal]] = None
-    approach: Optional[Approach] = None
-    type: Optional[PartnershipType] = None
-    funding: Optional[Funding] = None
-    duration: Optional[Duration] = None
-    level: Optional[LevelName] = None
-    partners: Annotated[list[Partner], Field(min_length=1)]
-    activities: Optional[Activities] = None
-    committee: Optional[Committee] = None
-    leadership: Optional[Leadership] = None
-    governance: Optional[Governance] = None
-    communication: Optional[Communication] = None
-    resources: Optional[Resources] = None
-    risks: Optional[list[Risk]] = None
-    monitoring: Optional[Monitoring] = None
-    trust: Optional[Trust] = None
-    waivers: Optional[list[Waiver]] = None
+    name: Text = about("name of the partnership", required=True)
+    lead_partner: Optional[Text] = about("lead partner", "Which partner leads and convenes the partnership?")
+    stage: choice(StageName) = about("stage", "Is the partnership an idea, forming, running, being reviewed or closing?")
+    stakeholder_mapping_done: YesNo = about("stakeholder mapping and gap analysis",
+                                            "Have the partners mapped who else has a stake and what is missing?")
+    purpose: Optional[Purpose] = about("purpose")
+    values: Optional[Values] = about("values")
+    goals: Optional[list[Goal]] = about("goals", "What are the partnership's goals?")
+    approach: choice(Approach) = about("approach", "Will the sectors work as one integrated team or each in its own field?")
+    type: Optional[PartnershipType] = about("type of partnership")
+    funding: Optional[Funding] = about("funding")
+    duration: Optional[Duration] = about("duration")
+    level: choice(LevelName) = about("partnership level", "Which level of partnership do the partners aim for?")
+    partners: Annotated[list[Partner], Field(min_length=1)] = about("partners", required=True)
+    activities: Optional[Activities] = about("joint activities")
+    committee: Optional[Committee] = about("committee")
+    leadership: Optional[Leadership] = about("leadership")
+    governance: Optional[Governance] = about("governance")
+    communication: Optional[Communication] = about("communication")
+    resources: Optional[Resources] = about("resources")
+    risks: Optional[list[Risk]] = about("risks", "What could make the partnership fail?")
+    monitoring: Optional[Monitoring] = about("monitoring")
+    trust: Optional[Trust] = about("trust")
+    waivers: Optional[list[Waiver]] = about("waivers")
