@@ -21,7 +21,8 @@ __all__ = ["Advisor", "evaluate", "load_profile", "load_rules", "as_of_date", "s
 
 def load_profile(source: Any, rules: Rulebook | RuleSet | None = None) -> LoadedProfile:
     """Load and validate the one profile of a path, dict or Profile; waiver rule ids are checked against rules."""
-    return _load_profile(source, rules.ids if rules is not None else None)
+    known = rules.known if isinstance(rules, Rulebook) else rules.ids if rules is not None else None
+    return _load_profile(source, known)
 
 
 def as_of_date(value: date | str | None) -> date:
@@ -52,7 +53,7 @@ class Advisor:
 
     def __init__(self, rules: Sequence[PathLike] | Rulebook = (), *, engine: str | None = None, shipped: bool = True):
         self.rulebook = rules if isinstance(rules, Rulebook) else load_rules(rules, shipped=shipped)
-        self._rule_ids = frozenset(self.rulebook.ids)
+        self._rule_ids = self.rulebook.known
         self.backend = engines.create(engine, self.rulebook.compiled.stages)
         self.engine: str = self.backend.name
         self._evaluator = Evaluator(self.rulebook, self.backend)

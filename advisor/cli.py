@@ -210,7 +210,7 @@ def validate(profiles: tuple[str, ...], rule_dirs: tuple[str, ...]) -> None:
     Example:
       advisor validate profiles/khayelitsha.yaml profiles/soweto.yaml
     """
-    rule_ids = load_rules(rule_dirs).ids
+    rule_ids = load_rules(rule_dirs).known
     failed = False
     for item in expand_inputs(profiles):
         found = [("", item)] if isinstance(item, AdvisorError) else read_profiles(item, rule_ids)

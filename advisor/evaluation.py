@@ -17,7 +17,37 @@ from .profile.validation import LoadedProfile
 from .report.explain import Explainer
 from .report.findings import Finding, Hit, Level, Recommendation, Report
 from .rulebook import Rulebook
-from .vocabulary import SEVERITY_ORDER
+from .report.problems import NEUTRAL, Advice
+from .vocabulary import QUESTION, SEVERITY_ORDER, STAGES
+
+_STAGE_INDEX = {stage: i for i, stage in enumerate(STAGES)}
+
+
+def _due(knowledge: Any, ref: str) -> str:
+    section = knowledge.get(ref)
+    return section.due if section is not None and section.due else STAGES[0]
+
+
+def _is_due(due: str, stage: str | None) -> bool:
+    """Whether a step due from `due` is due at `stage` (every step is, when the stage is not known)."""
+    return stage is None or _STAGE_INDEX[due] <= _STAGE_INDEX[stage]
+
+
+def _owners(profile: Any, rules: dict[str, Any]) -> Any:
+    """Who owns a finding where the profile says: a risk's or a goal's owner, the partner a finding is about."""
+
+    def owner_of(finding: Finding) -> str | None:
+        rule = rules.get(finding.rule)
+        if rule is None or rule.for_each is None or finding.item_index < 0:
+            return None
+        if rule.for_each == ("partners",):
+            return finding.subject
+        if rule.for_each in (("risks",), ("goals",)):
+            items = getattr(profile, rule.for_each[0]) or ()
+            return items[finding.item_index].owner if finding.item_index < len(items) else None
+        return None
+
+    return owner_of
 
 
 class Evaluator:
@@ -36,7 +66,17 @@ class Evaluator:
         #: or a derived fact's (name, value) for the cases of derived facts
         self._fired: dict[str, Hit | tuple[str, str]] = dict(compiled.cases)
         for eid, v in compiled.variants.items():
-            self._fired[eid] = Hit(SEVERITY_ORDER[v.severity], explainer.guide_order[v.rule.id], v.rule.id, -1, eid, v.rule.kind, v.severity)
+            self._fired[eid] = Hit(SEVERITY_ORDER[v.severity], explainer.guide_order[v.rule.id], v.rule.id, -1, eid, v.kind, v.severity)
+        ruleset = compiled.ruleset
+        self.rules = {rule.id: rule for rule in ruleset.rules}
+        self.problems = ruleset.problems
+        self.ranking = ruleset.ranking or NEUTRAL
+        #: the stage from which each rule's step is due: its own `due`, else its main guide ref's (a marker
+        #: of success or failure, or an id that is not a step, is due from the start)
+        self.due = {rule.id: rule.due or _due(knowledge, rule.refs[0]) for rule in ruleset.rules}
+        #: the guide's steps (actionable ids of its areas, not the markers of success and failure) and when each is due
+        self.steps = [(sid, knowledge.sections[sid].due) for area in knowledge.areas for sid in area.ids
+                      if knowledge.sections[sid].actionable]
 
     # -- running ------------------------------------------------------------------
     def decide(self, loaded: LoadedProfile, as_of: date) -> tuple[dict[str, Any], list[Hit]]:
@@ -68,8 +108,18 @@ class Evaluator:
 
     def evaluate(self, loaded: LoadedProfile, as_of: date) -> Report:
         derived, hits = self.decide(loaded, as_of)
-        hits, waived, expired = self.apply_waivers(loaded, hits, as_of)
+        stage = derived.get("working_stage")
         profile = loaded.profile
+        skipped = {na.step: na.reason for na in profile.not_applicable or ()}
+        advice = Advice(self.rules, self.problems, self.ranking, _owners(profile, self.rules),
+                        tuple(sid for sid, due in self.steps if _is_due(due, stage) and sid not in skipped))
+        if stage is not None:
+            hits = self.settle_questions(hits, stage, advice)
+        hits, waived, expired = self.apply_waivers(loaded, hits, as_of)
+        hits, not_applicable = self.apply_not_applicable(hits, skipped)
+        later = [h for h in hits if not _is_due(self.due[h.rule], stage) and h.kind != "strength"]
+        if later:
+            hits = [h for h in hits if h not in later]
         structure = tuple(dict.fromkeys(h.rule for h in hits if h.kind == "structure"))
         recommendation = Recommendation(
             formality=derived.get("recommended_formality"),
@@ -97,7 +147,34 @@ class Evaluator:
             advisor_version=__version__,
             rules_version=self.rules_version,
             explain=explain,
+            later_hits=tuple(later),
+            not_applicable_hits=tuple(not_applicable),
+            stage=stage,
+            advice=advice,
         )
+
+    def settle_questions(self, hits: list[Hit], stage: str, advice: Advice) -> list[Hit]:
+        """Questions to settle at the severity the stage gives them (never above their rule's)."""
+        out = []
+        for h in hits:
+            if h.kind == QUESTION:
+                severity = advice.question_severity(h.severity, stage)
+                h = h._replace(severity=severity, severity_rank=SEVERITY_ORDER[severity])
+            out.append(h)
+        return sorted(out)
+
+    def apply_not_applicable(self, hits: list[Hit], skipped: dict[str, str]) -> tuple[list[Hit], list[Hit]]:
+        """Findings whose main guide step the profile says does not apply, set aside with its reason."""
+        if not skipped:
+            return hits, []
+        kept, aside = [], []
+        for h in hits:
+            step = self.rules[h.rule].refs[0]
+            if step in skipped:
+                aside.append(h._replace(waiver_reason=skipped[step]))
+            else:
+                kept.append(h)
+        return kept, aside
 
     def apply_waivers(self, loaded: LoadedProfile, hits: list[Hit], as_of: date):
         waivers = {w.rule: w for w in loaded.profile.waivers or ()}

@@ -8,7 +8,7 @@ import pathlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
                       model_validator)
@@ -19,7 +19,7 @@ from .errors import KnowledgeError, did_you_mean
 from .checking import TYPE_WORDS, first_invalid
 from .profile.models import Activities
 from .resources import data_path
-from .vocabulary import MARKER_AREAS
+from .vocabulary import MARKER_AREAS, STAGES
 from .words import Path, described, path_text, quoted
 
 #: The file inside the knowledge directory that holds the guide.
@@ -111,6 +111,9 @@ class GuideSection(_Model):
     area: Text
     actionable: bool
     not_actionable_reason: Text | None = None
+    #: the stage from which the step is due (an actionable id only): what a partnership at an earlier
+    #: stage is advised to do later rather than now
+    due: Literal[STAGES] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> GuideSection:
@@ -119,6 +122,11 @@ class GuideSection(_Model):
                              self.not_actionable_reason)])
         if not self.actionable and self.not_actionable_reason is None:
             raise _invalid([(("actionable",), "not actionable, so give a not_actionable_reason", False)])
+        if self.actionable and self.due is None:
+            raise _invalid([(("actionable",), f"actionable, so say from which stage it is due: due: {' | '.join(STAGES)}",
+                             True)])
+        if not self.actionable and self.due is not None:
+            raise _invalid([(("due",), "is not actionable, so it is never due", self.due)])
         return self
 
 

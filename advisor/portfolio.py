@@ -64,7 +64,7 @@ class _Worker:
 
     def __init__(self, rules: Rulebook, engine: str | None, as_of: date, render: Render | None):
         self.advisor = Advisor(rules, engine=engine)
-        self.rule_ids = rules.ids
+        self.rule_ids = rules.known
         self.recorder = Recorder(rules)
         self.knowledge = rules.knowledge
         self.as_of = as_of

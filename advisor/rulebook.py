@@ -10,6 +10,7 @@ from typing import Sequence
 from . import __version__, cache
 from .knowledge import KnowledgeBase, knowledge_file, load_knowledge
 from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
+from .profile.validation import Known
 from .resources import data_path
 
 PathLike = str | os.PathLike
@@ -52,6 +53,11 @@ class Rulebook:
     @property
     def ids(self) -> set[str]:
         return self.ruleset.ids
+
+    @property
+    def known(self) -> Known:
+        """What a profile may name: the rule ids (waivers) and the guide's steps (not applicable)."""
+        return Known(frozenset(self.ids), frozenset(self.knowledge.actionable_ids()))
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; KeyError when there is none."""

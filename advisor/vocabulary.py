@@ -9,27 +9,32 @@ from typing import NamedTuple
 
 # --------------------------------------------------------------------------- findings
 
-#: What a finding says, in the order the rule language lists them.
+#: What a rule says, in the order the rule language lists them.
 KINDS: tuple[str, ...] = ("structure", "governance_gap", "failure_risk", "strength")
+#: A finding may also be a question to settle: what a rule needed and the profile does not say.
+QUESTION = "question"
 #: The order a report shows the kinds in: what can make the partnership fail first.
-KIND_ORDER: dict[str, int] = {"failure_risk": 0, "governance_gap": 1, "structure": 2, "strength": 3}
+KIND_ORDER: dict[str, int] = {"failure_risk": 0, "governance_gap": 1, "structure": 2, "question": 3, "strength": 4}
 #: A kind as a heading (plural) and as a label (singular), and its plural in running text.
 KIND_TITLES: dict[str, str] = {
     "failure_risk": "Failure risks",
     "governance_gap": "Governance gaps",
     "structure": "Recommended structure",
+    "question": "Questions to settle",
     "strength": "Strengths",
 }
 KIND_LABELS: dict[str, str] = {
     "failure_risk": "Failure risk",
     "governance_gap": "Governance gap",
     "structure": "Structure",
+    "question": "Question",
     "strength": "Strength",
 }
 KIND_WORDS: dict[str, tuple[str, str]] = {
     "failure_risk": ("failure risk", "failure risks"),
     "governance_gap": ("governance gap", "governance gaps"),
     "structure": ("structure recommendation", "structure recommendations"),
+    "question": ("question to settle", "questions to settle"),
     "strength": ("strength", "strengths"),
 }
 #: Finding kinds that say a step of the guide is not done yet.
@@ -46,14 +51,20 @@ PENALTY: dict[str, int] = {"high": 15, "medium": 6, "low": 2, "info": 0}
 
 def leaves_step_open(kind: str, severity: str) -> bool:
     """Whether a finding of this kind and severity says the guide steps it cites are not in place: a
-    governance gap, a failure risk, or a structure finding above info (a missing committee cites 11.1,
-    a level above the evidence cites 9.2). The advice document's coverage and the portfolio's agree."""
-    return kind in ACTION_KINDS or (kind == "structure" and severity != "info")
+    governance gap, a failure risk, a question not yet settled, or a structure finding above info (a
+    missing committee cites 11.1, a level above the evidence cites 9.2). The advice document's coverage
+    and the portfolio's agree."""
+    return kind in ACTION_KINDS or kind == QUESTION or (kind == "structure" and severity != "info")
 
 
 # --------------------------------------------------------------------------- the profile's enums
 
+#: A partnership's stages, in the order it goes through them; a step of the guide is due from one of them on.
 STAGES = ("proposed", "forming", "active", "reviewing", "closing")
+STAGE_LABELS: dict[str, str] = {
+    "proposed": "an idea being explored", "forming": "being formed", "active": "running",
+    "reviewing": "being reviewed", "closing": "closing",
+}
 APPROACHES = ("integrated_sectoral", "single_sector", "undecided")
 FORMALITIES = ("formal", "informal")
 AGREEMENTS = ("none", "verbal", "letter", "mou", "contract")

@@ -197,6 +197,7 @@ sections:
     summary: "Understand each other's culture."
     area: purpose
     actionable: true
+    due: proposed
 references:
   - url: "https://example.org/guide.pdf"
     title: "Example"
@@ -354,7 +355,7 @@ def test_a_url_listed_twice_names_the_first(tmp_path):
     extra = '  - url: "https://example.org/guide.pdf"\n    title: "Again"\n'
     text = MINIMAL.replace("levels:\n", extra + "levels:\n")
     path = write(tmp_path, text)
-    with pytest.raises(KnowledgeError, match=r"references\[1\]\.url: url '\S+' is listed twice \(first at line 22\)$"):
+    with pytest.raises(KnowledgeError, match=r"references\[1\]\.url: url '\S+' is listed twice \(first at line 23\)$"):
         load_knowledge(path)
 
 

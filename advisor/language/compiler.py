@@ -8,6 +8,7 @@ from typing import Any
 
 from ..engine import ir
 from ..engine.ir import simplify
+from ..vocabulary import QUESTION
 from .syntax import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet, refs_of
 
 
@@ -34,11 +35,17 @@ class FactPlan:
 
 @dataclass(frozen=True)
 class Variant:
-    """One engine rule derived from a rule: the rule itself, or one of its proportion cases."""
+    """One engine rule derived from a rule: the rule itself, one of its proportion cases, or the question its
+    condition asks when a field it `ask`s about is blank."""
 
     rule: Rule
     severity: str
     because: str | None
+    question: bool = False
+
+    @property
+    def kind(self) -> str:
+        return QUESTION if self.question else self.rule.kind
 
 
 @dataclass
@@ -223,7 +230,8 @@ class _Compiler:
         self.reads[f"derived:{d.name}"] = tuple(r for case in d.cases for r in refs_of(case.when))
 
     def rule(self, rule: Rule) -> None:
-        """A rule's proportion cases (each excluding those before it), then the rule at its own severity."""
+        """A rule's question (when a field it asks about is blank), its proportion cases (each excluding those
+        before it), then the rule at its own severity."""
         scope = None
         if rule.for_each is not None:
             scope = self.keys.plan.scopes.setdefault(rule.for_each, _slug(rule.for_each))
@@ -233,6 +241,11 @@ class _Compiler:
         # The first stage in whose facts every derived fact it reads is decided.
         stage = max([self.stage_of[r.path[0]] + 1 for r in refs if r.scope == "derived"], default=0)
         previous: list[Any] = []
+        if rule.ask:
+            blank = AnyOf(tuple(Check(ref, "missing") for ref in rule.ask))
+            self.add(stage, f"{rule.id}?", All((rule.when, blank)), scope, True)
+            self.variants[f"{rule.id}?"] = Variant(rule, rule.severity, None, question=True)
+            previous.append(blank)
         for j, p in enumerate(rule.proportion, start=1):
             self.add(stage, f"{rule.id}#{j}", All((rule.when, p.when, *[Not(q) for q in previous])), scope, True)
             self.variants[f"{rule.id}#{j}"] = Variant(rule, p.severity, p.because)

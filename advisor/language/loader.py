@@ -31,8 +31,13 @@ def check_rules(folders: Sequence[str | os.PathLike], knowledge: Any) -> RuleSet
             ruleset.files.append(str(path))
             _check_top(doc)
             raw.append(doc)
-    # Derived facts first, across all files, so any rule may read any of them.
+    # Problems and the ranking first, then derived facts, across all files, so any rule may name or read any of them.
     parser = Parser(knowledge, ruleset)
+    for doc in raw:
+        for i, item in enumerate((doc.data or {}).get("problems") or []):
+            parser.problem(doc, ("problems", i), item)
+        if (doc.data or {}).get("ranking") is not None:
+            parser.ranking(doc, ("ranking",), doc.data["ranking"])
     for doc in raw:
         for i, item in enumerate((doc.data or {}).get("derived") or []):
             parser.derived(doc, ("derived", i), item)
@@ -42,8 +47,14 @@ def check_rules(folders: Sequence[str | os.PathLike], knowledge: Any) -> RuleSet
     for d in ruleset.derived:
         parser.derived_cases(d)
     parser.check_cycles()
+    parser.check_parts()
     return ruleset
 
+
+
+#: What a rule file may hold at its top level: lists of these, and the ranking of problems (a mapping).
+_LISTS = {"rules": "- id: ...", "derived": "- name: ...", "problems": "- id: ..."}
+_TOP = (*_LISTS, "ranking")
 
 
 def _check_top(doc: Document) -> None:
@@ -53,9 +64,8 @@ def _check_top(doc: Document) -> None:
         raise RuleError("a rule file must be a mapping with 'rules' and/or 'derived'; start it with 'rules:' "
                         "and indent the rules under it", doc.location(()))
     for key in doc.data:
-        if key not in ("rules", "derived"):
-            hint = did_you_mean(key, ["rules", "derived"]) or "; a rule file holds only 'rules:' and 'derived:'"
+        if key not in _TOP:
+            hint = did_you_mean(key, _TOP) or "; a rule file holds only 'rules:', 'derived:', 'problems:' and 'ranking:'"
             raise RuleError(f"unknown key {shown(key)}{hint}", doc.location((key,)))
-        if not isinstance(doc.data[key], list) and doc.data[key] is not None:
-            first = "- id: ..." if key == "rules" else "- name: ..."
-            raise RuleError(f"'{key}' must be a list, each item starting with '{first}'", doc.location((key,)))
+        if key in _LISTS and not isinstance(doc.data[key], list) and doc.data[key] is not None:
+            raise RuleError(f"'{key}' must be a list, each item starting with '{_LISTS[key]}'", doc.location((key,)))

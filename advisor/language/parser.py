@@ -11,12 +11,14 @@ from typing import Any, Callable, NoReturn
 from ..errors import Location, RuleError, did_you_mean
 from ..profile import schema
 from ..profile.schema import FieldType
-from ..vocabulary import RULE_COLLECTIONS as COLLECTIONS
+from ..vocabulary import ACTION_KINDS, RULE_COLLECTIONS as COLLECTIONS, SEVERITIES
 from ..words import quoted as shown
 from ..yamlio import YamlDocument as Document
 from .contradiction import contradiction
-from .records import CaseRecord, DerivedRecord, ProportionRecord, RuleRecord, collection_problem, validate
-from .syntax import All, AnyOf, Case, Check, Compare, Count, Derived, Not, Proportion, Quantifier, Ref, Rule, RuleSet, Template, refs_of
+from .records import (CaseRecord, DerivedRecord, ProblemRecord, ProportionRecord, RankingRecord, RuleRecord,
+                      collection_problem, validate)
+from .syntax import (All, AnyOf, Case, Check, Compare, Count, Derived, Not, ProblemDef, Proportion, Quantifier, Ranking, Ref,
+                     Rule, RuleSet, Template, refs_of)
 
 COMPARE_OPS = {"equals": "eq", "not_equals": "neq", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte"}
 SET_OPS = ("in", "not_in")
@@ -66,6 +68,8 @@ class Parser:
         self.derived_by_name: dict[str, Derived] = {}
         self.rule_ids: dict[str, Location] = {}
         self._pending_cases: dict[str, tuple[Document, tuple, DerivedRecord]] = {}
+        #: (rule id, problem id, where) of each `part_of`, checked once every file's problems are known
+        self.parts: list[tuple[str, str, _At, tuple]] = []
 
     # -- derived facts ----------------------------------------------------------
     def derived(self, doc: Document, path: tuple, item: Any) -> None:
@@ -180,10 +184,50 @@ class Parser:
             if dead:
                 at.fail(ppath + ("when",), f"this proportion can never apply together with the rule's condition: {dead}")
             proportion.append(Proportion(pwhen, p.severity, p.because))
+        ask = self.asked(at, path + ("ask",), record.ask, when)
         loc = doc.location(path)
         self.rule_ids[rid] = loc
         self.ruleset.rules.append(Rule(rid, record.kind, record.severity, record.title, message, advice, record.refs, when,
-                                       record.for_each, tuple(proportion), loc, record.description))
+                                       record.for_each, tuple(proportion), loc, record.description, ask,
+                                       record.part_of, record.due, record.harm, record.blocks))
+        if record.part_of is not None:
+            self.parts.append((rid, record.part_of, at, path + ("part_of",)))
+
+    def asked(self, at: _At, path: tuple, fields: tuple[str, ...], when: Any) -> tuple[Ref, ...]:
+        """The fields of `ask`: each read by the condition, a profile or item field whose blank is a question."""
+        read = set(refs_of(when))
+        out = []
+        for i, text in enumerate(fields):
+            ref = self.ref(at, path + (i,), text, allow_derived=False)
+            if ref.type.kind in ("object", "collection"):
+                at.fail(path + (i,), f"'{text}' is a section or a list of items; ask about one of its fields")
+            if ref not in read:
+                at.fail(path + (i,), f"'{text}' is not read by the rule's condition; ask only about what it reads")
+            out.append(ref)
+        return tuple(out)
+
+    def problem(self, doc: Document, path: tuple, item: Any) -> None:
+        """Add a problem definition: the words a committee reads for the findings that are part of it."""
+        pid = item.get("id") if isinstance(item, dict) else None
+        what = f"problem '{pid}'" if isinstance(pid, str) else f"problems[{path[-1]}]"
+        record = validate(ProblemRecord, item, doc, path, what, problems=self.ruleset.problems)
+        self.ruleset.problems[pid] = ProblemDef(pid, record.title, record.message, record.advice, doc.location(path))
+
+    def ranking(self, doc: Document, path: tuple, item: Any) -> None:
+        """The ranking of problems (declared once, in one rule file)."""
+        if self.ruleset.ranking is not None:
+            raise RuleError(f"'ranking' is declared twice (first at {self.ruleset.ranking.source}); keep one",
+                            doc.location(path))
+        weights = {"severity": SEVERITIES, "kind": ACTION_KINDS + ("structure",)}
+        record = validate(RankingRecord, item, doc, path, "ranking", weights=weights)
+        self.ruleset.ranking = Ranking(record.severity, record.kind, record.harm, record.blocks,
+                                       record.question_severity, doc.location(path))
+
+    def check_parts(self) -> None:
+        """Every `part_of` names a declared problem."""
+        for rid, pid, at, path in self.parts:
+            if pid not in self.ruleset.problems:
+                at.fail(path, f"problem '{pid}' is not declared under 'problems:'{did_you_mean(pid, self.ruleset.problems)}")
 
     # -- paths ------------------------------------------------------------------
     def ref(self, at: _At, path: tuple, text: Any, allow_derived: bool = True) -> Ref:

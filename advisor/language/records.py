@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from ..checking import first_invalid
 from ..errors import RuleError, did_you_mean
 from ..profile import schema
-from ..vocabulary import KINDS, RULE_COLLECTIONS as COLLECTIONS, SEVERITIES
+from ..vocabulary import KINDS, RULE_COLLECTIONS as COLLECTIONS, SEVERITIES, STAGES
 from ..words import quoted as shown
 from ..yamlio import YamlDocument as Document
 
@@ -112,7 +112,30 @@ def _guide_ref(value: Any, info: ValidationInfo) -> str:
     return ref
 
 
+def _stage(value: Any, info: ValidationInfo) -> str:
+    return _choice(value, info.field_name, STAGES)
+
+
+def _paths(value: Any, info: ValidationInfo) -> tuple[str, ...]:
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise problem(f"'{info.field_name}' must be a list of field paths")
+    return tuple(value)
+
+
+def _problem_id(value: Any, info: ValidationInfo) -> str:
+    if not isinstance(value, str) or not RULE_ID.match(value):
+        raise problem("'id' must look like 'problem.short-name' (lower case, dots and dashes)")
+    first = info.context["problems"].get(value)
+    if first is not None:
+        raise problem(f"duplicate problem id (first at {first.source}); give this problem an id of its own")
+    return value
+
+
 RuleId = Annotated[str, PlainValidator(_rule_id)]
+Stage = Annotated[str | None, PlainValidator(_stage)]
+Paths = Annotated[tuple[str, ...], PlainValidator(_paths)]
+ProblemId = Annotated[str, PlainValidator(_problem_id)]
 DerivedName = Annotated[str, PlainValidator(_derived_name)]
 Text = Annotated[str, PlainValidator(_text)]
 OptionalText = Annotated[str | None, PlainValidator(_text)]  # may be left out, but not left empty
@@ -167,6 +190,70 @@ class RuleRecord(_Record):
     for_each: Collection = None
     proportion: Annotated[tuple[Any, ...], BeforeValidator(_proportions)] = ()
     description: OptionalText = None
+    ask: Paths = ()
+    part_of: OptionalText = None
+    due: Stage = None
+    harm: OptionalText = None
+    blocks: OptionalText = None
+
+
+class ProblemRecord(_Record):
+    """A problem several rules are `part_of`: what the committee reads instead of each rule's own words."""
+
+    id: ProblemId
+    title: Text
+    message: Text
+    advice: Text
+
+
+def _weights(value: Any, info: ValidationInfo) -> dict[str, int]:
+    keys = info.context["weights"][info.field_name]
+    if not isinstance(value, dict):
+        raise problem(f"'{info.field_name}' must be a mapping of {', '.join(keys)} to whole numbers")
+    for key, weight in value.items():
+        wrong = choice_problem(info.field_name, key, keys)
+        if wrong:
+            raise problem(wrong, (key,))
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            raise problem(f"the weight of '{key}' must be a whole number, 0 or more", (key,))
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise problem(f"'{info.field_name}' has no weight for {', '.join(missing)}")
+    return dict(value)
+
+
+def _weight(value: Any, info: ValidationInfo) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise problem(f"'{info.field_name}' must be a whole number, 0 or more")
+    return value
+
+
+def _stage_severities(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise problem(f"'question_severity' must be a mapping of {', '.join(STAGES)} to a severity")
+    for key, severity in value.items():
+        wrong = choice_problem("question_severity", key, STAGES) or choice_problem(str(key), severity, SEVERITIES)
+        if wrong:
+            raise problem(wrong, (key,))
+    missing = [k for k in STAGES if k not in value]
+    if missing:
+        raise problem(f"'question_severity' has no severity for {', '.join(missing)}")
+    return dict(value)
+
+
+Weights = Annotated[dict[str, int], PlainValidator(_weights)]
+Weight = Annotated[int, PlainValidator(_weight)]
+
+
+class RankingRecord(_Record):
+    """How problems are ranked: points per severity and kind, for harm already happening and for blocking other
+    steps; and the most severe a question to settle is at each stage."""
+
+    severity: Weights
+    kind: Weights
+    harm: Weight
+    blocks: Weight
+    question_severity: Annotated[dict[str, str], PlainValidator(_stage_severities)]
 
 
 # -- derived facts ------------------------------------------------------------------------

@@ -99,6 +99,39 @@ class Rule:
     proportion: tuple[Proportion, ...]
     source: Location
     description: str | None = None
+    #: fields whose blank makes a firing a question to settle rather than a finding
+    ask: tuple[Ref, ...] = ()
+    #: the problem (declared under `problems:`) this rule's findings are part of
+    part_of: str | None = None
+    #: the stage from which the step is due, when it differs from its main guide ref's
+    due: str | None = None
+    #: when a firing means harm is already happening: what the harm is, in words
+    harm: str | None = None
+    #: when other steps wait on this one: which, in words
+    blocks: str | None = None
+
+
+@dataclass(frozen=True)
+class ProblemDef:
+    """A problem several rules' findings are part of: one title, message and advice for a committee."""
+
+    id: str
+    title: str
+    message: str
+    advice: str
+    source: Location
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What ranks one problem above another, and how sure a question's answer must be at each stage."""
+
+    severity: dict[str, int]
+    kind: dict[str, int]
+    harm: int
+    blocks: int
+    question_severity: dict[str, str]
+    source: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +166,8 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    problems: dict[str, ProblemDef] = field(default_factory=dict)
+    ranking: Ranking | None = None
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:

@@ -300,6 +300,13 @@ class Waiver(StrictModel):
     until: Optional[IsoDate] = about("until")
 
 
+class NotApplicable(StrictModel):
+    """A step of the guide that does not apply to this partnership, and why (the report shows it, as it shows waivers)."""
+
+    step: Text = about("step of the guide", required=True)
+    reason: Text = about("why it does not apply", required=True)
+
+
 class Profile(StrictModel):
     """A partnership described once: only `name` and one partner are required."""
 
@@ -328,3 +335,4 @@ class Profile(StrictModel):
     monitoring: Optional[Monitoring] = about("monitoring")
     trust: Optional[Trust] = about("trust")
     waivers: Optional[list[Waiver]] = about("waivers")
+    not_applicable: Optional[list[NotApplicable]] = about("steps that do not apply")

@@ -7,7 +7,7 @@ import typing
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, NamedTuple, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -110,6 +110,33 @@ def all_paths(root: FieldType | None = None, prefix: tuple[str, ...] = ()) -> li
         if sub.kind == "object":
             out.extend(all_paths(sub, prefix + (name,)))
     return out
+
+
+class FieldWords(NamedTuple):
+    """How reports and questionnaires name a field: its label, and the question that asks for it ({item} stands
+    for the item of a collection it belongs to)."""
+
+    label: str
+    question: str | None
+
+
+@lru_cache(maxsize=None)
+def words_for(path: tuple[str, ...]) -> FieldWords | None:
+    """The label and question of the field at a path from the profile root (collections' items included)."""
+    model: Any = Profile
+    info = None
+    for part in path:
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        info = fields[part]
+        model = _unwrap(info.annotation)
+        if get_origin(model) is list:
+            model = _unwrap(get_args(model)[0])
+    if info is None or not info.title:
+        return None
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    return FieldWords(info.title, extra.get("question"))
 
 
 def json_schema() -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -154,8 +154,18 @@ def _describe(err: dict, data: Any) -> str:
     return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {described(value)})"
 
 
-def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> list[tuple[tuple, str]]:
-    """Broken cross-references in a profile, as (field path, message) pairs in file order."""
+class Known(NamedTuple):
+    """What a profile's waivers and not-applicable steps may name: the rule ids and the guide's step ids."""
+
+    rules: frozenset[str]
+    steps: frozenset[str]
+
+
+def reference_problems(profile: Profile, rule_ids: Known | set[str] | None = None) -> list[tuple[tuple, str]]:
+    """Broken cross-references in a profile, as (field path, message) pairs in file order.
+
+    `rule_ids` (rule ids, or a Known with the guide's steps too) checks what waivers and
+    not-applicable steps name."""
     problems: list[tuple[tuple, str]] = []
     names: dict[str, int] = {}
     for i, partner in enumerate(profile.partners):
@@ -199,6 +209,12 @@ def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> li
                 partner_ref(("partners", i, "competes_with", j), other)
     for i, risk in enumerate(profile.risks or ()):
         partner_ref(("risks", i, "owner"), risk.owner)
+    if isinstance(rule_ids, Known):
+        rule_ids, steps = rule_ids
+        for i, skipped in enumerate(profile.not_applicable or ()):
+            if skipped.step not in steps:
+                hint = did_you_mean(skipped.step, steps) or "; name a numbered step of the guide, such as 21.6"
+                problems.append((("not_applicable", i, "step"), f"{quoted(skipped.step)} is not a step of the guide{hint}"))
     if rule_ids is not None:
         for i, waiver in enumerate(profile.waivers or ()):
             if waiver.rule not in rule_ids:
@@ -207,7 +223,8 @@ def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> li
     return problems
 
 
-def validate(data: Any, source: str, document: YamlDocument | None = None, rule_ids: set[str] | None = None) -> LoadedProfile:
+def validate(data: Any, source: str, document: YamlDocument | None = None,
+             rule_ids: Known | set[str] | None = None) -> LoadedProfile:
     """Validate plain data as a profile; raise ProfileError naming the first problem in file order."""
     doc = document or YamlDocument(data, source)
     if data is None:

@@ -15,7 +15,8 @@ from ..language.compiler import Compiled, Variant
 from ..language.syntax import Ref, Template, refs_of
 from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
-from ..words import in_words
+from ..profile.schema import words_for
+from ..words import first_sentence, in_words
 from .findings import Evidence, Finding, Hit, Place
 
 def _json_value(value: Any) -> Any:
@@ -48,10 +49,22 @@ class _Plan(NamedTuple):
     overlap: bool  # two atoms may write the same path; the first row of a path is kept
     message: "str | Template"  # a str when the template reads nothing
     advice: "str | Template"
+    asks: tuple[Ref, ...] = ()  # a question's fields: the finding asks for the blank ones
 
 
 def _static(template: Template) -> "str | Template":
     return "".join(template.parts) if all(isinstance(p, str) for p in template.parts) else template
+
+
+def _question(blank: list[Ref], subject: str | None, advice: str) -> tuple[str, str, str]:
+    """A question to settle: its title asks for the first blank field, its message says what is not recorded."""
+    words = [words_for((ref.collection or ()) + ref.path) for ref in blank]
+    labels = [w.label if w else ".".join(ref.path).replace("_", " ") for w, ref in zip(words, blank)]
+    asked = next((w.question for w in words if w and w.question), None) or f"What is the {labels[0]}?"
+    owner = f"{subject}'s " if subject and "{item}" not in asked else ""
+    title = asked.replace("{item}", subject or "it")
+    message = f"Not recorded yet: {owner}{'; '.join(labels)}."
+    return title, message[:1].upper() + message[1:], f"Settle this with the partners and record the answer. If the answer is no: {first_sentence(advice)}"
 
 
 #: Items of a collection shown one by one in a finding's evidence before a summary row.
@@ -98,13 +111,19 @@ class Explainer:
                 first.setdefault(ev.path, ev)
             rows = list(first.values())
         message, advice = plan.message, plan.advice
+        message = message if type(message) is str else self.render(message, loaded, derived, item, as_of)
+        advice = advice if type(advice) is str else self.render(advice, loaded, derived, item, as_of)
+        title = rule.title
+        if plan.asks:
+            blank = [ref for ref in plan.asks if self.value_of(ref, loaded, derived, item, as_of) is None]
+            title, message, advice = _question(blank or list(plan.asks), subject, advice)
         return Finding(
             rule=rule.id,
-            kind=rule.kind,
-            severity=plan.severity,
-            title=rule.title,
-            message=message if type(message) is str else self.render(message, loaded, derived, item, as_of),
-            advice=advice if type(advice) is str else self.render(advice, loaded, derived, item, as_of),
+            kind=hit.kind,
+            severity=hit.severity,
+            title=title,
+            message=message,
+            advice=advice,
             guide_refs=rule.refs,
             evidence=tuple(rows),
             subject=subject,
@@ -147,6 +166,7 @@ class Explainer:
             overlap=len(item_fields) != len(set(item_fields)),
             message=_static(rule.message),
             advice=_static(rule.advice),
+            asks=rule.ask if variant.question else (),
         )
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any, Callable, NamedTuple
 
-from ..vocabulary import KIND_ORDER, PENALTY, SEVERITY_ORDER
+from ..vocabulary import KIND_ORDER, PENALTY, QUESTION, SEVERITY_ORDER
 from ..words import path_text
 
 SCHEMA_VERSION = 1
@@ -208,6 +208,14 @@ class Report:
     advisor_version: str = ""
     rules_version: str = ""
     explain: Callable[[Hit], Finding] | None = field(default=None, compare=False, repr=False)
+    #: findings of steps not yet due at the partnership's stage, told as a list for later
+    later_hits: tuple[Hit, ...] = ()
+    #: findings of steps the profile says do not apply, with the reason (in the hit's waiver_reason)
+    not_applicable_hits: tuple[Hit, ...] = ()
+    #: the stage the advice assumed (the profile's, or the one its facts show)
+    stage: str | None = None
+    #: how findings group into problems and rank, and which steps are due (report.problems.Advice)
+    advice: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_findings(cls, findings: tuple[Finding, ...] = (), waived: tuple[Waived, ...] = (), **fields: Any) -> "Report":
@@ -233,6 +241,32 @@ class Report:
     def waived(self) -> tuple[Waived, ...]:
         return tuple(Waived(self.explain(h), h.waiver_reason or "", h.waiver_until) for h in self.waived_hits)
 
+    @cached_property
+    def later(self) -> tuple[Finding, ...]:
+        """Findings of steps that are not due yet at the partnership's stage."""
+        return tuple(self.explain(h) for h in self.later_hits)
+
+    @cached_property
+    def not_applicable(self) -> tuple[Waived, ...]:
+        """Findings of steps the profile says do not apply, with the reason it gives."""
+        return tuple(Waived(self.explain(h), h.waiver_reason or "", None) for h in self.not_applicable_hits)
+
+    @cached_property
+    def problems(self) -> tuple[Any, ...]:
+        """The findings as problems to act on, most pressing first (report.problems.Problem)."""
+        from .problems import default_advice  # a report made by hand has no rulebook's advice
+
+        return (self.advice or default_advice()).plan(self.findings)
+
+    @property
+    def questions(self) -> tuple[Finding, ...]:
+        """Questions to settle: one per question, the first rule that asks it."""
+        seen: dict[str, Finding] = {}
+        for f in self.findings:
+            if f.kind == QUESTION:
+                seen.setdefault(f.title, f)
+        return tuple(seen.values())
+
     def by_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
 
@@ -247,18 +281,26 @@ class Report:
     def summary(self) -> dict[str, Any]:
         by_kind = {k: 0 for k in KIND_ORDER}
         by_severity = {s: 0 for s in SEVERITY_ORDER}
-        score = 100
+        penalty = 0
         for h in self.hits:
             by_kind[h.kind] += 1
             if h.kind != "strength":
                 by_severity[h.severity] += 1
-                score -= PENALTY[h.severity]
-        return {"by_kind": by_kind, "by_severity": by_severity, "score": max(score, 0), "waived": len(self.waived_hits)}
+                penalty += PENALTY[h.severity]
+        out = {"by_kind": by_kind, "by_severity": by_severity, "score": max(100 - penalty, 0), "waived": len(self.waived_hits)}
+        if self.advice is not None:
+            in_place, due = self.advice.readiness(self.hits)
+            out["score"] = round(100 * in_place / due) if due else 100
+            out["readiness"] = {"in_place": in_place, "due": due, "stage": self.stage}
+            out["later"] = len(self.later_hits)
+            out["not_applicable"] = len(self.not_applicable_hits)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self._head(),
             "findings": [f.to_dict() for f in self.findings],
+            "problems": [p.to_dict() for p in self.problems],
             **self._tail(),
         }
 
@@ -284,8 +326,9 @@ class Report:
         head = _encode(self._head())
         rows: dict[int, str] = {}
         findings = ", ".join(_finding_json(f, rows) for f in self.findings)
+        problems = _encode([p.to_dict() for p in self.problems])
         tail = _encode(self._tail())
-        return f"{head[:-1]}, \"findings\": [{findings}], {tail[1:]}"
+        return f"{head[:-1]}, \"findings\": [{findings}], \"problems\": {problems}, {tail[1:]}"
 
     def _head(self) -> dict[str, Any]:
         """The fields of to_dict() that come before the findings."""
@@ -304,6 +347,9 @@ class Report:
         return {
             "waived": [w.to_dict() for w in self.waived],
             "expired_waivers": list(self.expired_waivers),
+            "later": [f.to_dict() for f in self.later],
+            "not_applicable": [{**w.finding.to_dict(), "not_applicable": w.reason} for w in self.not_applicable],
+            "stage": self.stage,
             "summary": self.summary,
         }
 

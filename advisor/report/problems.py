@@ -1,0 +1,166 @@
+"""From findings to advice: findings that share a cause or a remedy are one problem, and problems are ranked by
+consequence, each saying why it ranks where it does.
+
+What groups (a rule's `part_of`), what a problem says (`problems:` in the rule files) and what ranks
+it (`ranking:`, a rule's `harm:` and `blocks:`) are declared in the rule files; this module only
+applies them, the same way for every profile and both engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..language.syntax import ProblemDef, Ranking, Rule
+from ..vocabulary import ACTION_KINDS, KIND_ORDER, KIND_WORDS, SEVERITY_ORDER, STAGES, leaves_step_open
+from .findings import Evidence, Finding
+
+#: The ranking when no rule file declares one (rules loaded without the shipped ones): severity alone.
+NEUTRAL = Ranking(severity={"high": 3, "medium": 2, "low": 1, "info": 0}, kind={k: 0 for k in (*ACTION_KINDS, "structure")},
+                  harm=0, blocks=0, question_severity={stage: "high" for stage in STAGES})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing for the committee to act on: the findings it is made of, told once, with its rank and why."""
+
+    rank: int
+    id: str
+    title: str
+    kind: str
+    severity: str
+    guide_refs: tuple[str, ...]
+    message: str
+    advice: str
+    why: str
+    findings: tuple[Finding, ...]
+    evidence: tuple[Evidence, ...]
+    owner: str | None = None
+    points: int = field(default=0, compare=False)
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.subject for f in self.findings if f.subject))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "severity": self.severity,
+            "guide_refs": list(self.guide_refs),
+            "message": self.message,
+            "advice": self.advice,
+            "why": self.why,
+            "owner": self.owner,
+            "findings": [{"rule": f.rule, "subject": f.subject} for f in self.findings],
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What a rulebook says about grouping and ranking, bound to one profile's owners (who looks after a risk or
+    a goal) so that a problem can name who owns it where the profile says."""
+
+    rules: dict[str, Rule]
+    problems: dict[str, ProblemDef]
+    ranking: Ranking
+    owner_of: Callable[[Finding], str | None] = lambda finding: None
+    #: the guide's actionable steps due at the partnership's stage (those that apply)
+    steps_due: tuple[str, ...] = ()
+
+    def plan(self, findings: tuple[Finding, ...]) -> tuple[Problem, ...]:
+        """The problems the findings (other than strengths and questions) make, most pressing first."""
+        groups: dict[str, list[Finding]] = {}
+        for f in findings:
+            if f.kind in ACTION_KINDS or f.kind == "structure":
+                rule = self.rules.get(f.rule)
+                groups.setdefault(rule.part_of if rule is not None and rule.part_of else f.rule, []).append(f)
+        made = [self._problem(key, group) for key, group in groups.items()]
+        made.sort(key=lambda p: (-p.points, min(f.guide_order for f in p.findings), p.id))
+        total = len(made)
+        return tuple(_ranked(p, i, total) for i, p in enumerate(made, 1))
+
+    def _problem(self, key: str, group: list[Finding]) -> Problem:
+        worst = min(group, key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind]))
+        kind = min((f.kind for f in group), key=KIND_ORDER.__getitem__)
+        rules = [self.rules[f.rule] for f in group if f.rule in self.rules]
+        harm = next((r.harm for r in rules if r.harm), None)
+        blocks = next((r.blocks for r in rules if r.blocks), None)
+        ranking = self.ranking
+        points = ranking.severity[worst.severity] + ranking.kind.get(kind, 0)
+        points += ranking.harm if harm else 0
+        points += ranking.blocks if blocks else 0
+        subjects = tuple(dict.fromkeys(f.subject for f in group if f.subject))
+        definition = self.problems.get(key)
+        if definition is not None:
+            title, message, advice = (_fill(text, subjects) for text in (definition.title, definition.message, definition.advice))
+        elif len(group) == 1:
+            title, message, advice = worst.title, worst.message, worst.advice
+        else:
+            title, message = worst.title, f"{worst.title}: {', '.join(subjects)}." if subjects else worst.message
+            advice = worst.advice
+        owners = tuple(dict.fromkeys(o for o in (self.owner_of(f) for f in group) if o))
+        reasons = [f"a {worst.severity} {KIND_WORDS[kind][0]}"]
+        if harm:
+            reasons.append(f"it is already doing harm: {harm}")
+        if blocks:
+            reasons.append(f"other steps wait on it: {blocks}")
+        return Problem(
+            rank=0, id=key, title=title, kind=kind, severity=worst.severity,
+            guide_refs=tuple(dict.fromkeys(ref for f in group for ref in f.guide_refs)),
+            message=message, advice=advice, why="; ".join(reasons),
+            findings=tuple(group), evidence=_union(f.evidence for f in group),
+            owner=", ".join(owners) if owners else None, points=points,
+        )
+
+    def readiness(self, hits: Any) -> tuple[int, int]:
+        """(steps in place, steps due): a step due now is in place unless a finding says it is not."""
+        open_ids: set[str] = set()
+        for h in hits:
+            rule = self.rules.get(h.rule)
+            if rule is not None and leaves_step_open(h.kind, h.severity):
+                open_ids.update(rule.refs)
+        return sum(1 for step in self.steps_due if step not in open_ids), len(self.steps_due)
+
+    def question_severity(self, rule_severity: str, stage: str) -> str:
+        """How pressing a question to settle is: its rule's severity, at most the stage's (ranking)."""
+        cap = self.ranking.question_severity[stage]
+        return max(rule_severity, cap, key=SEVERITY_ORDER.__getitem__)
+
+
+def default_advice() -> Advice:
+    """Advice for a report made without a rulebook (by hand, or read back): each finding its own problem."""
+    return Advice({}, {}, NEUTRAL)
+
+
+def _fill(text: str, subjects: tuple[str, ...]) -> str:
+    return text.replace("{subjects}", _listed(subjects)).replace("{count}", str(len(subjects)))
+
+
+def _listed(items: tuple[str, ...]) -> str:
+    quoted = [f"“{s}”" for s in items]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _union(rows: Any) -> tuple[Evidence, ...]:
+    seen: dict[str, Evidence] = {}
+    for evidence in rows:
+        for e in evidence:
+            seen.setdefault(e.path, e)
+    return tuple(seen.values())
+
+
+def _ranked(problem: Problem, rank: int, total: int) -> Problem:
+    place = "first" if rank == 1 else f"{_ordinal(rank)} of {total}"
+    return Problem(**{**problem.__dict__, "rank": rank, "why": f"Ranked {place}: {problem.why}."})
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
