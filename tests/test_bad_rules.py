@@ -80,7 +80,8 @@ def test_every_message_names_the_rule_or_the_yaml_problem() -> None:
     for name, message in CASES:
         if message != "-":
             assert message.startswith(":") and message.split(":")[1].isdigit(), name
-            assert "rule '" in message or "derived fact '" in message or "YAML" in message or name in (
+            assert "rule '" in message or "derived fact '" in message or "problem '" in message or \
+                "'ranking'" in message or "YAML" in message or name in (
                 "alias-bomb", "duplicate-yaml-key", "file-is-a-list", "rules-not-a-list", "top-level-typo"), name
 
 

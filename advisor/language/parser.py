@@ -210,7 +210,7 @@ class Parser:
         """Add a problem definition: the words a committee reads for the findings that are part of it."""
         pid = item.get("id") if isinstance(item, dict) else None
         what = f"problem '{pid}'" if isinstance(pid, str) else f"problems[{path[-1]}]"
-        record = validate(ProblemRecord, item, doc, path, what, problems=self.ruleset.problems)
+        record = validate(ProblemRecord, item, doc, path, what, problems=self.ruleset.problems, source=doc.source)
         self.ruleset.problems[pid] = ProblemDef(pid, record.title, record.message, record.advice, doc.location(path))
 
     def ranking(self, doc: Document, path: tuple, item: Any) -> None:

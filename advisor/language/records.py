@@ -128,7 +128,8 @@ def _problem_id(value: Any, info: ValidationInfo) -> str:
         raise problem("'id' must look like 'problem.short-name' (lower case, dots and dashes)")
     first = info.context["problems"].get(value)
     if first is not None:
-        raise problem(f"duplicate problem id (first at {first.source}); give this problem an id of its own")
+        where = f"line {first.source.line}" if first.source.source == info.context["source"] else str(first.source)
+        raise problem(f"duplicate problem id (first at {where}); give this problem an id of its own")
     return value
 
 
