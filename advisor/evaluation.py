@@ -24,8 +24,8 @@ _STAGE_INDEX = {stage: i for i, stage in enumerate(STAGES)}
 
 
 def _due(knowledge: Any, ref: str) -> str:
-    section = knowledge.get(ref)
-    return section.due if section is not None and section.due else STAGES[0]
+    due = getattr(knowledge.get(ref), "due", None)  # advice beyond the guide is due when its rule's step is
+    return due or STAGES[0]
 
 
 def _is_due(due: str, stage: str | None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -130,6 +131,16 @@ class GuideSection(_Model):
         return self
 
 
+def _beyond_id(value: str) -> str:
+    if not _BEYOND_ID.match(value):
+        raise PydanticCustomError("knowledge", "'{value}' must look like law.short-name or practice.short-name",
+                                  {"value": value})
+    return value
+
+
+_BEYOND_ID = re.compile(r"^(law|practice)\.[a-z0-9][a-z0-9-]*$")
+
+
 class Reference(_Model):
     """A document the guide cites; `cited_by` names the id it supports when cited in the body."""
 
@@ -156,6 +167,17 @@ class Area(_Model):
     ids: GuideIds
 
 
+class BeyondGuide(_Model):
+    """Advice beyond the guide: a law or a good practice that a partnership's focus calls for and the guide does not
+    itself say. Rules may cite it like a guide id; reports label it as beyond the guide, never as the guide's words."""
+
+    id: Annotated[Text, AfterValidator(_beyond_id)]
+    kind: Literal["law", "practice"]
+    title: Text
+    text: Text
+    url: Annotated[Text, AfterValidator(_web_address)] | None = None
+
+
 class _GuideFile(_Model):
     """The knowledge file as written; its validator checks that the parts agree with one another."""
 
@@ -164,6 +186,7 @@ class _GuideFile(_Model):
     references: Annotated[list[Reference], Field(min_length=1)]
     levels: Annotated[list[GuideLevel], Field(min_length=1)]
     areas: Annotated[list[Area], Field(min_length=1)]
+    beyond: list[BeyondGuide] = []
 
     @model_validator(mode="after")
     def _parts_agree(self, info: ValidationInfo) -> _GuideFile:
@@ -199,7 +222,16 @@ def _cross_problems(file: _GuideFile, where: Callable[[Path], str]) -> list[_Fou
         *_reference_problems(file.references, first, where),
         *_level_problems(file.levels, first),
         *_area_problems(file.areas, file.sections, first),
+        *_beyond_problems(file.beyond, first),
     ]
+
+
+def _beyond_problems(entries: list[BeyondGuide], guide_ids: dict[str, int]) -> Iterator[_Found]:
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        if entry.id in seen or entry.id in guide_ids:
+            yield ("beyond", i, "id"), "listed twice", entry.id
+        seen.add(entry.id)
 
 
 def _area_name_problems(names: list[str]) -> Iterator[_Found]:
@@ -288,19 +320,24 @@ class KnowledgeBase:
     levels: tuple[GuideLevel, ...]
     areas: tuple[Area, ...]
     source: str = ""
+    #: advice beyond the guide (laws, good practice), by id
+    beyond: Mapping[str, BeyondGuide] = field(default_factory=dict)
     _order: Mapping[str, int] = field(init=False, repr=False, compare=False)
     _level_ranks: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sections", MappingProxyType(dict(self.sections)))
+        object.__setattr__(self, "beyond", MappingProxyType(dict(self.beyond)))
         object.__setattr__(self, "_order", MappingProxyType({sid: i for i, sid in enumerate(self.sections)}))
         object.__setattr__(self, "_level_ranks", MappingProxyType({lv.name: lv.rank for lv in self.levels}))
 
     def __reduce__(self):  # read-only mappings do not pickle; rebuild them (the rules cache pickles this)
-        return (KnowledgeBase, (self.guide, dict(self.sections), self.references, self.levels, self.areas, self.source))
+        return (KnowledgeBase, (self.guide, dict(self.sections), self.references, self.levels, self.areas, self.source,
+                                dict(self.beyond)))
 
     def __contains__(self, section_id: object) -> bool:
-        return section_id in self.sections
+        """Whether a rule may cite this id: a section of the guide, or advice beyond it."""
+        return section_id in self.sections or section_id in self.beyond
 
     def __iter__(self) -> Iterator[GuideSection]:
         return iter(self.sections.values())
@@ -308,12 +345,16 @@ class KnowledgeBase:
     def __len__(self) -> int:
         return len(self.sections)
 
-    def get(self, section_id: str) -> GuideSection | None:
-        """The section with this id, or None when the guide has no such id."""
-        return self.sections.get(section_id)
+    def get(self, section_id: str) -> GuideSection | BeyondGuide | None:
+        """The section with this id (or the advice beyond the guide), or None when there is none."""
+        return self.sections.get(section_id) or self.beyond.get(section_id)
+
+    def is_beyond(self, ref: str) -> bool:
+        """Whether an id names advice beyond the guide (a law, good practice) rather than the guide itself."""
+        return ref in self.beyond
 
     def order(self, section_id: str) -> int:
-        """The position of an id in the guide, for sorting in guide order; unknown ids sort last."""
+        """The position of an id in the guide, for sorting in guide order; advice beyond it and unknown ids sort last."""
         return self._order.get(section_id, len(self._order))
 
     def actionable_ids(self) -> tuple[str, ...]:
@@ -370,7 +411,8 @@ def _load(file: pathlib.Path) -> KnowledgeBase:
     order = {sid: n for n, sid in enumerate(sections)}
     areas = tuple(area.model_copy(update={"ids": tuple(sorted(area.ids, key=order.__getitem__))})
                   for area in checked.areas)
-    return KnowledgeBase(checked.guide, sections, tuple(checked.references), tuple(checked.levels), areas, doc.source)
+    return KnowledgeBase(checked.guide, sections, tuple(checked.references), tuple(checked.levels), areas, doc.source,
+                         {entry.id: entry for entry in checked.beyond})
 
 
 # ---- errors in words ------------------------------------------------------------------------------
@@ -378,6 +420,7 @@ def _load(file: pathlib.Path) -> KnowledgeBase:
 #: The model of an item of each part of the file, for the keys it allows.
 _PART_MODELS: dict[str, type[BaseModel]] = {
     "guide": Guide, "sections": GuideSection, "references": Reference, "levels": GuideLevel, "areas": Area,
+    "beyond": BeyondGuide,
 }
 #: How a message names an item of a part: its noun and the key that names it.
 _ITEM_NAMES = {"sections": ("section", "id"), "levels": ("level", "name"), "areas": ("area", "name")}

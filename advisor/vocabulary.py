@@ -84,6 +84,21 @@ OUTREACH = ("advocacy", "community_mobilisation", "civic_education")
 RATINGS = ("low", "medium", "high")
 REVIEW_FREQUENCIES = ("none", "annually", "quarterly", "monthly")
 
+#: What a partnership may be for (its `focus`), in a committee's words. Rules adapt their severity and advice to it.
+FOCUS_LABELS: dict[str, str] = {
+    "victim_support": "victim support and gender-based violence",
+    "schools": "schools and children",
+    "surveillance": "public-space surveillance and data (CCTV)",
+    "events": "events",
+    "transport": "transport and taxi violence",
+    "rural": "rural and farm safety",
+    "substance_abuse": "liquor and substance abuse",
+    "youth": "youth and gangs",
+    "business": "business and town-centre crime",
+    "crime_prevention": "general crime prevention",
+}
+FOCUSES: tuple[str, ...] = tuple(FOCUS_LABELS)
+
 #: What the recommendation's values mean, in a committee's words.
 AGREEMENT_LABELS: dict[str, str] = {
     "none": "no written agreement",

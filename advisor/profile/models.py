@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ..vocabulary import (AGREEMENTS, APPROACHES, COMMITMENTS, CONTRIBUTIONS, DECISION_MAKING, FORMALITIES, FREQUENCIES,
+from ..vocabulary import (AGREEMENTS, APPROACHES, COMMITMENTS, CONTRIBUTIONS, DECISION_MAKING, FOCUSES, FORMALITIES, FREQUENCIES,
                           FUNDING_MODELS, LEVELS, OUTREACH, RATINGS, RELATIONSHIPS, REVIEW_FREQUENCIES, SECTORS, STAGES)
 
 StageName = Literal[*STAGES]
@@ -27,6 +27,7 @@ Frequency = Literal[*FREQUENCIES]
 Outreach = Literal[*OUTREACH]
 Rating = Literal[*RATINGS]
 ReviewFrequency = Literal[*REVIEW_FREQUENCIES]
+Focus = Literal[*FOCUSES]
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
@@ -314,6 +315,7 @@ class Profile(StrictModel):
     name: Text = about("name of the partnership", required=True)
     lead_partner: Optional[Text] = about("lead partner", "Which partner leads and convenes the partnership?")
     stage: choice(StageName) = about("stage", "Is the partnership an idea, forming, running, being reviewed or closing?")
+    focus: Optional[list[Focus]] = about("what the partnership is for", "What is the partnership mainly about?")
     stakeholder_mapping_done: YesNo = about("stakeholder mapping and gap analysis",
                                             "Have the partners mapped who else has a stake and what is missing?")
     purpose: Optional[Purpose] = about("purpose")
