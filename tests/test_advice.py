@@ -225,3 +225,10 @@ def test_every_stage_of_the_vocabulary_is_a_stage_of_the_profile() -> None:
     from advisor.profile.models import StageName
 
     assert get_args(StageName) == STAGES
+
+
+def test_values_written_differently_are_the_same_value() -> None:
+    partners = [{"name": "SAPS Ward 12", "values": ["Accountability", "survivor-first", "Respect"]},
+                {"name": "Ward 12 CPF", "values": ["accountability", "Survivor First", "respects"]}]
+    report = advisor.Advisor(engine="python").evaluate({**BASE, "partners": partners}, as_of=AS_OF)
+    assert report.derived["shared_partner_values"] == 3

@@ -44,6 +44,17 @@ def number(value: float | int) -> float | int:
     return int(value) if value.is_integer() else value
 
 
+def said_alike(text: str) -> str:
+    """Words people write alike compared as one: case, spacing, hyphens and a plural 's' do not count
+    ("Community Trust", "community-trust" and "community trusts" are the same value)."""
+    words = text.casefold().replace("-", " ").replace("_", " ").split()
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
+
+
+def _said(values: Any) -> set:
+    return {said_alike(v) if isinstance(v, str) else v for v in values}
+
+
 def _items_of(value: Any) -> list:
     return list(value) if value else []
 
@@ -87,7 +98,7 @@ def _compile_measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
             return distinct
 
         def common(p: Any, it: Any, as_of: date) -> int | None:
-            lists = [set(v) for v in values(p) if v]
+            lists = [_said(v) for v in values(p) if v]
             return len(set.intersection(*lists)) if len(lists) >= 2 else None
         return common
 
@@ -110,7 +121,7 @@ def _compile_measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
         def overlap(as_of: date, first: Any, second: Any) -> int:
             first = [first] if isinstance(first, str) else first
             second = [second] if isinstance(second, str) else second
-            return len(set(first) & set(second))
+            return len(_said(first) & _said(second))
         return with_inputs(overlap)
     if func == "ratio":
         return with_inputs(lambda as_of, a, b: a / b if b else None)
