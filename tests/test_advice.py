@@ -58,6 +58,23 @@ rules:
     harm: the measure is getting worse
     message: "{item.name} is moving away from its target."
     advice: Find out why.
+  - id: custom.referral
+    kind: governance_gap
+    severity: medium
+    title: No referral protocol
+    refs: ["21.6"]
+    when: {path: governance.screening_and_referral_protocol, equals: false}
+    message: There is no protocol for referring people between partners.
+    advice: Agree how partners refer people to each other.
+    adapt:
+      - when: {path: focus, contains: victim_support}
+        severity: high
+        because: Referring survivors safely is this partnership's core service.
+        advice: Agree how a survivor is screened and referred, by whom and within how many hours.
+        refs: [law.domestic-violence]
+      - when: {path: focus, contains: surveillance}
+        severity: low
+        because: Few people are referred between partners in a camera network.
   - id: custom.reports
     kind: governance_gap
     severity: medium
@@ -232,3 +249,17 @@ def test_values_written_differently_are_the_same_value() -> None:
                 {"name": "Ward 12 CPF", "values": ["accountability", "Survivor First", "respects"]}]
     report = advisor.Advisor(engine="python").evaluate({**BASE, "partners": partners}, as_of=AS_OF)
     assert report.derived["shared_partner_values"] == 3
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("focus,severity,advice,refs", [
+    ([], "medium", "Agree how partners refer people to each other.", ("21.6",)),
+    (["victim_support"], "high", "Agree how a survivor is screened and referred, by whom and within how many hours.",
+     ("21.6", "law.domestic-violence")),
+    (["surveillance"], "low", "Agree how partners refer people to each other.", ("21.6",)),
+], ids=["no focus", "victim support", "cctv"])
+def test_a_rule_adapts_its_severity_and_advice_to_the_focus(custom, engine, focus, severity, advice, refs) -> None:
+    report = run(custom[engine], stage="active", focus=focus, governance={"screening_and_referral_protocol": False})
+    (finding,) = [f for f in report.findings if f.rule == "custom.referral"]
+    assert (finding.severity, finding.advice, finding.guide_refs) == (severity, advice, refs)
+    assert (finding.note is None) == (not focus)

@@ -9,7 +9,7 @@ from typing import Any
 from ..engine import ir
 from ..engine.ir import simplify
 from ..vocabulary import QUESTION
-from .syntax import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet, refs_of
+from .syntax import All, AnyOf, Check, Compare, Count, Derived, Not, Proportion, Quantifier, Ref, Rule, RuleSet, refs_of
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Variant:
     severity: str
     because: str | None
     question: bool = False
+    #: the rule's `adapt` or `proportion` entry this variant is, when it is one
+    case: Proportion | None = None
 
     @property
     def kind(self) -> str:
@@ -236,7 +238,8 @@ class _Compiler:
         if rule.for_each is not None:
             scope = self.keys.plan.scopes.setdefault(rule.for_each, _slug(rule.for_each))
             self.keys.plan.items.setdefault(rule.for_each, {})
-        refs = refs_of(rule.when) + [r for p in rule.proportion for r in refs_of(p.when)]
+        cases = (*rule.adapt, *rule.proportion)
+        refs = refs_of(rule.when) + [r for p in cases for r in refs_of(p.when)]
         self.reads[rule.id] = tuple(refs_of(rule.when))
         # The first stage in whose facts every derived fact it reads is decided.
         stage = max([self.stage_of[r.path[0]] + 1 for r in refs if r.scope == "derived"], default=0)
@@ -246,9 +249,9 @@ class _Compiler:
             self.add(stage, f"{rule.id}?", All((rule.when, blank)), scope, True)
             self.variants[f"{rule.id}?"] = Variant(rule, rule.severity, None, question=True)
             previous.append(blank)
-        for j, p in enumerate(rule.proportion, start=1):
+        for j, p in enumerate(cases, start=1):
             self.add(stage, f"{rule.id}#{j}", All((rule.when, p.when, *[Not(q) for q in previous])), scope, True)
-            self.variants[f"{rule.id}#{j}"] = Variant(rule, p.severity, p.because)
+            self.variants[f"{rule.id}#{j}"] = Variant(rule, p.severity, p.because, case=p)
             previous.append(p.when)
         cond = All((rule.when, *[Not(q) for q in previous])) if previous else rule.when
         self.add(stage, rule.id, cond, scope, True)

@@ -15,7 +15,7 @@ from ..vocabulary import ACTION_KINDS, RULE_COLLECTIONS as COLLECTIONS, SEVERITI
 from ..words import quoted as shown
 from ..yamlio import YamlDocument as Document
 from .contradiction import contradiction
-from .records import (CaseRecord, DerivedRecord, ProblemRecord, ProportionRecord, RankingRecord, RuleRecord,
+from .records import (AdaptRecord, CaseRecord, DerivedRecord, ProblemRecord, ProportionRecord, RankingRecord, RuleRecord,
                       collection_problem, validate)
 from .syntax import (All, AnyOf, Case, Check, Compare, Count, Derived, Not, ProblemDef, Proportion, Quantifier, Ranking, Ref,
                      Rule, RuleSet, Template, refs_of)
@@ -184,14 +184,26 @@ class Parser:
             if dead:
                 at.fail(ppath + ("when",), f"this proportion can never apply together with the rule's condition: {dead}")
             proportion.append(Proportion(pwhen, p.severity, p.because))
+        adapt = tuple(self.adaptation(at, path + ("adapt", i), raw, record, when) for i, raw in enumerate(record.adapt))
         ask = self.asked(at, path + ("ask",), record.ask, when)
         loc = doc.location(path)
         self.rule_ids[rid] = loc
         self.ruleset.rules.append(Rule(rid, record.kind, record.severity, record.title, message, advice, record.refs, when,
                                        record.for_each, tuple(proportion), loc, record.description, ask,
-                                       record.part_of, record.due, record.harm, record.blocks))
+                                       record.part_of, record.due, record.harm, record.blocks, adapt))
         if record.part_of is not None:
             self.parts.append((rid, record.part_of, at, path + ("part_of",)))
+
+    def adaptation(self, at: _At, path: tuple, raw: Any, record: RuleRecord, when: Any) -> Proportion:
+        """One `adapt` entry: its condition (which must be able to hold with the rule's), severity and texts."""
+        a = validate(AdaptRecord, raw, at.doc, path, at.what, knowledge=self.knowledge)
+        awhen = self.condition(at, path + ("when",), a.when)
+        dead = contradiction([when, awhen])
+        if dead:
+            at.fail(path + ("when",), f"this adaptation can never apply together with the rule's condition: {dead}")
+        message = self.template(at, path + ("message",), a.message, "message") if a.message else None
+        advice = self.template(at, path + ("advice",), a.advice, "advice") if a.advice else None
+        return Proportion(awhen, a.severity or record.severity, a.because, message, advice, a.refs)
 
     def asked(self, at: _At, path: tuple, fields: tuple[str, ...], when: Any) -> tuple[Ref, ...]:
         """The fields of `ask`: each read by the condition, a profile or item field whose blank is a question."""

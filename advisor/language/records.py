@@ -176,6 +176,31 @@ def _proportions(value: Any) -> Any:
     return value
 
 
+def _adaptations(value: Any) -> Any:
+    value = value or []
+    if not isinstance(value, list):
+        raise problem("'adapt' must be a list of {when, because} with a severity, message, advice or refs")
+    return value
+
+
+class AdaptRecord(_Record):
+    """One `adapt` entry of a rule: when its condition holds too, the finding takes its severity (higher or lower),
+    message, advice and extra refs, where given; `because` says why."""
+
+    when: Any
+    because: Text
+    severity: Severity | None = None
+    message: OptionalText = None
+    advice: OptionalText = None
+    refs: GuideRefs = ()
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> AdaptRecord:
+        if not self.model_fields_set & {"severity", "message", "advice", "refs"}:
+            raise problem("an 'adapt' entry changes the severity, message, advice or refs; give at least one")
+        return self
+
+
 class RuleRecord(_Record):
     """A rule as written: `when` is a condition and `message`, `advice` are templates, for the parser;
     each `proportion` entry is a ProportionRecord of its own."""
@@ -190,6 +215,7 @@ class RuleRecord(_Record):
     when: Any
     for_each: Collection = None
     proportion: Annotated[tuple[Any, ...], BeforeValidator(_proportions)] = ()
+    adapt: Annotated[tuple[Any, ...], BeforeValidator(_adaptations)] = ()
     description: OptionalText = None
     ask: Paths = ()
     part_of: OptionalText = None

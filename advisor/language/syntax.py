@@ -78,9 +78,18 @@ class Template:
 
 @dataclass(frozen=True)
 class Proportion:
+    """A case of a rule for some partnerships: when it holds too, the finding takes this severity (and this
+    message, advice and extra refs where given), and `because` says why this partnership is treated so.
+
+    A rule's `proportion` entries only lighten it; its `adapt` entries may also make it heavier or reword it
+    (for a focus, say)."""
+
     when: Any
     severity: str
     because: str
+    message: "Template | None" = None
+    advice: "Template | None" = None
+    refs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,8 @@ class Rule:
     harm: str | None = None
     #: when other steps wait on this one: which, in words
     blocks: str | None = None
+    #: cases that adapt the rule to a partnership (its focus, say): first match wins, before any proportion
+    adapt: tuple[Proportion, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ class _Plan(NamedTuple):
     message: "str | Template"  # a str when the template reads nothing
     advice: "str | Template"
     asks: tuple[Ref, ...] = ()  # a question's fields: the finding asks for the blank ones
+    refs: tuple[str, ...] = ()  # the guide refs of the finding: the rule's, and its case's
 
 
 def _static(template: Template) -> "str | Template":
@@ -124,7 +125,7 @@ class Explainer:
             title=title,
             message=message,
             advice=advice,
-            guide_refs=rule.refs,
+            guide_refs=plan.refs,
             evidence=tuple(rows),
             subject=subject,
             note=plan.because,
@@ -138,10 +139,9 @@ class Explainer:
         variant: Variant = self.compiled.variants[engine_id]
         rule = variant.rule
         refs = list(self.compiled.reads[rule.id])
-        if variant.because is not None:
-            for p in rule.proportion:
-                if p.because == variant.because:
-                    refs += refs_of(p.when)
+        case = variant.case
+        if case is not None:
+            refs += refs_of(case.when)
         atoms: dict[_Atom, None] = {}
 
         def add(ref: Ref, via_derived: bool, seen: frozenset) -> None:
@@ -164,9 +164,10 @@ class Explainer:
             because=variant.because,
             atoms=tuple((ids.setdefault(a, len(ids)), a, a.own) for a in atoms),
             overlap=len(item_fields) != len(set(item_fields)),
-            message=_static(rule.message),
-            advice=_static(rule.advice),
+            message=_static(case.message if case is not None and case.message else rule.message),
+            advice=_static(case.advice if case is not None and case.advice else rule.advice),
             asks=rule.ask if variant.question else (),
+            refs=tuple(dict.fromkeys(rule.refs + case.refs)) if case is not None else rule.refs,
         )
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:
