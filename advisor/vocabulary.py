@@ -73,7 +73,7 @@ FUNDING_MODELS = ("none", "self_funded", "partner_funded", "external", "mixed")
 LEVELS: tuple[str, ...] = ("communication", "coordination", "cooperation", "collaboration")
 SECTORS = (
     "government", "police", "civil_society", "private", "faith", "education",
-    "community", "media", "academic", "international", "other",
+    "community", "media", "academic", "international", "other", "health", "social_services",
 )
 CONTRIBUTIONS = ("funds", "staff", "skills", "venue", "data", "equipment", "networks", "time", "other")
 COMMITMENTS = ("none", "verbal", "written", "signed")
