@@ -316,6 +316,9 @@ class Profile(StrictModel):
     lead_partner: Optional[Text] = about("lead partner", "Which partner leads and convenes the partnership?")
     stage: choice(StageName) = about("stage", "Is the partnership an idea, forming, running, being reviewed or closing?")
     focus: Optional[list[Focus]] = about("what the partnership is for", "What is the partnership mainly about?")
+    affected: Optional[list[Text]] = about("the people most affected",
+                                           "Who is most affected by the problem the partnership tackles (commuters, "
+                                           "learners, farm workers, ...)?")
     stakeholder_mapping_done: YesNo = about("stakeholder mapping and gap analysis",
                                             "Have the partners mapped who else has a stake and what is missing?")
     purpose: Optional[Purpose] = about("purpose")
