@@ -208,7 +208,7 @@ def duration(months: float) -> str:
     """A duration in months as people say it: '1 day', '2 days' under a month, '1 month', '9 months', 'about 15 months'."""
     if months < 1:
         return days(max(1, round(months * MONTH_DAYS)))
-    whole = round(months)
+    whole = int(months + 0.5)
     about = "" if abs(months - whole) < 0.05 else "about "
     return f"{about}{whole} month{'' if whole == 1 else 's'}"
 

@@ -116,8 +116,9 @@ def verdict(report: Report, problems: tuple["Action", ...] = (), questions: int 
         left_out.append("steps for later stages")
     if report.not_applicable_hits:
         left_out.append("steps the partners say do not apply")
-    explanation = ("Readiness is the share of the guide's steps due by this stage that no open problem or question "
-                   "names" + (f"; {listed(left_out)} are not counted." if left_out else "."))
+    steps = "the guide's steps due by this stage" if stage else "the guide's steps"
+    explanation = (f"Readiness is the share of {steps} that no open problem or question names"
+                   + (f"; {listed(left_out)} are not counted." if left_out else "."))
     return Verdict(word, sentence, explanation, in_place, due, score)
 
 
