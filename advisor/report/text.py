@@ -308,7 +308,7 @@ class _Writer:
         if summary.fail_on not in ("high", "never"):
             head.append(f"{summary.at_fail_on:,} at or above {summary.fail_on}{_share(summary.at_fail_on, n)}")
         if summary.mean_score is not None:
-            head.append(f"mean score {summary.mean_score:.0f}/100")
+            head.append(f"mean readiness {summary.mean_score:.0f}%")
         start = len(self.lines)
         self.wrap(" · ".join(head), "Portfolio: ", "  ")
         self.lines[start:] = [self.style(line, "bold") for line in self.lines[start:]]
