@@ -174,7 +174,7 @@ def test_questions_are_grouped_by_area_the_most_important_first_with_and_n_more(
     assert "- Which values do all the partners share? (1)" in md and "(7)" not in md
     assert "… and three more questions below." in md
     text = format_text(report, None, width=100)
-    assert "Questions to settle (6)\n  Culture and values\n    • Which values do all the partners share? (1)\n" in text
+    assert "Questions to settle (9)\n  Culture and values\n    • Which values do all the partners share? (1)\n" in text
     assert "  … and 3 more questions\n" in text and "3 more questions: --all shows everything" in text
     assert "(9)" in format_text(report, None, width=100, everything=True)
 

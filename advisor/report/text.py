@@ -7,9 +7,9 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 from ..vocabulary import KIND_TITLES
-from ..words import counted, day, listed, written
+from ..words import counted, day, listed
 from .advice import Action, AdviceDocument, EvidenceLine, Listed, build
-from .findings import Evidence, Report
+from .findings import Report
 
 if TYPE_CHECKING:
     from .summary import PortfolioSummary, ProfileRecord
@@ -34,9 +34,6 @@ _STYLES = {
     "heading": "1;4",
 }
 
-#: Label column of a finding: "  MEDIUM  " (the body lines are indented to match).
-_LABEL = 6
-_INDENT = " " * (2 + _LABEL + 2)
 #: Shown for a recommendation the rules did not decide.
 _NONE = "—"
 
@@ -91,18 +88,6 @@ def format_portfolio(summary: PortfolioSummary, color: bool = False, width: int 
     """The portfolio summary as text: counts, the most common failure risks and governance gaps, the
     profiles most at risk and how much of each area of the guide is in place across the portfolio."""
     return _Writer(color, width or terminal_width()).portfolio(summary)
-
-
-def evidence_text(ev: Evidence, note: bool = True) -> str:
-    """`communication.frequency = ad_hoc (line 153)`; notes (such as 'number of items') go in the brackets."""
-    extra = [ev.note] if ev.note and note else []
-    if ev.line is not None:
-        extra.append(f"line {ev.line}")
-    tail = f" ({'; '.join(extra)})" if extra else ""
-    value = written(ev.value)
-    if len(value) > MAX_VALUE:
-        value = value[: MAX_VALUE - 1].rstrip() + "…"
-    return f"{ev.path} = {value}{tail}"
 
 
 def evidence_lines(evidence: tuple[EvidenceLine, ...], limit: int = MAX_EVIDENCE) -> list[str]:
@@ -181,7 +166,7 @@ class _Writer:
             self.wrap("Nothing needs doing before the next review: keep up what is going well and review the "
                       "partnership as planned.", "  ")
         if doc.brief_questions:
-            self.questions(doc.brief_questions)
+            self.questions(doc.brief_questions, doc.question_count)
             if doc.more_questions:
                 self.lines.append(f"  … and {counted(doc.more_questions, 'more question')}")
         if doc.strengths:
@@ -218,7 +203,7 @@ class _Writer:
             for a in doc.actions:
                 self.problem(a, "why first" if a in doc.first else "why here", evidence=True, digits=digits)
         if doc.questions:
-            self.questions(doc.questions)
+            self.questions(doc.questions, doc.question_count)
         if doc.strengths:
             self.heading(f"Going well ({len(doc.strengths)})")
             for s in doc.strengths:
@@ -251,8 +236,7 @@ class _Writer:
                 self.wrap(f"{s.reason}", "    reason given: ")
                 self.wrap(f"ended on {day(s.until or '')}; the finding applies again", "    ")
 
-    def questions(self, groups: Any) -> None:
-        count = sum(len(g.questions) for g in groups)
+    def questions(self, groups: Any, count: int) -> None:
         self.heading(f"Questions to settle ({count})" if count > 1 else "A question to settle")
         for g in groups:
             self.lines.append(f"  {g.title}")
