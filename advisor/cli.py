@@ -107,13 +107,27 @@ def cli() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
               help="Evaluate in N worker processes; results and their order are the same as with one. "
                    "[default: the number of cores; one for fewer than 32 profiles]")
+@click.option("--brief", is_flag=True,
+              help="Write the committee brief alone: how ready the partnership is, the problems to act on first, the "
+                   "questions to settle and what is going well (at most two A4 pages); with several profiles, a brief "
+                   "each. For text, markdown, html and pdf.")
+@click.option("--all", "everything", is_flag=True,
+              help="Text: show everything (every problem with its evidence, every question, the recommended "
+                   "structure, later, waivers) instead of the brief and one line for the rest.")
 @click.option("--summary-only", is_flag=True,
               help="Print only the portfolio summary (with --format json, as one JSON object).")
 @click.option("-v", "--verbose", is_flag=True, help="Say on stderr which engine is used and why, and which files are written.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no report and no progress, only errors; the exit code tells the result.")
 def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs: tuple[str, ...], engine: str | None,
-             fail_on: str, as_of: Any, jobs: int | None, summary_only: bool, verbose: bool, quiet: bool) -> None:
+             fail_on: str, as_of: Any, jobs: int | None, brief: bool, everything: bool, summary_only: bool, verbose: bool,
+             quiet: bool) -> None:
     """Evaluate partnership profiles and print the advice for each.
+
+    The text (the default) and every document open with the committee brief: how
+    ready the partnership is at its stage, the three to five problems to act on
+    first, the questions to settle and what is going well. Text then says in one
+    line what else there is (--all shows it); documents go on with the action
+    plan, the structure and the evidence (--brief leaves them out).
 
     PROFILE is a YAML profile; a folder stands for every *.yaml and *.yml file in
     it and its subfolders, a quoted glob for its matches. A JSON Lines file
@@ -133,6 +147,8 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
     \b
     Example:
       advisor evaluate profiles/khayelitsha.yaml
+      advisor evaluate --all profiles/khayelitsha.yaml
+      advisor evaluate --brief --format pdf -o brief.pdf profiles/khayelitsha.yaml
       advisor evaluate --format json --fail-on medium profiles/ > portfolio.jsonl
       advisor evaluate --summary-only 'stations/**/*.yaml' portfolio.jsonl
       advisor evaluate --format html -o overview/ profiles/
@@ -142,6 +158,8 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
         raise click.UsageError("--quiet and --verbose cannot be used together")
     if summary_only and fmt not in TEXT_FORMATS:
         raise click.UsageError(f"--summary-only prints the summary as text or json, not as {fmt}")
+    if summary_only and (brief or everything):
+        raise click.UsageError("--summary-only prints only the summary; leave out --brief and --all")
     # The portfolio brings in multiprocessing: imported when a command evaluates, not at start-up.
     from .portfolio import evaluate_portfolio
 
@@ -153,7 +171,7 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
                  color=to_terminal and _use_color(stdout),
                  # None: the terminal's own width; files and pipes get the widest text.
                  width=None if to_terminal else MAX_TEXT_WIDTH,
-                 say=(lambda note: click.echo(note, err=True)) if verbose else None)
+                 say=(lambda note: click.echo(note, err=True)) if verbose else None, brief=brief, everything=everything)
     if verbose and engine is None:
         problem = engines.durable_problem()
         if problem:

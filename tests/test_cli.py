@@ -61,13 +61,17 @@ def test_evaluate_text(path: Path) -> None:
     result = evaluate(path)
     assert result.exit_code == (EXIT_FINDINGS if report.worst("high") else EXIT_OK), result.output
     assert result.stderr == ""
-    head, _, _ = result.stdout.partition("\n\n")
-    assert head.startswith(f"{report.profile_name}: ")
-    assert f"score {report.summary['score']}/100" in head
-    assert "Recommendation" in result.stdout.splitlines()
-    for finding in report.findings:
-        assert finding.title in result.stdout
-    assert "\x1b[" not in result.stdout  # no colour when not a terminal
+    lines = result.stdout.splitlines()
+    assert lines[0] == report.profile_name
+    readiness = report.summary["readiness"]
+    assert f", {readiness['in_place']} " in lines[1] and f"({report.summary['score']}%)" in lines[1]
+    assert ": --all shows everything\n" in result.stdout
+    everything = evaluate("--all", path)
+    assert everything.exit_code == result.exit_code and everything.stderr == ""
+    assert "Recommended structure" in everything.stdout.splitlines()
+    for problem in report.problems:
+        assert problem.title in everything.stdout
+    assert "\x1b[" not in result.stdout + everything.stdout  # no colour when not a terminal
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
@@ -405,15 +409,15 @@ def test_text_report_wraps_to_the_width(path: Path, width: int) -> None:
     assert all(len(line.split()) <= 2 for line in too_wide), too_wide  # only a word too long to break
 
 
-def test_text_report_shows_findings_with_label_refs_and_evidence() -> None:
+def test_text_report_shows_problems_with_why_advice_and_evidence_in_words() -> None:
     report = library_report(STRUGGLING)
-    text = format_text(report, load_knowledge(), color=False, width=100)
-    first = report.findings[0]
-    assert f"  {first.severity.upper():<6}  {first.title}  [{', '.join(first.guide_refs)}]" in text
+    text = format_text(report, load_knowledge(), color=False, width=100, everything=True)
+    first = report.problems[0]
+    assert re.search(rf"^  1\. +{re.escape(first.title)} · {first.severity} ", text, re.MULTILINE)
+    assert f"why first: {first.why}"[:60] in " ".join(text.split())
     assert "because: " in text and "→ " in text
-    ev = first.evidence[0]
-    if ev.line is not None:
-        assert f"(line {ev.line})" in text or f"; line {ev.line})" in text
+    assert "because: Shared values: none (line 17)" in text
+    assert "SAPS Pietermaritzburg's goals signed up to: none (line 76)" in text
 
 
 def test_text_report_shows_waived_findings_and_expired_waivers(tmp_path: Path) -> None:
@@ -424,11 +428,13 @@ def test_text_report_shows_waived_findings_and_expired_waivers(tmp_path: Path) -
     profile.write_text(base + f"waivers:\n  - rule: {fired[0]}\n    reason: Accepted by the committee\n"
                               f"  - rule: {fired[1]}\n    reason: Was accepted\n    until: 2026-01-31\n")
     result = evaluate(profile)
+    assert "1 waived" in result.stdout and "Accepted by the committee" not in result.stdout  # folded
+    result = evaluate("--all", profile)
     assert "Waived (1)\n" in result.stdout
     assert "waived: Accepted by the committee" in result.stdout
-    assert "Expired waivers (1)\n" in result.stdout
-    assert f"  {fired[1]}: Was accepted" in result.stdout
-    assert "expired on 2026-01-31; the finding applies again" in result.stdout
+    assert "Waivers ended (1)\n" in result.stdout
+    assert "reason given: Was accepted" in result.stdout and fired[1] not in result.stdout
+    assert "ended on 31 January 2026; the finding applies again" in result.stdout
 
 
 def test_colour_needs_a_terminal_and_no_NO_COLOR(monkeypatch) -> None:

@@ -1,4 +1,9 @@
-"""The advice document's contents, worked out from a report and the guide: actions, structure, evidence in words, coverage."""
+"""The advice's contents, worked out from a report and the guide: the committee brief (verdict, problems to act on
+first, questions to settle, what is going well) and the appendices (every problem, structure, later, evidence).
+
+Every sentence a committee reads is made here once, in plain words, and shown by every format (text, Markdown,
+HTML, PDF): field paths and rule ids stay in the JSON and in the evidence appendix, set apart for the expert.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,30 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from ..knowledge import KnowledgeBase, load_knowledge
-from ..vocabulary import (ACTION_KINDS, AGREEMENT_LABELS, COLLECTIONS, KIND_LABELS, MIX_LABELS, SEVERITY_LABELS,
-                          SEVERITY_ORDER, TERM_LABELS, leaves_step_open)
-from ..words import first_sentence, in_words, item_in_words, name_in_words
+from ..profile.schema import lookup, words_for
+from ..vocabulary import (AGREEMENT_LABELS, COLLECTIONS, KIND_WORDS, MARKER_AREAS, MIX_LABELS, SEVERITY_LABELS,
+                          STAGE_LABELS, TERM_LABELS, leaves_step_open)
+from ..words import (DERIVED_LABELS, UNITS, counted, first_sentence, listed, name_in_words, percent, possessive,
+                     shortened, upper_first, value_words)
 from .findings import Evidence, Finding, Place, Report
 
+#: The brief names at least this many problems to act on first (when there are that many) ...
+BRIEF_PROBLEMS = 3
+#: ... and at most this many: the fourth and fifth only when they are as severe as the third.
+BRIEF_PROBLEMS_MAX = 5
+#: The brief lists at most this many questions to settle, then "and N more".
+BRIEF_QUESTIONS = 6
+#: The brief names at most this many strengths, then "and N more".
+BRIEF_STRENGTHS = 5
+#: How many of the guide's passages a problem quotes; the others are listed by id and title.
+QUOTED = 1
 
-# ---- per-area coverage -------------------------------------------------------------------------
+
+# ---- readiness -----------------------------------------------------------------------------------
 
 
 class AreaCoverage(NamedTuple):
-    """How much of one area of the guide is in place: `in_place` of its `total` actionable steps."""
+    """How much of one area of the guide is in place: `in_place` of its `total` steps due at the stage."""
 
     area: str
     title: str
@@ -38,23 +56,70 @@ def _open_ids(report: Report) -> set[str]:
     return open_ids
 
 
-def area_coverage(report: Report, knowledge: KnowledgeBase | None = None) -> list[AreaCoverage]:
+def area_coverage(report: Report, knowledge: KnowledgeBase | None = None, at_stage: bool = False) -> list[AreaCoverage]:
     """For each area of the guide, in the guide's order, how many of its actionable steps are in place.
 
-    A step (an actionable citation id) is *not* in place when a finding of the report that is
-    not waived cites it: a governance gap, a failure risk, or a structure finding above `info`
-    (a missing committee cites 11.1, a level above the evidence cites 9.2: both say a step of
-    the guide is not done). Everything else counts as in place. Pure: same inputs, same result.
-    Returns (area name, area title, in place, total) tuples.
+    A step (an actionable citation id) is *not* in place when a finding of the report that is not waived cites it: a
+    governance gap, a failure risk, a question to settle, or a structure finding above `info` (a missing committee
+    cites 11.1, a level above the evidence cites 9.2). Everything else counts as in place; this is what the portfolio
+    summary counts from the hits alone. With `at_stage`, only the steps due at the partnership's stage are counted
+    (not those of later stages, nor those the profile says do not apply), so that the areas add up to the report's
+    readiness; a report made without the rulebook's advice counts every step. Pure: same inputs, same result.
     """
     kb = knowledge or load_knowledge()
     open_ids = _open_ids(report)
+    due = set(report.advice.steps_due) if at_stage and report.advice is not None else None
     out = []
     for area in kb.areas:
-        steps = [sid for sid in area.ids if kb.sections[sid].actionable]
+        steps = [sid for sid in area.ids if kb.sections[sid].actionable and (due is None or sid in due)]
         done = sum(1 for sid in steps if sid not in open_ids)
         out.append(AreaCoverage(area.name, area.title, done, len(steps)))
     return out
+
+
+class Verdict(NamedTuple):
+    """How ready the partnership is at its stage, in plain words: a word, a sentence, and what readiness means."""
+
+    word: str
+    sentence: str
+    explanation: str
+    in_place: int
+    due: int
+    score: int
+
+
+def verdict(report: Report, problems: tuple["Action", ...] = (), questions: int = 0) -> Verdict:
+    """Ready, nearly ready, partly ready or not ready yet, from the steps due at the stage that are in place."""
+    summary = report.summary
+    readiness = summary.get("readiness")
+    if readiness is not None:
+        in_place, due = readiness["in_place"], readiness["due"]
+    else:
+        coverage = area_coverage(report, at_stage=True)
+        in_place, due = sum(c.in_place for c in coverage), sum(c.total for c in coverage)
+    score = round(100 * in_place / due) if due else 100
+    high = any(a.severity == "high" for a in problems)
+    if not problems and not questions:
+        word = "Ready"
+    elif not high and score >= 80:
+        word = "Nearly ready"
+    elif score >= 50:
+        word = "Partly ready"
+    else:
+        word = "Not ready yet"
+    stage = STAGE_LABELS.get(report.stage or "")
+    at = f"at its stage ({stage})" if stage else "in all"
+    verb = "is" if in_place == 1 else "are"
+    sentence = f"Of the {counted(due, 'step')} the guide expects {at}, {in_place} {verb} in place ({percent(score / 100)})."
+    left_out = []
+    if report.later_hits:
+        left_out.append("steps for later stages")
+    if report.not_applicable_hits:
+        left_out.append("steps the partners say do not apply")
+    steps = "the guide's steps due by this stage" if stage else "the guide's steps"
+    explanation = (f"Readiness is the share of {steps} that no open problem or question names"
+                   + (f"; {listed(left_out)} are not counted." if left_out else "."))
+    return Verdict(word, sentence, explanation, in_place, due, score)
 
 
 # ---- evidence in plain words --------------------------------------------------------------------
@@ -62,7 +127,7 @@ def area_coverage(report: Report, knowledge: KnowledgeBase | None = None) -> lis
 
 @dataclass(frozen=True)
 class EvidenceLine:
-    """One piece of evidence as a reader sees it: `label: value`, with an optional note."""
+    """One piece of evidence as a reader sees it: `label: value`, with an optional note; path and line for the expert."""
 
     label: str
     value: str
@@ -71,28 +136,89 @@ class EvidenceLine:
     line: int | None
     place: Place | None = field(default=None, compare=False)
 
-
-def _subject_collection(f: Finding) -> str | None:
-    """The collection (partners, goals, ...) of the item a finding that fires per item is about."""
-    if not f.subject or f.item_index < 0:
-        return None
-    colls = {e.where.collection_name for e in f.evidence if e.where.index == f.item_index and e.where.collection}
-    return colls.pop() if len(colls) == 1 else None
+    @property
+    def text(self) -> str:
+        return f"{self.label}: {self.value}" if self.value else self.label
 
 
-def _value_text(value: Any, label: str) -> str:
-    if isinstance(value, dict):
-        return "set"
-    if isinstance(value, float) and not isinstance(value, bool):
-        if label.endswith("share") and 0 <= value <= 1.5:
-            return in_words(value, "%")
-        value = round(value, 2)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10000:
-        return in_words(value, ",")
-    return in_words(value)
+def _field_label(parts: tuple) -> str:
+    found = words_for(tuple(str(p) for p in parts))
+    return found.label if found else name_in_words(".".join(map(str, parts)))
 
 
-_EMPTY = ("none", "not set")
+def _unit(place: Place) -> str | None:
+    key = place.text if place.index is None else Place(place.field, place.collection).text
+    unit = UNITS.get(key)
+    if unit is None and not place.derived:
+        full = (place.collection or ()) + tuple(p for p in place.field if isinstance(p, str))
+        kind = lookup(full)
+        unit = "date" if kind is not None and kind.kind == "date" else None
+    return unit
+
+
+def _item_label(collection: str, index: int, item: str | None, label: str) -> str:
+    """A field of one item in words: "Mandla Farms' values", "priority of goal g1", "mitigation of the risk “…”"."""
+    noun = COLLECTIONS[collection].noun if collection in COLLECTIONS else name_in_words(collection)
+    if item is None:
+        return f"{label} of {noun} {index + 1}"
+    if collection == "partners":
+        return f"{possessive(item)} {label}"
+    if collection == "goals":
+        return f"{label} of goal {item}"
+    return f"{label} of the {noun} “{shortened(item)}”"
+
+
+def plain_evidence(e: Evidence, names: dict[tuple[str, int], str] | None = None, currency: str | None = None) -> EvidenceLine:
+    """A piece of evidence in a committee's words: the field's label, the item's name, the value as people write it.
+
+    `communication.frequency = ad_hoc` reads "How often the partners communicate: ad hoc", `partners[2].values` reads
+    "Mandla Farms' values: …", `funding.budget_required = 620000` reads "Budget required: R620 000" (with currency
+    ZAR). `names` gives item names ((collection, index) -> name) for evidence made without them.
+    """
+    place, note = e.where, e.note
+    if place.derived:
+        name = ".".join(map(str, place.field))
+        label = DERIVED_LABELS.get(name) or name_in_words(name)
+    elif place.collection is not None:
+        coll = place.collection_name
+        noun = COLLECTIONS[coll].noun if coll in COLLECTIONS else name_in_words(coll)
+        label = _field_label(place.collection + place.field) if place.field else noun
+        if place.index is None:  # a row standing for the items not listed
+            m = re.match(r"and ([\d,]+) more items", note or "")
+            rest = f"and {m.group(1)} more {noun}s" if m else f"every {noun}"
+            return EvidenceLine(f"… {rest}, {label}", "see the profile" if m else "", None, e.path, e.line, place)
+        item = place.item if place.item is not None else (names or {}).get((coll, place.index))
+        if DERIVED_LABELS.get(str(place.field[0])) and len(place.field) == 1:
+            label = DERIVED_LABELS[str(place.field[0])]
+        label = _item_label(coll, place.index, item, label)
+    else:
+        label = _field_label(place.field)
+    unit = _unit(place)
+    named = _NAMED_VALUES.get(str(place.field[-1])) if place.field else None
+    value = named.get(e.value, value_words(e.value)) if named and isinstance(e.value, str) else value_words(e.value, unit, currency)
+    if unit == "months":
+        label = label.replace(" in months", "")
+    if place.derived and note and str(place.field[0]) not in DERIVED_LABELS:  # a fact of custom rules: its description
+        note = first_sentence(re.sub(r"\s*\((?:\d|[A-C]\.)[^)]*\)", "", note))
+        note = note if len(note) <= 90 else None
+    elif place.derived or (place.collection is not None and str(place.field[0]) in DERIVED_LABELS):
+        note = None
+    elif note == "number of items":
+        label, note = f"number of {label}", None
+    elif note == "section missing":
+        label, value, note = f"{label} section", "not recorded", None
+    else:
+        note = None
+    return EvidenceLine(upper_first(label), value, note, e.path, e.line, place)
+
+
+#: Values of a field or derived fact that have words of their own (by the field's or fact's name).
+_NAMED_VALUES: dict[str, dict[str, str]] = {
+    "term": TERM_LABELS, "stakeholder_mix": MIX_LABELS, "agreement": AGREEMENT_LABELS,
+    "recommended_agreement": AGREEMENT_LABELS, "stage": STAGE_LABELS, "working_stage": STAGE_LABELS,
+}
+
+_EMPTY = ("none", "not recorded")
 
 
 def _collapse(lines: list[EvidenceLine]) -> list[EvidenceLine]:
@@ -107,45 +233,26 @@ def _collapse(lines: list[EvidenceLine]) -> list[EvidenceLine]:
         empty = [ln for ln in group if ln.value in _EMPTY]
         if len(empty) < 3 or len(empty) == len(group):
             continue
-        value = empty[0].value if all(ln.value == empty[0].value for ln in empty) else "none or not set"
+        value = empty[0].value if all(ln.value == empty[0].value for ln in empty) else "none or not recorded"
         noun = COLLECTIONS[coll].noun if coll in COLLECTIONS else name_in_words(coll)
-        field_name = ".".join(map(str, rest))
-        summary = EvidenceLine(
-            f"the other {len(empty)} {noun}{'s' if len(empty) != 1 else ''}, {name_in_words(field_name)}",
-            value,
-            None,
-            f"{coll}[*].{field_name}",
-            None,
-        )
+        summary = EvidenceLine(f"The other {len(empty)} {noun}s, {_field_label(tuple(coll.split('.')) + rest)}", value,
+                               None, f"{coll}[*].{'.'.join(map(str, rest))}", None)
         out[out.index(empty[0])] = summary
         for ln in empty[1:]:
             out.remove(ln)
     return out
 
 
-def plain_evidence(e: Evidence, names: dict[tuple[str, int], str] | None = None) -> EvidenceLine:
-    """`communication.frequency = ad_hoc` as `communication frequency: ad hoc`; items by their names.
-
-    `names` gives item names ((collection, index) -> name) for evidence made without them.
-    """
-    place, note = e.where, e.note
-    field_name = ".".join(map(str, place.field))
-    if place.derived:
-        label = name_in_words(field_name)
-    elif place.collection is not None and place.index is not None:
-        item = place.item if place.item is not None else (names or {}).get((place.collection_name, place.index))
-        owner = item_in_words(place.collection_name, place.index, item)
-        label = f"{owner}, {name_in_words(field_name)}" if place.field else owner
-    else:
-        label = name_in_words(e.path)
-    value = _value_text(e.value, label)
-    if note and len(note) > 90:
-        note = first_sentence(note)
-    if note == "number of items":
-        label, note = f"number of {label}", None
-    elif note == "section missing":
-        label, value, note = f"{label} section", "not filled in", None
-    return EvidenceLine(label, value, note, e.path, e.line, place)
+def currency_of(report: Report) -> str | None:
+    """The profile's currency: the report's own when it carries one, else a value of evidence that read it."""
+    own = getattr(report, "currency", None)
+    if own:
+        return own
+    for f in report.findings:
+        for e in f.evidence:
+            if e.path == "funding.currency" and isinstance(e.value, str):
+                return e.value
+    return None
 
 
 # ---- the document's contents ---------------------------------------------------------------------
@@ -170,96 +277,153 @@ class Quote:
 
     @property
     def heading_only(self) -> bool:
-        return self.text.strip().rstrip(".:") == self.title.strip().rstrip(".:")
+        text = re.sub(r"(,|;|,? and|,? or)$", "", self.text.strip())
+        return text.rstrip(".:") == self.title.strip().rstrip(".:")
 
 
 @dataclass(frozen=True)
 class Item:
-    """One firing of a rule inside an action: its subject, message, own evidence and advice."""
+    """One finding inside a problem: its subject, message, evidence in words, advice and (for the expert) its rule."""
 
     subject: str | None
     message: str
     evidence: tuple[EvidenceLine, ...]
     advice: str
+    rule: str = ""
 
 
 @dataclass(frozen=True)
 class Action:
-    """The findings of one rule at one severity, as one numbered entry of a list."""
+    """One problem as the document shows it: numbered in order of what to act on first."""
 
     number: int
     anchor: str
-    rule: str
+    problem: str
     kind: str
     kind_label: str
     severity: str
     severity_label: str
     title: str
+    message: str
+    why: str
+    advice: str
+    owner: str | None
     refs: tuple[str, ...]
     items: tuple[Item, ...]
     common_evidence: tuple[EvidenceLine, ...]
-    advice: tuple[str, ...]
     notes: tuple[str, ...]
     quotes: tuple[Quote, ...]
     quoted: tuple[Quote, ...]
     see_also: tuple[Quote, ...]
-    #: What the subjects are, in the plural ("partners", "goals", "KPIs", "risks"), for "This applies to 5 partners".
+    #: What the subjects are, in the plural ("partners", "goals", "KPIs", "risks").
     subject_noun: str = "items"
 
     @property
-    def advice_short(self) -> str | None:
-        """The first sentence of the advice when there is one piece of advice, for the verdict."""
-        return first_sentence(self.advice[0]) if len(self.advice) == 1 else None
+    def subjects(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(i.subject for i in self.items if i.subject))
 
     @property
-    def subjects(self) -> tuple[str, ...]:
-        return tuple(i.subject for i in self.items if i.subject)
+    def rules(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(i.rule for i in self.items if i.rule))
 
 
 @dataclass(frozen=True)
-class WaivedItem:
-    action: Action
-    reason: str
-    until: str | None
+class Question:
+    """A question to settle: what the profile does not record and the partners must decide."""
+
+    text: str
+    message: str
+    severity: str
+    refs: tuple[str, ...]
+    subject: str | None
 
 
 @dataclass(frozen=True)
-class StructureGroup:
-    heading: str
-    actions: tuple[Action, ...]
+class QuestionGroup:
+    """The questions of one area of the guide."""
+
+    area: str
+    title: str
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A finding told in one line: a strength, a step for later, a step that does not apply, a waiver."""
+
+    title: str
+    subjects: tuple[str, ...]
+    refs: tuple[str, ...]
+    message: str = ""
+    reason: str | None = None
+    until: str | None = None
+    rule: str = ""
 
 
 @dataclass(frozen=True)
 class AdviceDocument:
-    """Everything the templates show, worked out from a report and the knowledge base."""
+    """Everything the brief and the appendices show, worked out from a report and the knowledge base."""
 
     report: Report
     knowledge: KnowledgeBase
-    readiness: str
-    score: int
-    counts: dict[str, int]
-    steps_in_place: int
-    steps_total: int
+    verdict: Verdict
+    #: the problems to act on first (three to five), then every problem to act on, most pressing first
     first: tuple[Action, ...]
     actions: tuple[Action, ...]
-    structure_groups: tuple[StructureGroup, ...]
-    strengths: tuple[Action, ...]
-    waived: tuple[WaivedItem, ...]
-    expired: tuple[dict[str, Any], ...]
+    #: structure findings that need no action (severity info), told with the recommended structure
+    notes: tuple[Action, ...]
+    #: the questions to settle by area, most important area first; the brief's share of them and how many it leaves out
+    questions: tuple[QuestionGroup, ...]
+    brief_questions: tuple[QuestionGroup, ...]
+    more_questions: int
+    strengths: tuple[Listed, ...]
+    later: tuple[Listed, ...]
+    not_applicable: tuple[Listed, ...]
+    waived: tuple[Listed, ...]
+    expired: tuple[Listed, ...]
     coverage: tuple[AreaCoverage, ...]
     facts: dict[str, str | None] = field(default_factory=dict)
+    currency: str | None = None
 
+    @property
+    def readiness(self) -> str:
+        return self.verdict.word.lower()
 
-#: How many of the guide's passages an action quotes; the others are listed by id and title.
-QUOTED = 2
+    @property
+    def score(self) -> int:
+        return self.verdict.score
+
+    @property
+    def steps_in_place(self) -> int:
+        return self.verdict.in_place
+
+    @property
+    def steps_total(self) -> int:
+        return self.verdict.due
+
+    @property
+    def question_count(self) -> int:
+        return sum(len(g.questions) for g in self.questions)
+
+    @property
+    def structure_actions(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.kind == "structure")
+
+    @property
+    def more_actions(self) -> int:
+        return len(self.actions) - len(self.first)
+
+    @property
+    def brief_strengths(self) -> tuple[Listed, ...]:
+        return self.strengths[:BRIEF_STRENGTHS]
 
 
 def _label(a: Action) -> str:
-    return f"action {a.number}" if a.kind in ACTION_KINDS else f"“{a.title}”"
+    return f"problem {a.number}" if a.number else f"“{a.title}”"
 
 
 def _quote_once(actions: list[Action]) -> dict[int, Action]:
-    """Quote each passage in full where the document first cites it; later actions point back to it."""
+    """Quote each passage in full where the document first cites it; later problems point back to it."""
     first: dict[str, Action] = {}
     out: dict[int, Action] = {}
     for a in actions:
@@ -280,34 +444,21 @@ def _quotes(refs: tuple[str, ...], kb: KnowledgeBase) -> tuple[Quote, ...]:
     return tuple(out)
 
 
-def _group(findings: list[Finding]) -> list[list[Finding]]:
-    """Findings of the same rule and severity together, in report order (severity, guide order, rule)."""
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    for f in sorted(findings, key=lambda f: f.sort_key):
-        groups.setdefault((f.rule, f.severity), []).append(f)
-    return list(groups.values())
+def _subject_collection(f: Finding) -> str | None:
+    """The collection (partners, goals, ...) of the item a finding that fires per item is about."""
+    if not f.subject or f.item_index < 0:
+        return None
+    colls = {e.where.collection_name for e in f.evidence if e.where.index == f.item_index and e.where.collection}
+    return colls.pop() if len(colls) == 1 else None
 
 
-def _action(number: int, prefix: str, group: list[Finding], kb: KnowledgeBase) -> Action:
-    first = group[0]
-    lines = [_collapse([plain_evidence(e) for e in f.evidence]) for f in group]
-    if len(group) > 1:
-        common = [ln for ln in lines[0] if all(ln in other for other in lines[1:])]
-    else:
-        common = []
-    items = tuple(
-        Item(f.subject, f.message, tuple(ln for ln in own if ln not in common), f.advice)
-        for f, own in zip(group, lines)
-    )
-    advice: list[str] = []
-    for f in group:
-        text = f.advice
-        if len(group) > 1 and len({g.advice for g in group}) > 1 and f.subject and f.subject not in text:
-            text = f"{f.subject}: {text}"
-        if text not in advice:
-            advice.append(text)
-    notes = tuple(dict.fromkeys(f.note for f in group if f.note))
-    quotes = _quotes(tuple(first.guide_refs), kb)
+def _action(number: int, prefix: str, problem: Any, kb: KnowledgeBase, currency: str | None) -> Action:
+    group = list(problem.findings)
+    lines = [_collapse([plain_evidence(e, currency=currency) for e in f.evidence]) for f in group]
+    common = [ln for ln in lines[0] if all(ln in other for other in lines[1:])] if len(group) > 1 else []
+    items = tuple(Item(f.subject, f.message, tuple(ln for ln in own if ln not in common), f.advice, f.rule)
+                  for f, own in zip(group, lines))
+    quotes = _quotes(tuple(problem.guide_refs), kb)
     quoted = tuple(q for q in quotes if not q.heading_only)[:QUOTED]
     colls = {_subject_collection(f) for f in group}
     coll = colls.pop() if len(colls) == 1 else None
@@ -315,17 +466,20 @@ def _action(number: int, prefix: str, group: list[Finding], kb: KnowledgeBase) -
     return Action(
         number=number,
         anchor=f"{prefix}-{number}",
-        rule=first.rule,
-        kind=first.kind,
-        kind_label=KIND_LABELS.get(first.kind, first.kind),
-        severity=first.severity,
-        severity_label=SEVERITY_LABELS.get(first.severity, first.severity),
-        title=first.title,
-        refs=tuple(first.guide_refs),
+        problem=problem.id,
+        kind=problem.kind,
+        kind_label=KIND_WORDS[problem.kind][0] if problem.kind in KIND_WORDS else problem.kind,
+        severity=problem.severity,
+        severity_label=SEVERITY_LABELS.get(problem.severity, problem.severity),
+        title=problem.title,
+        message=problem.message,
+        why=problem.why,
+        advice=problem.advice,
+        owner=problem.owner,
+        refs=tuple(problem.guide_refs),
         items=items,
         common_evidence=tuple(common),
-        advice=tuple(advice),
-        notes=notes,
+        notes=tuple(dict.fromkeys(f.note for f in group if f.note)),
         quotes=quotes,
         quoted=quoted,
         see_also=tuple(q for q in quotes if q not in quoted),
@@ -333,107 +487,89 @@ def _action(number: int, prefix: str, group: list[Finding], kb: KnowledgeBase) -
     )
 
 
-def _readiness(report: Report, actions: list[Action], structure: list[Finding]) -> str:
-    """Ready, nearly ready, partly ready or not ready: from what is open and the report's readiness score."""
-    high = any(a.severity == "high" for a in actions) or any(f.severity == "high" for f in structure)
-    to_fix = bool(actions) or any(f.severity != "info" for f in structure)
-    score = report.summary["score"]
-    if not to_fix:
-        return "ready"
-    if not high and score >= 80:
-        return "nearly ready"
-    return "partly ready" if score >= 50 else "not ready"
+def _first(actions: list[Action]) -> tuple[Action, ...]:
+    """Three problems to act on first, and a fourth and fifth when they are as severe as the third."""
+    count = min(BRIEF_PROBLEMS, len(actions))
+    while count < min(BRIEF_PROBLEMS_MAX, len(actions)) and actions[count].severity == actions[count - 1].severity:
+        count += 1
+    return tuple(actions[:count])
 
 
-AGREEMENTS = "Formality and agreements"
-LEVEL = "Partnership level"
-COMMITTEE = "Committee and partners"
-_GROUP_HEADINGS = ((LEVEL, ("level",)), (AGREEMENTS, ("type",)), (COMMITTEE, ("composition", "leadership")))
+def _area_of_refs(refs: tuple[str, ...], kb: KnowledgeBase) -> tuple[str, str]:
+    """The area of the guide a finding belongs to: its first guide ref that is a step (markers of success and failure
+    have no area of their own)."""
+    for ref in refs:
+        name = kb.area_of(ref)
+        if name and name not in MARKER_AREAS:
+            area = kb.area(name)
+            return name, area.title if area else name_in_words(name).capitalize()
+    return "other", "Other questions"
 
 
-def _heading(f: Finding, kb: KnowledgeBase) -> str:
-    """Where a structure finding belongs: its main (first) guide reference decides, agreements stay together."""
-    area = kb.area_of(f.guide_refs[0]) if f.guide_refs else None
-    if "agreement" in f.rule or area == "type":
-        return AGREEMENTS
-    for heading, areas in _GROUP_HEADINGS:
-        if area in areas:
-            return heading
-    a = kb.area(area) if area else None
-    return a.title if a else "Other arrangements"
+def _question_groups(questions: list[Question], kb: KnowledgeBase) -> tuple[QuestionGroup, ...]:
+    """Questions grouped by area of the guide; the area of the most important question first."""
+    groups: dict[tuple[str, str], list[Question]] = {}
+    for q in questions:
+        groups.setdefault(_area_of_refs(q.refs, kb), []).append(q)
+    return tuple(QuestionGroup(name, title, tuple(qs)) for (name, title), qs in groups.items())
 
 
-def _structure_groups(structure: list[Finding], kb: KnowledgeBase) -> tuple[StructureGroup, ...]:
-    by_heading: dict[str, list[list[Finding]]] = {}
-    for group in _group(structure):
-        by_heading.setdefault(_heading(group[0], kb), []).append(group)
-    order = [h for h, _ in _GROUP_HEADINGS]
-    headings = order + sorted(h for h in by_heading if h not in order)
-    out = []
-    n = 0
-    for h in headings:
-        acts = []
-        for group in by_heading.get(h, []):
-            n += 1
-            acts.append(_action(n, "structure", group, kb))
-        out.append(StructureGroup(h, tuple(acts)))
-    return tuple(out)
+def _listed(findings: Any, reasons: Any = None) -> tuple[Listed, ...]:
+    """Findings of the same title in one line, with their subjects (a step for later that applies to 3 partners)."""
+    out: dict[str, dict[str, Any]] = {}
+    for i, f in enumerate(findings):
+        reason, until = reasons[i] if reasons else (None, None)
+        entry = out.setdefault(f.title, {"subjects": [], "refs": f.guide_refs, "message": f.message, "reason": reason,
+                                         "until": until, "rule": f.rule})
+        if f.subject:
+            entry["subjects"].append(f.subject)
+    return tuple(Listed(title, tuple(dict.fromkeys(e["subjects"])), tuple(e["refs"]), e["message"], e["reason"],
+                        e["until"], e["rule"]) for title, e in out.items())
 
 
 def build(report: Report, knowledge: KnowledgeBase | None = None) -> AdviceDocument:
-    """Work out the advice document's contents (no formatting): pure, deterministic."""
+    """Work out the brief's and the appendices' contents (no formatting): pure, deterministic."""
     kb = knowledge or load_knowledge()
-    gaps = [f for f in report.findings if f.kind in ACTION_KINDS]
-    structure = [f for f in report.findings if f.kind == "structure"]
-    strengths = [f for f in report.findings if f.kind == "strength"]
-
-    def order(group: list[Finding]) -> tuple:
-        return group[0].sort_key[:2] + (kb.order(group[0].guide_refs[0]) if group[0].guide_refs else 10**6,)
-
-    actions = [_action(i, "action", g, kb) for i, g in enumerate(sorted(_group(gaps), key=order), 1)]
-    groups = _structure_groups(structure, kb)
-    # In document order (structure, then the action plan), each passage of the guide is quoted once.
-    once = _quote_once([a for g in groups for a in g.actions] + actions)
-    groups = tuple(StructureGroup(g.heading, tuple(once[id(a)] for a in g.actions)) for g in groups)
+    currency = currency_of(report)
+    problems = report.problems
+    ranked = [p for p in problems if p.severity != "info"]
+    actions = [_action(i, "problem", p, kb, currency) for i, p in enumerate(ranked, 1)]
+    notes = [_action(0, f"note-{i}", p, kb, currency) for i, p in enumerate((p for p in problems if p.severity == "info"), 1)]
+    # In document order (the problems, then the notes on structure), each passage of the guide is quoted once.
+    once = _quote_once(actions + notes)
     actions = [once[id(a)] for a in actions]
-    structure_actions = [a for g in groups for a in g.actions]
-    # The three things to do first: the most severe of the action plan and of the structure, in guide order.
-    candidates = actions + [a for a in structure_actions if a.severity != "info"]
-    candidates.sort(key=lambda a: (SEVERITY_ORDER[a.severity], 0 if a.kind in ACTION_KINDS else 1, a.number))
-    coverage = area_coverage(report, kb)
-    counts = {
-        "high": sum(len(a.items) for a in candidates if a.severity == "high"),
-        "other": sum(len(a.items) for a in candidates if a.severity != "high"),
-        "actions": len(actions),
-        "findings": sum(len(a.items) for a in actions),
-        "structure": len(structure_actions),
-        "strengths": len(strengths),
-    }
+    notes = [once[id(a)] for a in notes]
+    questions = [Question(f.title, f.message, f.severity, tuple(f.guide_refs), f.subject) for f in report.questions]
+    groups = _question_groups(questions, kb)
+    brief_groups = _question_groups(questions[:BRIEF_QUESTIONS], kb)
     rec = report.recommendation
     facts = {
         "formality": rec.formality,
         "agreement": AGREEMENT_LABELS.get(rec.agreement or "", rec.agreement),
         "mix": MIX_LABELS.get(rec.stakeholder_mix or "", rec.stakeholder_mix),
-        "sectors": str(report.derived["sector_count"]) if "sector_count" in report.derived else None,
+        "sectors": counted(report.derived["sector_count"], "sector") if "sector_count" in report.derived else None,
         "term": TERM_LABELS.get(rec.term or "", rec.term),
+        "stage": STAGE_LABELS.get(report.stage or "", report.stage),
     }
+    waived = sorted(report.waived, key=lambda w: w.finding.sort_key)
+    expired_titles = {f.rule: f.title for f in report.findings}
     return AdviceDocument(
         report=report,
         knowledge=kb,
-        readiness=_readiness(report, actions, structure),
-        score=report.summary["score"],
-        counts=counts,
-        steps_in_place=sum(c.in_place for c in coverage),
-        steps_total=sum(c.total for c in coverage),
-        first=tuple(candidates[:3]),
+        verdict=verdict(report, tuple(actions), len(questions)),
+        first=_first(actions),
         actions=tuple(actions),
-        structure_groups=groups,
-        strengths=tuple(_action(i, "strength", g, kb) for i, g in enumerate(_group(strengths), 1)),
-        waived=tuple(
-            WaivedItem(_action(i, "waived", [w.finding], kb), w.reason, w.until)
-            for i, w in enumerate(sorted(report.waived, key=lambda w: w.finding.sort_key), 1)
-        ),
-        expired=tuple(report.expired_waivers),
-        coverage=tuple(coverage),
+        notes=tuple(notes),
+        questions=groups,
+        brief_questions=brief_groups,
+        more_questions=max(0, len(questions) - BRIEF_QUESTIONS),
+        strengths=_listed(report.by_kind("strength")),
+        later=_listed(report.later),
+        not_applicable=_listed([w.finding for w in report.not_applicable], [(w.reason, None) for w in report.not_applicable]),
+        waived=_listed([w.finding for w in waived], [(w.reason, w.until) for w in waived]),
+        expired=tuple(Listed(expired_titles.get(e["rule"], "A finding waived before"), (), (), e.get("note", ""),
+                             e.get("reason"), e.get("until"), e["rule"]) for e in report.expired_waivers),
+        coverage=tuple(area_coverage(report, kb, at_stage=True)),
         facts=facts,
+        currency=currency,
     )

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..knowledge import KnowledgeBase, load_knowledge
 from ..resources import data_path
 from ..vocabulary import SEVERITY_LABELS
-from ..words import in_words
+from ..words import day, in_words, upper_first
 from .advice import AdviceDocument, build
 from .findings import Report
 from .pictures import coverage_svg, level_svg
@@ -73,7 +73,8 @@ def _environment(folder: str, markdown: bool) -> jinja2.Environment:
     )
     env.filters["md"] = md_escape
     env.filters["bar"] = _bar
-    env.filters["upper_first"] = lambda text: text[:1].upper() + text[1:] if text else text
+    env.filters["upper_first"] = upper_first
+    env.filters["day"] = day
     env.filters["pct"] = lambda share: f"{share * 100:.0f}%"
     env.globals.update(
         coverage_svg=coverage_svg,
@@ -84,14 +85,16 @@ def _environment(folder: str, markdown: bool) -> jinja2.Environment:
     return env
 
 
-def _html(doc: AdviceDocument) -> str:
+def _html(doc: AdviceDocument, brief_only: bool) -> str:
     env = _environment(str(data_path("reports")), False)
-    return env.get_template(_TEMPLATES["html"]).render(doc=doc, r=doc.report, kb=doc.knowledge)
+    return env.get_template(_TEMPLATES["html"]).render(doc=doc, r=doc.report, kb=doc.knowledge, brief_only=brief_only)
 
 
-def render(report: Report, fmt: str, knowledge: KnowledgeBase | None = None) -> str | bytes:
+def render(report: Report, fmt: str, knowledge: KnowledgeBase | None = None, brief: bool = False) -> str | bytes:
     """The advice document for a report: text for "markdown" and "html", bytes for "pdf".
 
+    It opens with the committee brief (the verdict, the problems to act on first, the questions to settle and
+    what is going well); the appendices follow, unless `brief` asks for the brief alone.
     The same report gives the same bytes; the date shown is the report's as_of.
     Raises UsageError for an unknown format, or for "pdf" when WeasyPrint is not installed.
     """
@@ -100,8 +103,8 @@ def render(report: Report, fmt: str, knowledge: KnowledgeBase | None = None) -> 
     doc = build(report, knowledge)
     if fmt == "markdown":
         env = _environment(str(data_path("reports")), True)
-        return env.get_template(_TEMPLATES["markdown"]).render(doc=doc, r=doc.report, kb=doc.knowledge)
-    html = _html(doc)
+        return env.get_template(_TEMPLATES["markdown"]).render(doc=doc, r=doc.report, kb=doc.knowledge, brief_only=brief)
+    html = _html(doc, brief)
     if fmt == "html":
         return html
     return _pdf(html)

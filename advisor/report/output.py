@@ -117,27 +117,37 @@ def _json_line(report: Any, knowledge: Any) -> bytes:
     return (report.to_json() + "\n").encode("utf-8")
 
 
-def _document(report: Any, knowledge: Any, fmt: str) -> str | bytes:
-    return importlib.import_module("advisor.report.document").render(report, fmt, knowledge)
+def _document(report: Any, knowledge: Any, fmt: str, brief: bool = False) -> str | bytes:
+    return importlib.import_module("advisor.report.document").render(report, fmt, knowledge, brief=brief)
 
 
-def renderer(fmt: str, color: bool = False, width: int | None = None) -> Callable[[Any, Any], str | bytes]:
+def renderer(fmt: str, color: bool = False, width: int | None = None, *, brief: bool = False,
+             everything: bool = False) -> Callable[[Any, Any], str | bytes]:
     """The function that turns a report (and the knowledge base) into output text, or bytes for json and pdf.
 
-    It runs in the worker processes, so it is a module-level function or a partial of one.
+    `brief` gives the committee brief alone (text and documents); `everything` the whole text report rather
+    than the brief and one line for the rest. It runs in the worker processes, so it is a module-level
+    function or a partial of one.
     """
+    if (brief or everything) and fmt == "json":
+        raise UsageError("--format json always writes the whole report; --brief and --all are for text and documents")
+    if brief and everything:
+        raise UsageError("--brief and --all cannot be used together")
     if fmt == "json":
         return _json_line
     if fmt == "text":
         from .text import format_text
 
         # width None: the terminal's width (format_text caps it).
-        return functools.partial(format_text, color=color, width=width)
+        return functools.partial(format_text, color=color, width=width, everything=everything, brief=brief)
+    if everything:
+        raise UsageError(f"--all is for text: a {fmt} document always holds everything after its brief "
+                         "(--brief gives the brief alone)")
     try:
         importlib.import_module("advisor.report.document")
     except ImportError as exc:
         raise UsageError(f"--format {fmt} is not available yet: advisor.report.document cannot be imported ({exc})") from None
-    return functools.partial(_document, fmt=fmt)
+    return functools.partial(_document, fmt=fmt, brief=brief)
 
 
 # --------------------------------------------------------------------------- the output of a run
@@ -146,18 +156,21 @@ def renderer(fmt: str, color: bool = False, width: int | None = None) -> Callabl
 class Output:
     """Where the output goes: standard output, one file (streamed, then renamed into place), or a file per profile.
 
-    One profile gets its report (or document). Several get a line each then the portfolio
-    summary (text), a JSON line each (json), or a document each in a folder, with the
+    One profile gets its report (or document). Several get a line each (a brief each with `brief`) then the
+    portfolio summary (text), a JSON line each (json), or a document each in a folder, with the
     portfolio overview index.html for html. Nothing is kept per profile but the names of the
     files written and, for html, a row of the overview, so memory stays flat for any number.
     `say` receives the "wrote FILE" notes of verbose mode.
     """
 
     def __init__(self, fmt: str, output: str | None, items: Sequence[Any], *, single: bool, summary_only: bool,
-                 quiet: bool, color: bool, width: int | None, say: Callable[[str], None] | None = None):
+                 quiet: bool, color: bool, width: int | None, say: Callable[[str], None] | None = None,
+                 brief: bool = False, everything: bool = False):
         self.fmt, self.output, self.quiet, self.say = fmt, output, quiet, say
         self.summary_only = summary_only
         self.color, self.width = color, width
+        #: several profiles as text: a line each, or with --brief a brief each
+        self.brief = brief
         self.to_dir = bool(output) and (os.path.isdir(output) or output.endswith(("/", os.sep)))
         # Several documents need a folder: `-o reports` that does not exist yet (and is not named like one
         # document, report.html) is that folder, created on the first write.
@@ -176,8 +189,9 @@ class Output:
         if output and not self.to_dir:
             refuse_inputs(output, self.inputs)
         # Reports are rendered where they are made (in the worker processes), and only when shown.
-        wanted = not summary_only and (fmt != "text" or single or self.to_dir)
-        self.render = renderer(fmt, color, width) if wanted else None
+        wanted = not summary_only and (fmt != "text" or single or self.to_dir or brief)
+        make = renderer(fmt, color, width, brief=brief, everything=everything)  # checks the options even when unused
+        self.render = make if wanted else None
         #: One file: its outcomes wait until it is known whether it held one profile or several.
         self.deferred: list[Any] | None = [] if single else None
         self.file: StreamFile | None = None
@@ -196,6 +210,9 @@ class Output:
             self._put_file(outcome)
         elif self.summary_only:
             pass
+        elif self.fmt == "text" and self.brief:
+            self._emit(("\n" if self.lines else "") + outcome.output)
+            self.lines += 1
         elif self.fmt == "text":
             from .text import portfolio_line
 

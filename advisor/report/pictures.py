@@ -19,9 +19,19 @@ def _fill(share: float) -> str:
     return "#c0392b"
 
 
+#: An area with steps due and none in place is the most urgent: its whole bar is drawn in red.
+NOTHING_IN_PLACE = ("#f8d7d3", "#c0392b")
+#: An area with no step due yet at the partnership's stage: grey, and said in words.
+NOTHING_DUE = "#e6e8eb"
+
+
 def coverage_svg(coverage: list[AreaCoverage] | tuple[AreaCoverage, ...]) -> Markup:
-    """A horizontal bar chart: one bar per area of the guide, the share of its steps in place."""
-    width, label_w, bar_w, row, top = 400, 116, 236, 24, 4
+    """A horizontal bar chart: one bar per area of the guide, the share of its steps due at the stage in place.
+
+    An area with nothing in place is the most urgent: its bar is red from end to end (a pale red track with a
+    red outline), never the neutral grey of an area with nothing due yet.
+    """
+    width, label_w, bar_w, row, top = 400, 116, 220, 24, 4
     height = top + row * len(coverage) + 6
     parts = [
         (
@@ -30,23 +40,41 @@ def coverage_svg(coverage: list[AreaCoverage] | tuple[AreaCoverage, ...]) -> Mar
         ),
         '<title id="chart-title">How much of each area of the guide is in place</title>',
         '<desc id="chart-desc">'
-        + escape("; ".join(f"{c.title}: {c.in_place} of {c.total} steps in place" for c in coverage))
+        + escape("; ".join(f"{c.title}: {_words(c)}" for c in coverage))
         + "</desc>",
     ]
     for i, c in enumerate(coverage):
         y = top + i * row
         filled = round(bar_w * c.share, 1)
         label = escape(c.area.replace("_", " ").capitalize())
-        parts.append(f"<g><title>{escape(c.title)}: {c.in_place} of {c.total} in place</title>")
+        parts.append(f"<g><title>{escape(c.title)}: {_words(c)}</title>")
         parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" fill="#222">{label}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 5}" width="{bar_w}" height="15" rx="3" fill="#e6e8eb"/>')
-        if filled > 0:
+        if not c.total:
+            parts.append(f'<rect x="{label_w}" y="{y + 5}" width="{bar_w}" height="15" rx="3" fill="{NOTHING_DUE}"/>')
+            parts.append(f'<text x="{label_w + bar_w + 5}" y="{y + 17}" fill="#5b6470">not due</text></g>')
+            continue
+        if c.in_place == 0:
+            pale, red = NOTHING_IN_PLACE
+            parts.append(f'<rect x="{label_w + 0.75}" y="{y + 5.75}" width="{bar_w - 1.5}" height="13.5" rx="3" '
+                         f'fill="{pale}" stroke="{red}" stroke-width="1.5"/>')
+        else:
+            parts.append(f'<rect x="{label_w}" y="{y + 5}" width="{bar_w}" height="15" rx="3" fill="#e6e8eb"/>')
             parts.append(
                 f'<rect x="{label_w}" y="{y + 5}" width="{filled}" height="15" rx="3" fill="{_fill(c.share)}"/>'
             )
-        parts.append(f'<text x="{label_w + bar_w + 5}" y="{y + 17}" fill="#222">{c.in_place}/{c.total}</text></g>')
+        colour = NOTHING_IN_PLACE[1] if c.in_place == 0 else "#222"
+        weight = ' font-weight="700"' if c.in_place == 0 else ""
+        parts.append(f'<text x="{label_w + bar_w + 5}" y="{y + 17}" fill="{colour}"{weight}>{c.in_place}/{c.total}</text></g>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _words(c: AreaCoverage) -> str:
+    if not c.total:
+        return "no step due yet"
+    if not c.in_place:
+        return f"none of {c.total} steps in place"
+    return f"{c.in_place} of {c.total} steps in place"
 
 
 def level_svg(declared: str | None, evidenced: str | None, recommended: str | None) -> Markup:

@@ -6,9 +6,10 @@ import shutil
 import textwrap
 from typing import TYPE_CHECKING, Any
 
-from ..vocabulary import KIND_ORDER, KIND_TITLES
-from ..words import written
-from .findings import Evidence, Finding, Report
+from ..vocabulary import KIND_TITLES
+from ..words import counted, day, listed
+from .advice import Action, AdviceDocument, EvidenceLine, Listed, build
+from .findings import Report
 
 if TYPE_CHECKING:
     from .summary import PortfolioSummary, ProfileRecord
@@ -33,9 +34,6 @@ _STYLES = {
     "heading": "1;4",
 }
 
-#: Label column of a finding: "  MEDIUM  " (the body lines are indented to match).
-_LABEL = 6
-_INDENT = " " * (2 + _LABEL + 2)
 #: Shown for a recommendation the rules did not decide.
 _NONE = "—"
 
@@ -47,7 +45,7 @@ def terminal_width() -> int:
 
 
 def summary_parts(report: Report | ProfileRecord) -> list[str]:
-    """The profile's name, counts by severity, strengths, the score (and waived findings, if any).
+    """The profile's name, counts by severity, strengths, readiness (and waived findings, if any).
 
     Reads only `profile_name` and `summary`, so a portfolio's ProfileRecord gives the same line.
     """
@@ -57,14 +55,14 @@ def summary_parts(report: Report | ProfileRecord) -> list[str]:
     if sev.get("info"):
         counts += f", {sev['info']} info"
     strengths = summary["by_kind"]["strength"]
-    parts = [counts, f"{strengths} strength{'' if strengths == 1 else 's'}", f"score {summary['score']}/100"]
+    parts = [counts, f"{strengths} strength{'' if strengths == 1 else 's'}", f"{summary['score']}% ready"]
     if summary.get("waived"):
         parts.append(f"{summary['waived']} waived")
     return [f"{report.profile_name}: {parts[0]}", *parts[1:]]
 
 
 def summary_line(report: Report | ProfileRecord) -> str:
-    """One line: `Name: 2 high, 3 medium, 1 low · 4 strengths · score 71/100`."""
+    """One line: `Name: 2 high, 3 medium, 1 low · 4 strengths · 71% ready` (readiness: steps due at its stage in place)."""
     return " · ".join(summary_parts(report))
 
 
@@ -73,13 +71,17 @@ def portfolio_line(record: Report | ProfileRecord) -> str:
     return f"{summary_line(record)} · {record.source}"
 
 
-def format_text(report: Report, knowledge: Any = None, color: bool = False, width: int | None = None) -> str:
-    """The report as text for a terminal; `knowledge` (the guide) names the source in the footer.
+def format_text(report: Report, knowledge: Any = None, color: bool = False, width: int | None = None,
+                everything: bool = False, brief: bool = False) -> str:
+    """The report as text for a terminal: the committee brief (how ready the partnership is, the three to five
+    problems to act on first, the questions to settle, what is going well), then one line saying what else there is;
+    with `everything`, every problem with its evidence, every question, the structure, later, waivers.
 
-    Lines are wrapped to `width` (default: the terminal's, at most MAX_WIDTH); colour
-    uses ANSI escapes and is only added when `color` is true.
+    `knowledge` (the guide) names the source in the footer. Lines are wrapped to `width` (default: the
+    terminal's, at most MAX_WIDTH); colour uses ANSI escapes and is only added when `color` is true. With
+    `brief`, the brief alone (without the line on what else there is).
     """
-    return _Writer(color, width or terminal_width()).report(report, knowledge)
+    return _Writer(color, width or terminal_width()).report(report, knowledge, everything, brief)
 
 
 def format_portfolio(summary: PortfolioSummary, color: bool = False, width: int | None = None) -> str:
@@ -88,26 +90,16 @@ def format_portfolio(summary: PortfolioSummary, color: bool = False, width: int 
     return _Writer(color, width or terminal_width()).portfolio(summary)
 
 
-def evidence_text(ev: Evidence, note: bool = True) -> str:
-    """`communication.frequency = ad_hoc (line 153)`; notes (such as 'number of items') go in the brackets."""
-    extra = [ev.note] if ev.note and note else []
-    if ev.line is not None:
-        extra.append(f"line {ev.line}")
-    tail = f" ({'; '.join(extra)})" if extra else ""
-    value = written(ev.value)
-    if len(value) > MAX_VALUE:
-        value = value[: MAX_VALUE - 1].rstrip() + "…"
-    return f"{ev.path} = {value}{tail}"
-
-
-def evidence_lines(evidence: tuple[Evidence, ...], limit: int = MAX_EVIDENCE) -> list[str]:
-    """One line per piece of evidence, each note said once, at most `limit` lines (the JSON report has all)."""
-    seen: set[str] = set()
+def evidence_lines(evidence: tuple[EvidenceLine, ...], limit: int = MAX_EVIDENCE) -> list[str]:
+    """Evidence in words, a line each: `Shared values: none (line 17)`; at most `limit` lines (the JSON report has all)."""
     lines = []
     for ev in evidence:
-        lines.append(evidence_text(ev, note=ev.note not in seen))
-        if ev.note:
-            seen.add(ev.note)
+        value = ev.value if len(ev.value) <= MAX_VALUE else ev.value[: MAX_VALUE - 1].rstrip() + "…"
+        extra = [ev.note] if ev.note else []
+        if ev.line is not None:
+            extra.append(f"line {ev.line}")
+        text = f"{ev.label}: {value}" if value else ev.label
+        lines.append(text + (f" ({'; '.join(extra)})" if extra else ""))
     if len(lines) > limit:
         more = len(lines) - (limit - 1)
         lines[limit - 1:] = [f"… and {more} more (--format json lists them all)"]
@@ -143,30 +135,151 @@ class _Writer:
         self.lines.append(self.style(text, "heading"))
 
     # -- the report ------------------------------------------------------------------
-    def report(self, report: Report, knowledge: Any) -> str:
-        self.summary(report)
-        self.recommendation(report)
-        if not report.findings:
-            self.heading("Findings")
-            self.lines.append("  No findings.")
-        for kind in sorted(KIND_ORDER, key=KIND_ORDER.get):
-            found = report.by_kind(kind)
-            if found:
-                self.heading(f"{KIND_TITLES[kind]} ({len(found)})")
-                for finding in found:
-                    self.finding(finding)
-        if report.waived:
-            self.heading(f"Waived ({len(report.waived)})")
-            for waived in report.waived:
-                until = f" (until {waived.until})" if waived.until else ""
-                self.finding(waived.finding, waiver=f"{waived.reason}{until}")
-        if report.expired_waivers:
-            self.heading(f"Expired waivers ({len(report.expired_waivers)})")
-            for w in report.expired_waivers:
-                self.wrap(f"{w['rule']}: {w['reason']}", "  ")
-                self.wrap(f"expired on {w['until']}; the finding applies again", _INDENT)
+    def report(self, report: Report, knowledge: Any, everything: bool, brief_only: bool = False) -> str:
+        doc = build(report, knowledge)
+        self.verdict(doc)
+        if everything:
+            self.everything(doc)
+        else:
+            self.brief(doc, brief_only)
         self.footer(report, knowledge)
         return "\n".join(self.lines) + "\n"
+
+    def verdict(self, doc: AdviceDocument) -> None:
+        v = doc.verdict
+        self.lines.append(self.style(doc.report.profile_name, "bold"))
+        start = len(self.lines)
+        self.wrap(f"{v.word}. {v.sentence}", "")
+        self.lines[start] = self.lines[start].replace(f"{v.word}.", self.style(f"{v.word}.", "bold"), 1)
+        start = len(self.lines)
+        self.wrap(v.explanation, "  ")
+        self.lines[start:] = [self.style(line, "dim") for line in self.lines[start:]]
+
+    def brief(self, doc: AdviceDocument, brief_only: bool = False) -> None:
+        """The problems to act on first, the questions to settle, what is going well; one line for the rest."""
+        if doc.first:
+            self.heading("The one thing to act on" if len(doc.first) == 1 else "Act on these first")
+            for a in doc.first:
+                self.problem(a, "why first", digits=len(str(len(doc.first))))
+        elif not doc.question_count:
+            self.heading("Nothing to act on")
+            self.wrap("Nothing needs doing before the next review: keep up what is going well and review the "
+                      "partnership as planned.", "  ")
+        if doc.brief_questions:
+            self.questions(doc.brief_questions, doc.question_count)
+            if doc.more_questions:
+                self.lines.append(f"  … and {counted(doc.more_questions, 'more question')}")
+        if doc.strengths:
+            self.heading("Going well")
+            names = [s.title for s in doc.brief_strengths]
+            more = len(doc.strengths) - len(names)
+            self.wrap(listed(names + ([f"{more} more"] if more else []), "and") + ".", "  ")
+        if brief_only:
+            return
+        rest = []
+        if doc.more_actions:
+            rest.append(counted(doc.more_actions, "more problem"))
+        if doc.more_questions:
+            rest.append(counted(doc.more_questions, "more question"))
+        if doc.later:
+            rest.append(f"{len(doc.later)} for later")
+        if doc.not_applicable:
+            rest.append(f"{len(doc.not_applicable)} that do not apply")
+        if doc.waived:
+            rest.append(f"{len(doc.waived)} waived")
+        if not rest:
+            rest.append("the recommended structure and the evidence")
+        if self.lines[-1] != "":
+            self.lines.append("")
+        start = len(self.lines)
+        self.wrap(f"… {', '.join(rest)}: --all shows everything", "")
+        self.lines[start:] = [self.style(line, "bold") for line in self.lines[start:]]
+
+    def everything(self, doc: AdviceDocument) -> None:
+        """Every problem with its evidence, every question, the strengths, the structure, later, waivers."""
+        if doc.actions:
+            self.heading(f"Problems, the most pressing first ({len(doc.actions)})")
+            digits = len(str(len(doc.actions)))
+            for a in doc.actions:
+                self.problem(a, "why first" if a in doc.first else "why here", evidence=True, digits=digits)
+        if doc.questions:
+            self.questions(doc.questions, doc.question_count)
+        if doc.strengths:
+            self.heading(f"Going well ({len(doc.strengths)})")
+            for s in doc.strengths:
+                self.listed(s, "✓", "strength")
+                self.wrap(s.message, "    ")
+        self.recommendation(doc)
+        for a in doc.notes:
+            self.wrap(a.title, "  • ")
+            self.wrap(f"{a.message} {a.advice}", "    ")
+        if doc.later:
+            self.heading(f"For later ({len(doc.later)}), not due at this stage")
+            for s in doc.later:
+                self.listed(s, "•")
+        if doc.not_applicable:
+            self.heading(f"Steps that do not apply ({len(doc.not_applicable)})")
+            for s in doc.not_applicable:
+                self.listed(s, "•")
+                self.wrap(s.reason or "", "    the partners say: ")
+        if doc.waived:
+            self.heading(f"Waived ({len(doc.waived)})")
+            for s in doc.waived:
+                self.listed(s, "•")
+                self.wrap(s.message, "    ")
+                until = f" (until {day(s.until)})" if s.until else ""
+                self.wrap(f"{s.reason}{until}", "    waived: ")
+        if doc.expired:
+            self.heading(f"Waivers ended ({len(doc.expired)})")
+            for s in doc.expired:
+                self.listed(s, "•")
+                self.wrap(f"{s.reason}", "    reason given: ")
+                self.wrap(f"ended on {day(s.until or '')}; the finding applies again", "    ")
+
+    def questions(self, groups: Any, count: int) -> None:
+        self.heading(f"Questions to settle ({count})" if count > 1 else "A question to settle")
+        for g in groups:
+            self.lines.append(f"  {g.title}")
+            for q in g.questions:
+                self.wrap(q.text, "    • ")
+
+    def problem(self, a: Action, why: str, evidence: bool = False, digits: int = 1) -> None:
+        """`  1. Title · high failure risk`, then what is wrong, why it ranks there, what to do and who owns it."""
+        first = f"  {str(a.number) + '.':<{digits + 1}} "
+        body = " " * len(first)
+        start = len(self.lines)
+        self.wrap(f"{a.title} · {a.severity_label.lower()} {a.kind_label.lower()}", first, body)
+        self.lines[start:] = [self._problem_head(line, a) for line in self.lines[start:]]
+        self.wrap(a.message, body)
+        self.wrap(a.why, body + f"{why}: ")
+        self.wrap(a.advice, body + "→ ")
+        self.wrap(a.owner or "to be agreed", body + "owner: ")
+        for note in a.notes:
+            self.wrap(note, body + "less severe here: ")
+        if evidence:
+            rows = list(a.common_evidence) + [ln for i in a.items for ln in i.evidence]
+            if rows:
+                prefix = body + "because: "
+                start = len(self.lines)
+                for i, line in enumerate(evidence_lines(tuple(rows))):
+                    self.wrap(line, prefix if i == 0 else " " * len(prefix))
+                self.lines[start:] = [self.style(line, "dim") for line in self.lines[start:]]
+        self.lines.append("")
+
+    def _problem_head(self, line: str, a: Action) -> str:
+        """The title in bold and the severity in its colour (on whichever wrapped line it falls)."""
+        severity = f"{a.severity_label.lower()} {a.kind_label.lower()}"
+        if not self.color:
+            return line
+        head, sep, tail = line.rpartition(" · ")
+        if sep and tail.startswith(a.severity_label.lower()):
+            return head[: len(head) - len(head.lstrip())] + self.style(head.lstrip(), "bold") + sep + self.style(tail, a.severity)
+        return line if severity in line else line[: len(line) - len(line.lstrip())] + self.style(line.lstrip(), "bold")
+
+    def listed(self, s: Listed, mark: str, style: str = "bold") -> None:
+        subjects = f" ({', '.join(s.subjects)})" if s.subjects else ""
+        self.wrap(f"{s.title}{subjects}", f"  {self.style(mark, style) if style != 'bold' else mark} ",
+                  " " * (len(mark) + 3))
 
     # -- a portfolio ------------------------------------------------------------------
     def portfolio(self, summary: PortfolioSummary) -> str:
@@ -179,7 +292,7 @@ class _Writer:
         if summary.fail_on not in ("high", "never"):
             head.append(f"{summary.at_fail_on:,} at or above {summary.fail_on}{_share(summary.at_fail_on, n)}")
         if summary.mean_score is not None:
-            head.append(f"mean score {summary.mean_score:.0f}/100")
+            head.append(f"mean readiness {summary.mean_score:.0f}%")
         start = len(self.lines)
         self.wrap(" · ".join(head), "Portfolio: ", "  ")
         self.lines[start:] = [self.style(line, "bold") for line in self.lines[start:]]
@@ -220,47 +333,21 @@ class _Writer:
                 lines[-1] += sep + part
         self.lines.extend(self.style(line, "bold") for line in lines)
 
-    def recommendation(self, report: Report) -> None:
-        rec = report.recommendation
-        self.heading("Recommendation")
+    def recommendation(self, doc: AdviceDocument) -> None:
+        rec = doc.report.recommendation
+        facts = doc.facts
+        self.heading("Recommended structure")
         level = rec.level
         rows = [
-            ("formality", rec.formality or _NONE),
-            ("agreement", rec.agreement or _NONE),
-            ("level", f"declared {level.declared or _NONE} · evidenced {level.evidenced or _NONE}"
-                      f" · recommended {level.recommended or _NONE}"),
-            ("stakeholder mix", {"multi": "multi-stakeholder", "single": "single stakeholder group"}.get(
-                rec.stakeholder_mix or "", rec.stakeholder_mix or _NONE)),
-            ("term", rec.term or f"{_NONE} (no duration given)"),
+            ("formality", f"{rec.formality} partnership" if rec.formality else "not decided (the profile does not say enough)"),
+            ("agreement", facts.get("agreement") or "no recommendation yet"),
+            ("level", f"declared {level.declared or 'none'} · shown by the joint activities {level.evidenced or 'none yet'}"
+                      f" · recommended {level.recommended or 'none yet'}"),
+            ("stakeholders", (facts.get("mix") or "not known") + (f" ({facts['sectors']})" if facts.get("sectors") else "")),
+            ("term", facts.get("term") or f"{_NONE} (no duration given)"),
         ]
         for label, value in rows:
-            self.wrap(value, f"  {label:<17}")
-
-    def finding(self, finding: Finding, waiver: str | None = None) -> None:
-        name = "strength" if finding.kind == "strength" else finding.severity
-        label = ("✓" if finding.kind == "strength" else finding.severity.upper()).ljust(_LABEL)
-        refs = f"  [{', '.join(finding.guide_refs)}]" if finding.guide_refs else ""
-        first = f"  {self.style(label, name)}  "
-        head = textwrap.wrap(f"{finding.title}{refs}", width=self.width - len(_INDENT),
-                             break_long_words=False, break_on_hyphens=False)
-        self.lines.append(first + self.style(head[0], "bold"))
-        self.lines.extend(_INDENT + self.style(h, "bold") for h in head[1:])
-        if finding.subject:
-            self.wrap(finding.subject, _INDENT + "subject: ")
-        self.wrap(finding.message, _INDENT)
-        if finding.advice:
-            self.wrap(finding.advice, _INDENT + "→ ")
-        if finding.evidence:
-            prefix = _INDENT + "because: "
-            start = len(self.lines)
-            for i, line in enumerate(evidence_lines(finding.evidence)):
-                self.wrap(line, prefix if i == 0 else " " * len(prefix))
-            self.lines[start:] = [self.style(line, "dim") for line in self.lines[start:]]
-        if finding.note:
-            self.wrap(finding.note, _INDENT + "severity lowered: ")
-        if waiver:
-            self.wrap(waiver, _INDENT + "waived: ")
-        self.lines.append("")
+            self.wrap(value, f"  {label:<14}")
 
     def footer(self, report: Report, knowledge: Any) -> None:
         while self.lines and self.lines[-1] == "":
