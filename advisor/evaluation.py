@@ -150,6 +150,7 @@ class Evaluator:
             later_hits=tuple(later),
             not_applicable_hits=tuple(not_applicable),
             stage=stage,
+            currency=profile.funding.currency if profile.funding else None,
             advice=advice,
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -209,7 +208,7 @@ def test_harm_already_happening_ranks_above_severity_alone_and_says_why(custom, 
     assert ranked.index("custom.falling") < ranked.index("custom.vision")  # medium with harm before high
     falling = next(p for p in report.problems if p.id == "custom.falling")
     assert "already doing harm: the measure is getting worse" in falling.why
-    assert falling.why.startswith("Ranked ")
+    assert falling.why.startswith("A medium failure risk")
     assert [p.rank for p in report.problems] == list(range(1, len(report.problems) + 1))
 
 

@@ -243,18 +243,6 @@ def _collapse(lines: list[EvidenceLine]) -> list[EvidenceLine]:
     return out
 
 
-def currency_of(report: Report) -> str | None:
-    """The profile's currency: the report's own when it carries one, else a value of evidence that read it."""
-    own = getattr(report, "currency", None)
-    if own:
-        return own
-    for f in report.findings:
-        for e in f.evidence:
-            if e.path == "funding.currency" and isinstance(e.value, str):
-                return e.value
-    return None
-
-
 # ---- the document's contents ---------------------------------------------------------------------
 
 
@@ -530,7 +518,7 @@ def _listed(findings: Any, reasons: Any = None) -> tuple[Listed, ...]:
 def build(report: Report, knowledge: KnowledgeBase | None = None) -> AdviceDocument:
     """Work out the brief's and the appendices' contents (no formatting): pure, deterministic."""
     kb = knowledge or load_knowledge()
-    currency = currency_of(report)
+    currency = report.currency
     problems = report.problems
     ranked = [p for p in problems if p.severity != "info"]
     actions = [_action(i, "problem", p, kb, currency) for i, p in enumerate(ranked, 1)]

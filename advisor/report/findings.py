@@ -214,6 +214,8 @@ class Report:
     not_applicable_hits: tuple[Hit, ...] = ()
     #: the stage the advice assumed (the profile's, or the one its facts show)
     stage: str | None = None
+    #: the profile's currency (ZAR, ...), so that reports write money as people do
+    currency: str | None = None
     #: how findings group into problems and rank, and which steps are due (report.problems.Advice)
     advice: Any = field(default=None, compare=False, repr=False)
 

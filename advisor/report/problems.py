@@ -80,8 +80,7 @@ class Advice:
                 groups.setdefault(rule.part_of if rule is not None and rule.part_of else f.rule, []).append(f)
         made = [self._problem(key, group) for key, group in groups.items()]
         made.sort(key=lambda p: (-p.points, min(f.guide_order for f in p.findings), p.id))
-        total = len(made)
-        return tuple(_ranked(p, i, total) for i, p in enumerate(made, 1))
+        return tuple(_ranked(p, i) for i, p in enumerate(made, 1))
 
     def _problem(self, key: str, group: list[Finding]) -> Problem:
         worst = min(group, key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind]))
@@ -155,12 +154,6 @@ def _union(rows: Any) -> tuple[Evidence, ...]:
     return tuple(seen.values())
 
 
-def _ranked(problem: Problem, rank: int, total: int) -> Problem:
-    place = "first" if rank == 1 else f"{_ordinal(rank)} of {total}"
-    return Problem(**{**problem.__dict__, "rank": rank, "why": f"Ranked {place}: {problem.why}."})
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
+def _ranked(problem: Problem, rank: int) -> Problem:
+    why = problem.why[:1].upper() + problem.why[1:]
+    return Problem(**{**problem.__dict__, "rank": rank, "why": f"{why}."})
