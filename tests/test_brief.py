@@ -270,7 +270,7 @@ def test_no_field_path_or_rule_id_in_the_brief_or_the_text(path):
 def test_evidence_names_items_and_fields_in_words_in_the_full_document(struggling_report):
     md = documents.render(struggling_report, "markdown")
     appendix = md[md.index("## Evidence, for whoever keeps the profile"):md.index("## References")]
-    assert "- Budget committed: **R180 000** — line 46" in appendix  # no currency on the report yet: the amount alone
+    assert "- Budget committed: **R180 000** — line 46" in appendix  # in the profile's currency
     assert "- Last review: **1 December 2025** — line 180" in appendix
     assert "`risk.value-mismatch`" in appendix  # the expert's appendix cites rule ids, set apart
     before = md[: md.index("## Evidence, for whoever keeps the profile")]
