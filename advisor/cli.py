@@ -13,7 +13,7 @@ import click
 from . import __version__
 from . import engine as engines
 from .errors import AdvisorError, UsageError, did_you_mean
-from .language.docs import coverage_lines, rule_reference, rule_table, rule_text
+from .language.docs import coverage_lines, problem_table, rule_reference, rule_table, rule_text
 from .profile.reading import Source, expand_inputs, read_profiles
 from .profile.schema import json_schema
 from .report.output import FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
@@ -287,6 +287,7 @@ def rules_list(rule_dirs: tuple[str, ...]) -> None:
     coverage = coverage_lines(rulebook)
     lines += ["  " + line for line in coverage[:-1]]
     lines.append(coverage[-1])
+    lines += ["", "Problems (findings of several rules told once):"] + ["  " + line for line in problem_table(rulebook)]
     click.echo("\n".join(lines))
 
 
@@ -306,7 +307,7 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
     except KeyError:
         raise UsageError(f"unknown rule '{rule_id}'{did_you_mean(rule_id, rulebook.ids)}") from None
     width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
-    click.echo(rule_text(rule, rulebook.knowledge, width), nl=False)
+    click.echo(rule_text(rule, rulebook.knowledge, width, problems=rulebook.problems), nl=False)
 
 
 @rules.command("docs", context_settings=_CONTEXT)

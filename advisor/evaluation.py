@@ -34,14 +34,13 @@ def _is_due(due: str, stage: str | None) -> bool:
 
 
 def _owners(profile: Any, rules: dict[str, Any]) -> Any:
-    """Who owns a finding where the profile says: a risk's or a goal's owner, the partner a finding is about."""
+    """Who owns a finding where the profile says: a risk's or a goal's owner. (A finding about a partner is not owned by
+    that partner: who approaches it is for the committee to agree.)"""
 
     def owner_of(finding: Finding) -> str | None:
         rule = rules.get(finding.rule)
         if rule is None or rule.for_each is None or finding.item_index < 0:
             return None
-        if rule.for_each == ("partners",):
-            return finding.subject
         if rule.for_each in (("risks",), ("goals",)):
             items = getattr(profile, rule.for_each[0]) or ()
             return items[finding.item_index].owner if finding.item_index < len(items) else None

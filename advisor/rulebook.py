@@ -10,6 +10,7 @@ from typing import Sequence
 from . import __version__, cache
 from .knowledge import KnowledgeBase, knowledge_file, load_knowledge
 from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
+from .language.syntax import ProblemDef
 from .profile.validation import Known
 from .resources import data_path
 
@@ -45,6 +46,10 @@ class Rulebook:
     @property
     def derived(self) -> list[Derived]:
         return self.ruleset.derived
+
+    @property
+    def problems(self) -> dict[str, ProblemDef]:
+        return self.ruleset.problems
 
     @property
     def files(self) -> list[str]:

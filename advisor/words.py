@@ -108,7 +108,7 @@ def in_words(value: Any, fmt: str = "") -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(in_words(v) for v in value) if value else "none"
     if isinstance(value, date):
-        return value.isoformat()
+        return day(value)
     if isinstance(value, (int, float)):
         if fmt == "%":
             return f"{value * 100:.0f}%"

@@ -416,7 +416,7 @@ def test_text_report_shows_problems_with_why_advice_and_evidence_in_words() -> N
     assert re.search(rf"^  1\. +{re.escape(first.title)} · {first.severity} ", text, re.MULTILINE)
     assert f"why first: {first.why}"[:60] in " ".join(text.split())
     assert "because: " in text and "→ " in text
-    assert "because: Shared values: none (line 17)" in text
+    assert "Shared values: none (line 17)" in text
     assert "SAPS Pietermaritzburg's goals signed up to: none (line 76)" in text
 
 

@@ -20,7 +20,6 @@ import pytest
 from conftest import AS_OF, EXAMPLES, get_advisor
 
 import advisor
-from advisor import vocabulary
 from advisor.report import advice, pictures
 from advisor.report import document as documents
 from advisor.errors import UsageError
@@ -113,6 +112,16 @@ def test_text_formats_render_each_example(fmt, path):
         assert finding.title in text
 
 
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_documents_show_questions_to_settle(fmt):
+    report = report_of(EXAMPLES / "draft-partners-only.yaml")
+    assert report.questions
+    out = documents.render(report, fmt)
+    text = html_lib.unescape(out) if fmt == "html" else out.replace("\\", "")
+    for question in report.questions:
+        assert question.title in text
+
+
 @pytest.mark.skipif(WEASYPRINT is not None, reason=WEASYPRINT or "")
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=() if p.stem == EVERYDAY else pytest.mark.slow)
                                   for p in EXAMPLE_FILES])
@@ -149,8 +158,10 @@ def test_markdown_has_the_sections_in_order(struggling):
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == [
         "## Act on these first",
+        "## Questions to settle",
         "## Going well",
         "## Action plan",
+        "## Questions to settle, all of them",
         "## What is in place, area by area",
         "## Recommended structure",
         "## Evidence, for whoever keeps the profile",
@@ -167,8 +178,9 @@ def test_the_action_plan_follows_the_problems_ranking(struggling):
     assert [a.number for a in doc.actions] == list(range(1, len(doc.actions) + 1))
     assert [a.title for a in doc.actions] == [p.title for p in ranked]
     assert [a.why for a in doc.actions] == [p.why for p in ranked]
-    gaps_and_risks = [f for f in struggling.findings if f.kind in vocabulary.ACTION_KINDS]
-    assert sum(len(a.items) for a in doc.actions if a.kind in vocabulary.ACTION_KINDS) == len(gaps_and_risks)
+    # Every finding other than a strength or a question is told once, in the problem it is part of.
+    acted_on = [f for f in struggling.findings if f.kind not in ("strength", "question")]
+    assert sum(len(a.items) for a in doc.actions) == len(acted_on)
     assert 3 <= len(doc.first) <= 5 and doc.first == doc.actions[: len(doc.first)]
 
 

@@ -202,9 +202,21 @@ def test_user_text_is_shown_as_text_in_messages(tmp_path: Path) -> None:
     )
     for engine in ENGINES:
         report = _report(path, engine)
-        messages = [f["message"] for f in report["findings"] if f["subject"] == name]
+        messages = [f["message"] for f in report["findings"] if f["subject"] == name and f["kind"] != "question"]
         assert messages and all(name in m for m in messages), messages
+        titles = [f["title"] for f in report["findings"] if f["subject"] == name and f["kind"] == "question"]
+        assert titles and all(name in t for t in titles), titles
         assert not any("1000 {" in m or "49" in m or "<class" in m for f in report["findings"] for m in (f["message"], f["advice"]))
+
+
+
+def test_a_questions_message_names_the_partner_it_asks_about(tmp_path: Path) -> None:
+    path = tmp_path / "partner.yaml"
+    path.write_text("name: Ward 12 Safety Forum\npartners:\n  - name: Ward 12 CPF\n    sector: community\n"
+                    "  - name: SAPS Ward 12\n    sector: police\n", encoding="utf-8")
+    report = _report(path, ENGINES[0])
+    asked = [f for f in report["findings"] if f["kind"] == "question" and f["subject"] == "Ward 12 CPF"]
+    assert asked and all("Ward 12 CPF" in f["message"] for f in asked), [f["message"] for f in asked]
 
 
 # --------------------------------------------------------------------------- bounded cost, in real processes

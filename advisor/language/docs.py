@@ -6,13 +6,14 @@ import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..knowledge import KnowledgeBase
 from ..resources import data_path
-from ..vocabulary import KIND_ORDER, KIND_TITLES, KIND_WORDS, MARKER_AREAS, MARKER_TITLES, SEVERITY_ORDER
+from ..vocabulary import (KIND_ORDER, KIND_TITLES, KIND_WORDS, MARKER_AREAS, MARKER_TITLES, SEVERITY_ORDER, STAGE_LABELS,
+                          STAGES)
 from ..words import literal
-from .syntax import All, AnyOf, Check, Compare, Count, Derived, Not, Quantifier, Ref, Rule, RuleSet
+from .syntax import All, AnyOf, Check, Compare, Count, Derived, Not, ProblemDef, Quantifier, Ranking, Ref, Rule, RuleSet
 
 if TYPE_CHECKING:
     from ..rulebook import Rulebook
@@ -179,6 +180,13 @@ def sorted_rules(ruleset: RuleSet) -> list[Rule]:
     return sorted(ruleset.rules, key=lambda r: (KIND_ORDER.get(r.kind, len(KIND_ORDER)), r.id))
 
 
+def problem_table(ruleset: RuleSet | Rulebook) -> list[str]:
+    """A line per declared problem: its id, how many rules are part of it, and its title."""
+    rules, problems = ruleset.rules, ruleset.problems
+    width = max((len(pid) for pid in problems), default=0)
+    return [f"{pid:<{width}}  {sum(1 for r in rules if r.part_of == pid):>2} rules  {p.title}" for pid, p in problems.items()]
+
+
 def rule_table(ruleset: RuleSet) -> list[str]:
     """A plain-text table of every rule: id, kind, severity, guide refs, title (header first)."""
     rows = [("ID", "KIND", "SEVERITY", "GUIDE", "TITLE")]
@@ -238,11 +246,49 @@ def coverage_lines(ruleset: RuleSet | Rulebook, knowledge: KnowledgeBase | None 
     return lines
 
 
+# --------------------------------------------------------------------------- what a rule adds to the advice
+
+
+def due_stage(rule: Rule, knowledge: Any) -> tuple[str, str]:
+    """The stage from which a rule's step is due, and where that comes from: the rule's own `due`, else its main
+    guide ref's (a marker of success or failure, or an id that is not a step, is due from the start)."""
+    if rule.due:
+        return rule.due, "the rule's own due"
+    section = knowledge.get(rule.refs[0])
+    if section is not None and section.due:
+        return section.due, f"guide {rule.refs[0]}"
+    return STAGES[0], f"guide {rule.refs[0]} is not a step, so from the start"
+
+
+def _stage_words(stage: str) -> str:
+    return f"{stage} ({STAGE_LABELS.get(stage, stage)})"
+
+
+def advice_lines(rule: Rule, knowledge: Any, problems: Mapping[str, ProblemDef] | None = None) -> list[tuple[str, str]]:
+    """(label, text) for what a rule adds to the advice: what it asks, the problem it is part of, when it is due,
+    the harm it says is happening and the steps that wait on it."""
+    out = []
+    if rule.ask:
+        fields = ", ".join(r.text for r in rule.ask)
+        out.append(("asks", f"{fields} (left blank or unknown, the finding is a question to settle, not a step undone)"))
+    if rule.part_of:
+        problem = (problems or {}).get(rule.part_of)
+        out.append(("part of", f"{rule.part_of}: {problem.title}" if problem is not None else rule.part_of))
+    stage, source = due_stage(rule, knowledge)
+    out.append(("due from", f"{_stage_words(stage)}; {source}"))
+    if rule.harm:
+        out.append(("harm", rule.harm))
+    if rule.blocks:
+        out.append(("blocks", rule.blocks))
+    return out
+
+
 # --------------------------------------------------------------------------- one rule as text
 
 
-def rule_text(rule: Rule, knowledge: Any, width: int = 100) -> str:
-    """Everything about one rule, for `advisor rules show`."""
+def rule_text(rule: Rule, knowledge: Any, width: int = 100, problems: Mapping[str, ProblemDef] | None = None) -> str:
+    """Everything about one rule, for `advisor rules show`; `problems` (the rule set's) names the problem a rule is
+    part of by its title."""
     lines: list[str] = []
 
     def field(label: str, value: str) -> None:
@@ -269,6 +315,8 @@ def rule_text(rule: Rule, knowledge: Any, width: int = 100) -> str:
     field("advice", rule.advice.text)
     for p in rule.proportion:
         field("proportion", f"severity {p.severity} when {condition_in_words(p.when)}: {p.because}")
+    for label, text in advice_lines(rule, knowledge, problems):
+        field(label, text)
     lines.append("")
     lines.append("guide")
     for ref in rule.refs:
@@ -342,7 +390,7 @@ def _ref_title(ref: str, knowledge: Any) -> str:
     return f"{ref} {_md(section.title)}" if section is not None else ref
 
 
-def _rule_section(rule: Rule, knowledge: Any) -> list[str]:
+def _rule_section(rule: Rule, knowledge: Any, problems: Mapping[str, ProblemDef]) -> list[str]:
     out = [f"### `{rule.id}`", "", f"**{_md(rule.title)}**", ""]
     out.append(f"- **Kind:** {rule.kind} · **Severity:** {rule.severity} · **File:** `{source_name(rule.source.source)}`")
     if rule.description:
@@ -356,9 +404,66 @@ def _rule_section(rule: Rule, knowledge: Any) -> list[str]:
         out.append("- **Proportion** (severity lowered for a smaller partnership):")
         for p in rule.proportion:
             out.append(f"  - **{p.severity}** when {_md(condition_in_words(p.when))}: {_md(p.because)}")
+    if rule.ask:
+        fields = ", ".join(f"`{r.text}`" for r in rule.ask)
+        out.append(f"- **Asks:** {fields}; left blank or unknown, the finding is a question to settle")
+    if rule.part_of:
+        problem = problems.get(rule.part_of)
+        title = f": {_md(problem.title)}" if problem is not None else ""
+        out.append(f"- **Part of:** [`{rule.part_of}`](#{_anchor(rule.part_of)}){title}")
+    stage, source = due_stage(rule, knowledge)
+    out.append(f"- **Due from:** {_md(_stage_words(stage))}; {_md(source)}")
+    if rule.harm:
+        out.append(f"- **Harm:** {_md(rule.harm)}")
+    if rule.blocks:
+        out.append(f"- **Blocks:** {_md(rule.blocks)}")
     out.append(f"- **Guide:** {', '.join(_ref_title(r, knowledge) for r in rule.refs)}")
     out.append("")
     out += _guide_block(rule.refs, knowledge)
+    return out
+
+
+def _anchor(text: str) -> str:
+    """The anchor GitHub gives a heading made of `text` in code: lower case, dots and other punctuation dropped."""
+    return "".join(ch for ch in text.lower() if ch.isalnum() or ch in "-_ ").replace(" ", "-")
+
+
+def _problems_section(ruleset: RuleSet, problems: Mapping[str, ProblemDef]) -> list[str]:
+    out = ["## Problems", "",
+           "Findings that share a cause or a remedy are one problem, told to the committee once in the words below "
+           "(a rule joins one with `part_of`; a rule without it is a problem of its own). `{subjects}` lists the "
+           "partners, goals, KPIs or risks of its findings.", ""]
+    members: dict[str, list[str]] = {}
+    for rule in ruleset.rules:
+        if rule.part_of:
+            members.setdefault(rule.part_of, []).append(rule.id)
+    for pid, problem in problems.items():
+        out += [f"### `{pid}`", "", f"**{_md(problem.title)}**", ""]
+        out.append(f"- **Message:** {_md(problem.message)}")
+        out.append(f"- **Advice:** {_md(problem.advice)}")
+        out.append(f"- **Rules:** {', '.join(f'`{r}`' for r in sorted(members.get(pid, []))) or 'none yet'}")
+        out.append("")
+    return out
+
+
+def _ranking_section(ranking: Ranking | None) -> list[str]:
+    if ranking is None:
+        return []
+    severities = sorted(ranking.severity, key=SEVERITY_ORDER.get)
+    out = ["## Ranking", "",
+           "What comes first in the advice. A problem's points are the weight of its most severe finding and of its "
+           "kind, plus the weight for harm when one of its rules says harm is already happening (`harm`), plus the "
+           "weight for blocking when one of its rules says other steps wait on it (`blocks`). Most points first; "
+           "equal points in the guide's order.", "",
+           "| weighs | points |", "|---|---|"]
+    out += [f"| severity {s} | {ranking.severity[s]} |" for s in severities]
+    out += [f"| kind {k} | {w} |" for k, w in sorted(ranking.kind.items(), key=lambda kw: KIND_ORDER.get(kw[0], 99))]
+    out += [f"| harm already happening | {ranking.harm} |", f"| other steps wait on it | {ranking.blocks} |", ""]
+    out += ["A question to settle is at most as severe as its stage allows:", "",
+            "| stage | most severe question |", "|---|---|"]
+    out += [f"| {_md(_stage_words(stage))} | {ranking.question_severity[stage]} |" for stage in STAGES
+            if stage in ranking.question_severity]
+    out.append("")
     return out
 
 
@@ -366,6 +471,8 @@ def rule_reference(ruleset: RuleSet | Rulebook, knowledge: KnowledgeBase | None 
     """The Markdown rule reference: derived facts, then every rule by kind with the guide text it cites."""
     knowledge = knowledge if knowledge is not None else ruleset.knowledge
     rules = sorted_rules(ruleset)
+    rule_set = ruleset if isinstance(ruleset, RuleSet) else ruleset.ruleset
+    problems = rule_set.problems
     guide = knowledge.guide
     counts = {kind: sum(1 for r in rules if r.kind == kind) for kind in KIND_ORDER}
     out = [
@@ -377,8 +484,10 @@ def rule_reference(ruleset: RuleSet | Rulebook, knowledge: KnowledgeBase | None 
         "",
         f"{len(rules)} rules ("
         + ", ".join(f"{n} {KIND_WORDS.get(k, (k, k))[n != 1]}" for k, n in counts.items() if n)
-        + f") and {len(ruleset.derived)} derived facts. A rule fires when its condition holds; its severity is "
-        "one of " + ", ".join(sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.get)) + ".",
+        + f"), {len(problems)} problems and {len(ruleset.derived)} derived facts. A rule fires when its condition "
+        "holds; its severity is one of " + ", ".join(sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.get)) + ". A rule "
+        "that asks about a field makes a question to settle when that field is blank; a step not yet due at the "
+        "partnership's stage is advice for later.",
         "",
         "## Derived facts",
         "",
@@ -393,7 +502,9 @@ def rule_reference(ruleset: RuleSet | Rulebook, knowledge: KnowledgeBase | None 
             continue
         out += [f"## {KIND_TITLES[kind]} (`{kind}`)", ""]
         for rule in of_kind:
-            out += _rule_section(rule, knowledge)
+            out += _rule_section(rule, knowledge, problems)
+    out += _problems_section(rule_set, problems)
+    out += _ranking_section(rule_set.ranking)
     out += ["## Coverage of the guide", "", "Actionable guide ids per area, and those no rule cites yet.", "", "```"]
     out += coverage_lines(ruleset, knowledge)
     out += ["```", ""]

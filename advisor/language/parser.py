@@ -239,7 +239,12 @@ class Parser:
         """Every `part_of` names a declared problem."""
         for rid, pid, at, path in self.parts:
             if pid not in self.ruleset.problems:
-                at.fail(path, f"problem '{pid}' is not declared under 'problems:'{did_you_mean(pid, self.ruleset.problems)}")
+                # Every id starts 'problem.': compare what follows, or every id looks close.
+                short = {known.split(".", 1)[-1]: known for known in self.ruleset.problems}
+                close = difflib.get_close_matches(pid.split(".", 1)[-1], list(short), n=1, cutoff=0.6)
+                hint = f"; did you mean '{short[close[0]]}'?" if close else \
+                    "; `advisor rules list` ends with the problems declared"
+                at.fail(path, f"problem '{pid}' is not declared under 'problems:'{hint}")
 
     # -- paths ------------------------------------------------------------------
     def ref(self, at: _At, path: tuple, text: Any, allow_derived: bool = True) -> Ref:

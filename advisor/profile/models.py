@@ -186,7 +186,7 @@ class Partner(StrictModel):
     commitment: choice(Commitment) = about("commitment", "How has {item} committed to the partnership?")
     leader_engaged: YesNo = about("leaders engaged", "Are {item}'s leaders engaged?")
     executive_sponsor: YesNo = about("executive sponsor", "Does {item} have a senior person who champions the partnership?")
-    competes_with: Optional[list[Text]] = about("competes with", "Does {item} compete with another partner?")
+    competes_with: Optional[list[Text]] = about("competitors among the partners", "Does {item} compete with another partner?")
     relationship: choice(Relationship) = about("relationship with the others", "Has {item} worked with the other partners before?")
 
 

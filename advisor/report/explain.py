@@ -16,7 +16,7 @@ from ..language.syntax import Ref, Template, refs_of
 from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..profile.schema import words_for
-from ..words import first_sentence, in_words
+from ..words import first_sentence, in_words, possessive
 from .findings import Evidence, Finding, Hit, Place
 
 def _json_value(value: Any) -> Any:
@@ -58,14 +58,15 @@ def _static(template: Template) -> "str | Template":
 
 
 def _question(blank: list[Ref], subject: str | None, advice: str) -> tuple[str, str, str]:
-    """A question to settle: its title asks for the first blank field, its message says what is not recorded."""
+    """A question to settle: its title asks for the first blank field, its message says what is not recorded (and
+    for which partner, goal, KPI or risk), its advice what the guide asks once it is settled."""
     words = [words_for((ref.collection or ()) + ref.path) for ref in blank]
     labels = [w.label if w else ".".join(ref.path).replace("_", " ") for w, ref in zip(words, blank)]
     asked = next((w.question for w in words if w and w.question), None) or f"What is the {labels[0]}?"
-    owner = f"{subject}'s " if subject and "{item}" not in asked else ""
-    title = asked.replace("{item}", subject or "it")
+    owner = possessive(subject) + " " if subject else ""
     message = f"Not recorded yet: {owner}{'; '.join(labels)}."
-    return title, message[:1].upper() + message[1:], f"Settle this with the partners and record the answer. If the answer is no: {first_sentence(advice)}"
+    return (asked.replace("{item}", subject or "it"), message,
+            f"Settle this with the partners and record the answer. What the guide asks: {first_sentence(advice)}")
 
 
 #: Items of a collection shown one by one in a finding's evidence before a summary row.

@@ -96,6 +96,8 @@ class Advice:
         definition = self.problems.get(key)
         if definition is not None:
             title, message, advice = (_fill(text, subjects) for text in (definition.title, definition.message, definition.advice))
+            if len(group) == 1:  # one finding says it with its own figures ("15% of the budget is committed")
+                message = worst.message
         elif len(group) == 1:
             title, message, advice = worst.title, worst.message, worst.advice
         else:
