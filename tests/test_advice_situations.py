@@ -27,6 +27,8 @@ def _top(report, n: int = 3) -> list[str]:
     (SITUATIONS / "mitchells-plain-safety-walk.yaml", 10),
     (EXAMPLES / "soweto-youth-day-event.yaml", 10),
     (SITUATIONS / "only-an-idea.yaml", 15),
+    (EXAMPLES / "draft-partners-only.yaml", 15),
+    (EXAMPLES / "khayelitsha-safer-schools.yaml", 10),
 ], ids=lambda v: v.stem if isinstance(v, Path) else str(v))
 def test_a_committee_gets_few_problems(path: Path, most: int) -> None:
     assert len(_report(path).problems) <= most
@@ -40,6 +42,22 @@ def test_no_problem_is_told_twice(path: Path) -> None:
     rules = [f.rule for p in problems for f in p.findings]
     owners = {f.rule: p.id for p in problems for f in p.findings}
     assert len(owners) == len(set(rules)), "a rule's findings are split over problems"
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
+def test_every_finding_to_act_on_is_in_exactly_one_problem(path: Path) -> None:
+    report = _report(path)
+    told = [(f.rule, f.subject) for p in report.problems for f in p.findings]
+    acted_on = [(f.rule, f.subject) for f in report.findings if f.kind not in ("strength", "question")]
+    assert sorted(told) == sorted(acted_on) and len(told) == len(set(told))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_no_failure_risk_fires_on_a_profile_that_records_nothing(engine: str) -> None:
+    for stage in ("proposed", "forming", "active"):
+        report = get_advisor(engine).evaluate({"name": "X", "stage": stage, "partners": [{"name": "A"}, {"name": "B"}]},
+                                              as_of=AS_OF)
+        assert not [f.rule for f in report.findings + report.later if f.kind == "failure_risk"], stage
 
 
 @pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
