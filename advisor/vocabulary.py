@@ -45,7 +45,8 @@ SEVERITY_ORDER: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 SEVERITY_LABELS: dict[str, str] = {s: s.capitalize() for s in SEVERITIES}
 #: --fail-on: a severity, or never.
 FAIL_ON: tuple[str, ...] = SEVERITIES[:-1] + ("never",)
-#: Points taken off a readiness score of 100 for each finding (strengths take none).
+#: Points taken off 100 for each finding (strengths take none): the score of a report made by hand, which has no
+#: rulebook to say which steps are due (an evaluated report's score is its readiness).
 PENALTY: dict[str, int] = {"high": 15, "medium": 6, "low": 2, "info": 0}
 
 
