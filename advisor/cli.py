@@ -15,7 +15,7 @@ from . import engine as engines
 from .errors import AdvisorError, UsageError, did_you_mean
 from .language.docs import coverage_lines, problem_table, rule_reference, rule_table, rule_text
 from .profile.reading import Source, expand_inputs, read_profiles
-from .profile.schema import json_schema
+from .profile.schema import field_reference, json_schema
 from .report.output import FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
 from .report.summary import PortfolioSummary
 from .report.text import MAX_WIDTH, terminal_width
@@ -242,8 +242,10 @@ def validate(profiles: tuple[str, ...], rule_dirs: tuple[str, ...]) -> None:
 
 
 @cli.command(context_settings=_CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", show_default=True,
+              help="json: the JSON Schema; markdown: every field in words (docs/profile-fields.md).")
 @click.option("-o", "--output", metavar="FILE", help="Write the schema to FILE instead of standard output.")
-def schema(output: str | None) -> None:
+def schema(fmt: str, output: str | None) -> None:
     """Print the JSON Schema of a profile, for editors that check YAML as you type.
 
     \b
@@ -252,7 +254,8 @@ def schema(output: str | None) -> None:
     Then put this first line in a profile (yaml-language-server, VS Code YAML):
       # yaml-language-server: $schema=profile.schema.json
     """
-    write_output(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n", output)
+    text = field_reference() if fmt == "markdown" else json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    write_output(text, output)
 
 
 @cli.group(cls=AdvisorGroup, context_settings=_CONTEXT)
