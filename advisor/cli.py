@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 from typing import Any, Sequence
@@ -49,6 +50,27 @@ def _use_color(stream: Any) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     return _isatty(stream)
+
+
+class _Notes(logging.Handler):
+    """The library's notes (the "advisor" logger: why the rules cache was not used, ...) as `note: ...` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {record.getMessage()}", err=True)
+
+
+def _notes_on_stderr() -> None:
+    """Show the library's notes on stderr until the command ends (--verbose)."""
+    logger, handler = logging.getLogger("advisor"), _Notes(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def remove() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    click.get_current_context().call_on_close(remove)
 
 
 class AdvisorGroup(click.Group):
@@ -154,6 +176,8 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
                  # None: the terminal's own width; files and pipes get the widest text.
                  width=None if to_terminal else MAX_TEXT_WIDTH,
                  say=(lambda note: click.echo(note, err=True)) if verbose else None)
+    if verbose:
+        _notes_on_stderr()
     if verbose and engine is None:
         problem = engines.durable_problem()
         if problem:

@@ -1,0 +1,184 @@
+"""Attacks on everything around the profiles (issue 13, "Nothing lost, nobody in"): the rules cache, output
+files, signals, memory, terminals and library misuse. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import advisor
+from advisor import cache
+from advisor.cli import cli
+
+from conftest import AS_OF, EXAMPLES
+
+EXAMPLE = EXAMPLES / "khayelitsha-safer-schools.yaml"
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+RULE = """rules:
+  - id: custom.no-purpose
+    kind: governance_gap
+    severity: {severity}
+    title: No purpose statement
+    refs: ["3"]
+    when: {{missing: purpose.statement}}
+    message: The purpose is not written down.
+    advice: Write the purpose down.
+"""
+
+
+# --------------------------------------------------------------------------- 1. the rules cache
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(folder))
+    monkeypatch.delenv("ADVISOR_NO_CACHE", raising=False)
+    if hasattr(cache, "_noted"):
+        cache._noted.clear()
+    return folder
+
+
+@pytest.fixture
+def custom_rules(tmp_path) -> Path:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "custom.yaml").write_text(RULE.format(severity="high"), encoding="utf-8")
+    return rules
+
+
+class _Planted:
+    """A pickle that, when read, creates a file: the proof that reading the cache ran code."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def _entries(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.name.startswith("rules-"))
+
+
+def _plant(folder: Path, marker: Path) -> None:
+    """Replace every cache entry with a pickle that runs code (same names: what an attacker computes)."""
+    entries = _entries(folder)
+    assert entries
+    for entry in entries:
+        entry.write_bytes(pickle.dumps(_Planted(marker)))
+
+
+def test_a_planted_pickle_in_a_folder_others_can_write_never_runs(cache_dir, custom_rules, tmp_path) -> None:
+    advisor.load_rules([custom_rules])
+    cache_dir.chmod(0o777)  # a shared folder: anyone could have put the file there
+    marker = tmp_path / "ran"
+    _plant(cache_dir, marker)
+    rulebook = advisor.load_rules([custom_rules])
+    assert not marker.exists()
+    assert rulebook.rule("custom.no-purpose").severity == "high"
+
+
+def test_a_planted_pickle_of_ones_own_is_not_read_unless_authentic(cache_dir, custom_rules, tmp_path) -> None:
+    advisor.load_rules([custom_rules])
+    marker = tmp_path / "ran"
+    _plant(cache_dir, marker)
+    assert isinstance(advisor.load_rules([custom_rules]), advisor.Rulebook)
+    assert not marker.exists()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to give the folder to another user")
+def test_a_cache_folder_of_another_user_is_not_read(cache_dir, custom_rules, tmp_path) -> None:
+    advisor.load_rules([custom_rules])
+    marker = tmp_path / "ran"
+    _plant(cache_dir, marker)
+    for path in [cache_dir, *cache_dir.iterdir()]:
+        os.chown(path, 65534, 65534)  # as if user "nobody" had made the folder, planted file and all
+    advisor.load_rules([custom_rules])
+    assert not marker.exists()
+
+
+def test_the_safety_checks_of_the_cache_folder() -> None:
+    uid = os.geteuid()
+
+    def st(mode: int, owner: int = uid) -> os.stat_result:
+        return os.stat_result((mode, 0, 0, 1, owner, 0, 0, 0, 0, 0))
+
+    assert cache.folder_problem(st(stat.S_IFDIR | 0o700)) is None
+    assert cache.folder_problem(st(stat.S_IFDIR | 0o755)) is None
+    assert "write" in cache.folder_problem(st(stat.S_IFDIR | 0o775))
+    assert "write" in cache.folder_problem(st(stat.S_IFDIR | 0o1777))
+    assert "another user" in cache.folder_problem(st(stat.S_IFDIR | 0o700, uid + 1))
+    assert "not a folder" in cache.folder_problem(st(stat.S_IFREG | 0o600))
+
+
+def _flip(entry: Path, old: bytes, new: bytes) -> None:
+    data = entry.read_bytes()
+    assert old in data
+    entry.write_bytes(data.replace(old, new))
+
+
+def test_a_flipped_bit_in_the_cache_never_changes_the_advice(cache_dir, custom_rules) -> None:
+    advisor.load_rules([custom_rules])
+    for entry in _entries(cache_dir):
+        _flip(entry, b"Write the purpose down.", b"Write the purpose dowN.")
+    rule = advisor.load_rules([custom_rules]).rule("custom.no-purpose")
+    assert rule.advice.text == "Write the purpose down."
+
+
+@pytest.mark.parametrize("damage", [b"\x80\x05\x8e\xff\xff\xff\xff\xff\xff\x00\x00", b"\x80\x05K\x01r\xff\xff\xff\x7f.",
+                                    b"F1e999999\n.", b"h\x05.", b"", b"\x80\x05(" * 10],
+                         ids=["MemoryError", "huge-memo", "OverflowError", "missing-memo", "empty", "unfinished"])
+def test_a_damaged_cache_is_rebuilt_not_a_crash(cache_dir, custom_rules, damage) -> None:
+    advisor.load_rules([custom_rules])
+    for entry in _entries(cache_dir):
+        entry.write_bytes(damage)
+    assert advisor.load_rules([custom_rules]).rule("custom.no-purpose").severity == "high"
+    assert advisor.load_rules([custom_rules]).rule("custom.no-purpose").severity == "high"  # and written afresh
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_seen(cache_dir, custom_rules) -> None:
+    path = custom_rules / "custom.yaml"
+    before = path.stat()
+    assert advisor.load_rules([custom_rules]).rule("custom.no-purpose").severity == "high"
+    path.write_text(RULE.format(severity="info"), encoding="utf-8")  # 'high' -> 'info': the same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # as tar, rsync -t and cp -p keep it
+    assert path.stat().st_size == before.st_size
+    assert advisor.load_rules([custom_rules]).rule("custom.no-purpose").severity == "info"
+
+
+def test_the_cache_deletes_no_file_it_did_not_write(cache_dir, custom_rules) -> None:
+    cache_dir.mkdir(mode=0o700)
+    others = [cache_dir / f"rules-{'a' * 32}.pickle", cache_dir / f"rules-{'b' * 32}.cache", cache_dir / "notes.txt"]
+    for path in others:
+        path.write_text("not the cache's")
+        os.utime(path, (1_000_000_000, 1_000_000_000))  # years old
+    advisor.load_rules([custom_rules])
+    assert all(path.read_text() == "not the cache's" for path in others)
+
+
+def test_the_cache_prunes_its_own_old_entries(cache_dir, custom_rules) -> None:
+    advisor.load_rules([custom_rules])
+    (old,) = _entries(cache_dir)
+    os.utime(old, (1_000_000_000, 1_000_000_000))
+    (custom_rules / "custom.yaml").write_text(RULE.format(severity="low"), encoding="utf-8")
+    advisor.load_rules([custom_rules])
+    assert old not in _entries(cache_dir) and len(_entries(cache_dir)) == 1
+
+
+def test_verbose_says_in_one_line_why_the_cache_was_not_used(cache_dir, custom_rules) -> None:
+    args = ["evaluate", "--verbose", "--engine", "python", "--as-of", AS_OF, "--rules", str(custom_rules), str(EXAMPLE)]
+    assert CliRunner().invoke(cli, args).exit_code in (0, 1)
+    for entry in _entries(cache_dir):
+        entry.write_bytes(b"damaged")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code in (0, 1), result.output
+    notes = [line for line in result.stderr.splitlines() if "cache" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: ") and "rebuilding" in notes[0], result.stderr
+    assert "Traceback" not in result.stderr
