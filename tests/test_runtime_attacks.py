@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import socket
 import stat
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,7 @@ import advisor
 from advisor import cache
 from advisor.cli import cli
 
-from conftest import AS_OF, EXAMPLES
+from conftest import AS_OF, EXAMPLES, ROOT
 
 EXAMPLE = EXAMPLES / "khayelitsha-safer-schools.yaml"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -182,3 +186,46 @@ def test_verbose_says_in_one_line_why_the_cache_was_not_used(cache_dir, custom_r
     notes = [line for line in result.stderr.splitlines() if "cache" in line]
     assert len(notes) == 1 and notes[0].startswith("note: ") and "rebuilding" in notes[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- 2. -o onto a device, a FIFO or a socket
+
+
+def _run(*args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.update(kwargs.pop("env", {}))
+    return subprocess.run([sys.executable, "-m", "advisor", *args], capture_output=True, timeout=timeout, env=env,
+                          **kwargs)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to make a device node")
+def test_o_onto_a_device_writes_into_it_and_leaves_it_a_device(tmp_path) -> None:
+    null = tmp_path / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a /dev/null of our own
+    result = CliRunner().invoke(cli, ["evaluate", "--as-of", AS_OF, str(EXAMPLE), "-o", str(null)])
+    assert result.exit_code in (0, 1), result.output
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
+    assert not [p for p in tmp_path.iterdir() if p.name != "null"]  # no temporary file left
+
+
+def test_o_onto_a_fifo_writes_into_it(tmp_path) -> None:
+    fifo = tmp_path / "out.txt"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = _run("evaluate", "--engine", "python", "--as-of", AS_OF, str(EXAMPLE), "-o", str(fifo))
+    reader.join(30)
+    assert result.returncode in (0, 1), result.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert got and got[0].startswith(b"Khayelitsha Safer Schools Partnership")
+
+
+def test_o_onto_a_socket_is_refused_in_one_line(tmp_path) -> None:
+    path = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        result = CliRunner().invoke(cli, ["evaluate", "--as-of", AS_OF, str(EXAMPLE), "-o", str(path)])
+        assert result.exit_code == 2
+        assert result.stderr == f"error: {path}: is a socket; write to a file, a folder or a device\n"
+        assert stat.S_ISSOCK(os.lstat(path).st_mode)

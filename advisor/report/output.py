@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from typing import Any, Callable, Sequence
@@ -42,11 +43,37 @@ def _file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
+def _special(path: str) -> os.stat_result | None:
+    """The status of path when it is something other than a regular file or a folder (a device, a FIFO, a
+    socket), else None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return None if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) else st
+
+
 class StreamFile:
-    """A file written whole or not at all: a temporary file in the same folder, renamed into place by commit()."""
+    """A file written whole or not at all: a temporary file in the same folder, renamed into place by commit().
+
+    Only a regular file (or a path not there yet) is replaced so. A device or a FIFO (`-o /dev/null`,
+    `-o >(gzip > x.gz)`) is written into directly, as a shell redirection does, and never replaced; a
+    socket is refused.
+    """
 
     def __init__(self, path: str):
         self.path = path
+        self.tmp: str | None = None
+        special = _special(path)
+        if special is not None:
+            if stat.S_ISSOCK(special.st_mode):
+                raise UsageError("is a socket; write to a file, a folder or a device", Location(path))
+            try:
+                fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+            except OSError as exc:
+                raise UsageError(f"cannot write: {exc.strerror or exc}", Location(path)) from None
+            self.fh = os.fdopen(fd, "wb")
+            return
         folder = os.path.dirname(os.path.abspath(path))
         try:
             fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
@@ -64,15 +91,17 @@ class StreamFile:
     def commit(self) -> None:
         try:
             self.fh.close()
-            os.chmod(self.tmp, _file_mode(self.path))
-            os.replace(self.tmp, self.path)
+            if self.tmp is not None:
+                os.chmod(self.tmp, _file_mode(self.path))
+                os.replace(self.tmp, self.path)
         except OSError as exc:
             self.discard()
             raise UsageError(f"cannot write: {exc.strerror or exc}", Location(self.path)) from None
         self.tmp = None
 
     def discard(self) -> None:
-        self.fh.close()
+        with contextlib.suppress(OSError):  # a device that fails on close has had its say in write()
+            self.fh.close()
         if self.tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.tmp)
