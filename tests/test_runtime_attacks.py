@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,10 @@ import advisor
 from advisor import cache
 from advisor.cli import cli
 
+from advisor.yamlio import MAX_DOCUMENTS
+
 from conftest import AS_OF, EXAMPLES, ROOT
+from test_hostile import IN_PROCESS_SECONDS, MEMORY_LIMIT, PROCESS_SECONDS, run_process
 
 EXAMPLE = EXAMPLES / "khayelitsha-safer-schools.yaml"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -229,3 +233,60 @@ def test_o_onto_a_socket_is_refused_in_one_line(tmp_path) -> None:
         assert result.exit_code == 2
         assert result.stderr == f"error: {path}: is a socket; write to a file, a folder or a device\n"
         assert stat.S_ISSOCK(os.lstat(path).st_mode)
+
+
+# --------------------------------------------------------------------------- 3. memory before refusal
+
+
+def _refused(path: Path, message: str, *args: str) -> tuple[float, int]:
+    """`advisor evaluate PATH` under a 1 GiB memory limit: exit 2, the one error line, within seconds."""
+    code, out, err, took, rss = run_process("evaluate", "--engine", "python", *args, path)
+    assert code == 2, err[-2000:]
+    assert "Traceback" not in err and err.splitlines()[0] == f"error: {path}{message}", err[:500]
+    assert took < PROCESS_SECONDS and rss < MEMORY_LIMIT // 4, (took, rss)
+    return took, rss
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", [".yaml", ".jsonl"])
+def test_a_gibibyte_without_a_newline_is_refused_in_bounded_memory(tmp_path, suffix) -> None:
+    path = tmp_path / f"big{suffix}"
+    with open(path, "wb") as fh:
+        fh.truncate(1 << 30)  # sparse: a gibibyte of NUL bytes that costs no disk
+    message = (": file is 1,073,741,824 bytes, over the limit of 4,194,304 bytes for one file; a profile is a few KiB: "
+               "split the file or remove what does not belong in it") if suffix == ".yaml" else \
+        ":1: line is 1,073,741,824 bytes, over the limit of 4,194,304 bytes"
+    _refused(path, message)
+
+
+def test_json_lines_linked_to_dev_zero_are_refused(tmp_path) -> None:
+    path = tmp_path / "zero.jsonl"
+    path.symlink_to("/dev/zero")
+    _refused(path, ": is a device, not a regular file; a file of several profiles is read from a regular file "
+                   "(save it to one first)")
+
+
+def test_two_million_documents_in_one_yaml_stream_are_refused_before_any_is_read(tmp_path) -> None:
+    path = tmp_path / "dashes.yaml"
+    path.write_text("---\n" * 2_000_000)
+    _refused(path, f":{MAX_DOCUMENTS + 1}: holds more than {MAX_DOCUMENTS:,} YAML documents ('---'); split it into "
+                   "several files")
+
+
+def test_a_library_read_of_a_million_documents_is_refused_quickly(tmp_path) -> None:
+    path = tmp_path / "dashes.yaml"
+    path.write_text("---\n" * 1_000_000)  # under 4 MiB: read whole, not split
+    start = time.monotonic()
+    found = list(advisor.Advisor(engine="python").evaluate_many([path]))
+    assert time.monotonic() - start < IN_PROCESS_SECONDS
+    assert [str(e) for e in found] == [f"{path}:{MAX_DOCUMENTS + 2}:1: holds more than {MAX_DOCUMENTS:,} YAML documents "
+                                       "('---'); split it into several files"]
+
+
+def test_json_lines_with_more_profiles_than_the_limit_are_refused(tmp_path) -> None:
+    path = tmp_path / "many.jsonl"
+    path.write_text("{}\n" * (MAX_DOCUMENTS + 1))
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {path}:{MAX_DOCUMENTS + 1}: holds more than {MAX_DOCUMENTS:,} profiles (lines); "
+                             "split it into several files\n")

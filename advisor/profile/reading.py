@@ -13,11 +13,12 @@ from __future__ import annotations
 import glob
 import json
 import os
+import stat
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from ..errors import AdvisorError, Location, ProfileError, UsageError
-from ..yamlio import MAX_FILE_BYTES, YamlDocument, decode, load_document, load_documents, read_problem, read_text
+from ..yamlio import MAX_DOCUMENTS, MAX_FILE_BYTES, YamlDocument, decode, load_document, load_documents, read_problem, read_text
 from .models import Profile
 from .validation import LoadedProfile, validate
 
@@ -112,72 +113,137 @@ def file_sources(path: str) -> Iterator[Source | AdvisorError]:
     except OSError:
         large = False  # the worker reports the file as it finds it
     if large:
-        documents = list(_yaml_documents(path))
-        if len(documents) > 1:
+        documents = _yaml_documents(path)
+        if len(documents) > 1 or documents and isinstance(documents[0], AdvisorError):
             yield from documents
             return
     yield Source(path)
 
 
-def _lines(path: str) -> Iterator[tuple[int, int, bytes]]:
-    """(line number, byte offset, line) of a file read in binary; a read error becomes a ProfileError."""
+#: Lines are read in pieces of this many bytes: a line of any length (a file without a newline, a
+#: link to /dev/zero) costs this much memory, not its length.
+LINE_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    offset: int
+    length: int
+    head: bytes  # its first bytes (up to LINE_CHUNK)
+    blank: bool  # nothing but white space
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.length
+
+
+def _lines(path: str) -> Iterator[_Line]:
+    """The lines of a regular file, each read in pieces of LINE_CHUNK bytes; a file that cannot be read, or is
+    not a regular file (a FIFO or a device has no end and cannot be read again by range), is a ProfileError."""
     try:
-        with open(path, "rb") as fh:
-            offset = 0
-            for number, line in enumerate(fh, 1):
-                yield number, offset, line
-                offset += len(line)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise ProfileError(read_problem(exc), Location(path)) from None
+    with os.fdopen(fd, "rb") as fh:
+        problem = not_regular(os.fstat(fd))
+        if problem:
+            raise ProfileError(f"{problem}; a file of several profiles is read from a regular file (save it to "
+                               "one first)", Location(path))
+        offset, number = 0, 0
+        try:
+            while True:
+                piece = head = fh.readline(LINE_CHUNK)
+                if not piece:
+                    return
+                number += 1
+                length, blank = len(piece), not piece.strip()
+                while not piece.endswith(b"\n"):
+                    piece = fh.readline(LINE_CHUNK)
+                    if not piece:
+                        break
+                    length += len(piece)
+                    blank = blank and not piece.strip()
+                yield _Line(number, offset, length, head, blank)
+                offset += length
+        except OSError as exc:
+            raise ProfileError(read_problem(exc), Location(path)) from None
+
+
+def not_regular(st: os.stat_result) -> str | None:
+    """What a file is when it is not a regular file ("is a named pipe (FIFO)", ...), else None."""
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    return f"is {kind}, not a regular file"
+
+
+def _too_many(path: str, what: str, line: int) -> ProfileError:
+    return ProfileError(f"holds more than {MAX_DOCUMENTS:,} {what}; split it into several files", Location(path, line))
 
 
 def _json_lines(path: str) -> Iterator[Source | AdvisorError]:
-    count = 0
+    """One source per line that is not blank; the whole file is listed (at most MAX_DOCUMENTS lines with a
+    profile) before any is given, so a file over the limit is refused before any profile is read."""
+    sources = []
     try:
-        for number, offset, line in _lines(path):
-            if line.strip():
-                count += 1
-                yield Source(path, "line", offset, offset + len(line), number)
+        for line in _lines(path):
+            if not line.blank:
+                if len(sources) == MAX_DOCUMENTS:
+                    yield _too_many(path, "profiles (lines)", line.number)
+                    return
+                sources.append(Source(path, "line", line.offset, line.end, line.number))
     except ProfileError as exc:
         yield exc
         return
-    if not count:
+    if not sources:
         yield ProfileError("holds no profiles (a JSON Lines file has one profile per line)", Location(path))
+    yield from sources
 
 
 def _is_marker(line: bytes, marker: bytes) -> bool:
     return line.startswith(marker) and (len(line) == 3 or line[3:4] in (b" ", b"\t", b"\r", b"\n"))
 
 
-def _yaml_documents(path: str) -> Iterator[Source | AdvisorError]:
-    """The documents of a YAML file as byte ranges, found without parsing.
+def _yaml_documents(path: str) -> list[Source | AdvisorError]:
+    """The documents of a YAML file as byte ranges, found without parsing (at most MAX_DOCUMENTS).
 
     YAML forbids a line that starts with `---` or `...` (then a space or the end of the line)
     anywhere but as a document marker, even inside a quoted or block scalar, so splitting there
     is exact. Comments and directives before a `---` belong to the document it starts.
     """
-    start, first_line, content, index = 0, 1, False, 0
+    start, first_line, content = 0, 1, False
+    found: list[Source | AdvisorError] = []
+
+    def add(begin: int, end: int, line: int) -> None:
+        if len(found) == MAX_DOCUMENTS:
+            raise _too_many(path, "YAML documents ('---')", line)
+        found.append(Source(path, "document", begin, end, line, len(found) + 1))
+
     try:
-        for number, offset, line in _lines(path):
-            if _is_marker(line, b"---"):
+        end = 0
+        for line in _lines(path):
+            if _is_marker(line.head, b"---"):
                 if content:
-                    index += 1
-                    yield Source(path, "document", start, offset, first_line, index)
-                    start, first_line = offset, number
+                    add(start, line.offset, first_line)
+                    start, first_line = line.offset, line.number
                 content = True
-            elif _is_marker(line, b"..."):
+            elif _is_marker(line.head, b"..."):
                 if content:
-                    index += 1
-                    yield Source(path, "document", start, offset + len(line), first_line, index)
-                start, first_line, content = offset + len(line), number + 1, False
-            elif not content and line.strip() and not line.startswith((b"#", b"%")):
+                    add(start, line.end, first_line)
+                start, first_line, content = line.end, line.number + 1, False
+            elif not content and not line.blank and not line.head.startswith((b"#", b"%")):
                 content = True
-            end = offset + len(line)
+            end = line.end
         if content:
-            index += 1
-            yield Source(path, "document", start, end, first_line, index)
+            add(start, end, first_line)
     except ProfileError as exc:
-        yield exc
+        return [exc]
+    return found
 
 
 def _read_range(src: Source) -> bytes:
@@ -304,6 +370,9 @@ def _file(path: str, rule_ids: set[str] | None) -> Iterator[tuple[str, LoadedPro
             docs.append(doc)
     except ProfileError as exc:
         error = exc
+    if len(docs) >= MAX_DOCUMENTS:  # too many documents: the file is refused as a whole
+        yield path, error or ProfileError("too many documents", Location(path))
+        return
     several = len(docs) + (error is not None) > 1
     if not docs and error is None:
         docs = [YamlDocument(None, path)]  # an empty file: "the profile is empty"
