@@ -19,6 +19,7 @@ from click.testing import CliRunner
 import advisor
 from advisor import cache
 from advisor.cli import cli
+from advisor.profile import reading
 
 from advisor.yamlio import MAX_DOCUMENTS
 
@@ -290,3 +291,78 @@ def test_json_lines_with_more_profiles_than_the_limit_are_refused(tmp_path) -> N
     assert result.exit_code == 2
     assert result.stderr == (f"error: {path}:{MAX_DOCUMENTS + 1}: holds more than {MAX_DOCUMENTS:,} profiles (lines); "
                              "split it into several files\n")
+
+
+# --------------------------------------------------------------------------- 6. hangs and loops; 8. silently skipped
+
+
+def test_a_fifo_named_like_a_profile_in_a_folder_is_reported_not_read(tmp_path) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "a.yaml").write_bytes(EXAMPLE.read_bytes())
+    os.mkfifo(folder / "b.yaml")  # nobody ever writes to it
+    expected = f"error: {folder / 'b.yaml'}: is a named pipe (FIFO), not a regular file; profiles are read from regular files"
+    for command in (["evaluate", "--engine", "python", "--as-of", AS_OF], ["validate"]):
+        result = _run(*command, str(folder), timeout=60)
+        assert result.returncode == 2
+        assert result.stderr.decode().splitlines() == [expected], result.stderr
+        assert b"Khayelitsha" in result.stdout or b"ok: " in result.stdout
+
+
+def test_a_fifo_named_explicitly_without_a_writer_does_not_hang(tmp_path) -> None:
+    fifo = tmp_path / "p.yaml"
+    os.mkfifo(fifo)
+    result = _run("validate", str(fifo), timeout=60)
+    assert result.returncode == 2 and result.stderr.decode().startswith(f"error: {fifo}: the profile is empty")
+
+
+def test_a_pipe_named_explicitly_is_read_as_a_file(tmp_path) -> None:
+    read, write = os.pipe()  # what `advisor evaluate <(command)` hands over
+    os.write(write, EXAMPLE.read_bytes())
+    os.close(write)
+    try:
+        result = _run("validate", f"/dev/fd/{read}", pass_fds=(read,), timeout=60)
+    finally:
+        os.close(read)
+    assert result.returncode == 0 and result.stdout == f"ok: /dev/fd/{read}\n".encode(), result.stderr
+
+
+def test_a_glob_through_a_link_to_a_parent_folder_finds_each_file_once(tmp_path) -> None:
+    folder = tmp_path / "d"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "one.yaml").write_bytes(EXAMPLE.read_bytes())
+    (folder / "sub" / "up").symlink_to("..")  # a loop: d/sub/up/sub/up/...
+    (folder / "sub" / "again").symlink_to(folder)
+    result = _run("validate", f"{folder}/**/*.yaml", timeout=PROCESS_SECONDS)  # before: minutes and gigabytes
+    assert result.returncode == 0 and result.stdout.decode() == f"ok: {folder}/sub/one.yaml\n"
+
+
+def test_a_glob_matches_at_any_depth_as_before(tmp_path) -> None:
+    for name in ["one.yaml", "a/two.yaml", "a/b/three.yaml", "a/.hidden/four.yaml", "a/b/five.yml", ".six.yaml"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(EXAMPLE.read_bytes())
+    expected = [str(tmp_path / p) for p in ["a/b/three.yaml", "a/two.yaml", "one.yaml"]]
+    assert reading.glob_items(f"{tmp_path}/**/*.yaml") == expected
+    assert reading.glob_items(f"{tmp_path}/**/b/*.y*ml") == [str(tmp_path / p) for p in ["a/b/five.yml", "a/b/three.yaml"]]
+    assert reading.glob_items(f"{tmp_path}/*/**/t*.yaml") == expected[:2]
+    assert reading.glob_items(f"{tmp_path}/**") == []
+
+
+def test_an_unreadable_sub_folder_is_reported_not_skipped(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "profiles"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "a.yaml").write_bytes(EXAMPLE.read_bytes())
+    (folder / "locked" / "b.yaml").write_bytes(EXAMPLE.read_bytes())
+    real = os.scandir
+
+    def scandir(path=".", *args):
+        if os.fspath(path) == str(folder / "locked"):  # root reads any folder: refuse it as for another user
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path, *args)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    message = f"error: {folder / 'locked'}: cannot read this folder (permission denied); the profiles in it are not evaluated"
+    for pattern in (str(folder), f"{folder}/**/*.yaml"):
+        result = CliRunner().invoke(cli, ["evaluate", "--fail-on", "never", "--format", "json", "--as-of", AS_OF, pattern])
+        assert result.exit_code == 2 and result.stderr.splitlines() == [message], result.stderr
+        assert result.stdout.count("\n") == 1  # a.yaml is still evaluated

@@ -10,6 +10,7 @@ workers all read through these.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import json
 import os
@@ -66,41 +67,146 @@ def folder_profiles(folder: str) -> list[str]:
     """Every *.yaml and *.yml file inside a folder, at any depth, sorted by path.
 
     Hidden files and folders (a name starting with a dot) are skipped, and symbolic links to
-    folders are not followed (a loop cannot make the walk endless).
+    folders are not followed (a loop cannot make the walk endless). See _folder_items for the
+    folders that cannot be read and the entries that are not regular files.
     """
-    found = []
-    for top, dirs, files in os.walk(folder):
+    return [item for item in _folder_items(folder) if isinstance(item, str)]
+
+
+def _folder_items(folder: str) -> list[str | AdvisorError]:
+    """folder_profiles, with an error in its place for every sub-folder that cannot be read and every
+    entry named like a profile that is not a regular file (a FIFO would hang the reader)."""
+    found: list[str | AdvisorError] = []
+
+    def unreadable(exc: OSError) -> None:
+        found.append(_unreadable_folder(exc, folder))
+
+    for top, dirs, files in os.walk(folder, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(os.path.join(top, f) for f in files if f.endswith(PROFILE_SUFFIXES) and not f.startswith("."))
-    return sorted(found, key=_order)
+        found.extend(_regular(os.path.join(top, f)) for f in files
+                     if f.endswith(PROFILE_SUFFIXES) and not f.startswith("."))
+    return sorted(found, key=_item_order)
+
+
+def _unreadable_folder(exc: OSError, default: str) -> UsageError:
+    why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+    return UsageError(f"cannot read this folder ({why}); the profiles in it are not evaluated",
+                      Location(exc.filename or default))
+
+
+def _regular(path: str) -> str | AdvisorError:
+    """path, or an error when it is something other than a regular file (following links); a path that
+    cannot be examined is passed on, for the reader to report."""
+    try:
+        problem = not_regular(os.stat(path))
+    except OSError:
+        return path
+    return ProfileError(f"{problem}; profiles are read from regular files", Location(path)) if problem else path
+
+
+def _item_order(item: str | AdvisorError) -> tuple[str, ...]:
+    return _order(item if isinstance(item, str) else str(item.location.source if item.location else ""))
+
+
+def _has_magic(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def glob_items(pattern: str) -> list[str | AdvisorError]:
+    """The files a glob matches, in path order, and an error for each match that is not a regular file.
+
+    Without `**`, as glob.glob. A `**` segment matches folders at any depth but, as a folder
+    argument does, never goes through a symbolic link to a folder: a link to a parent folder
+    cannot make the walk loop, or count a file many times; a folder it cannot read is an error.
+    """
+    if "**" not in pattern:
+        found: list[str | AdvisorError] = [_regular(p) for p in glob.glob(pattern) if not os.path.isdir(p)]
+    else:
+        found = _walk_glob(pattern)
+    return sorted(dict.fromkeys(found), key=_item_order)
+
+
+def _walk_glob(pattern: str) -> list[str | AdvisorError]:
+    parts = pattern.replace(os.altsep, os.sep).split(os.sep) if os.altsep else pattern.split(os.sep)
+    first = next(i for i, part in enumerate(parts) if _has_magic(part))
+    root = os.sep.join(parts[:first]) or (os.sep if pattern.startswith(os.sep) else "")
+    segments = parts[first:]
+    found: list[str | AdvisorError] = []
+    seen: set[tuple[str, int]] = set()
+    stack: list[tuple[str, int]] = [(root, 0)]
+    while stack:
+        folder, i = stack.pop()
+        if (folder, i) in seen:
+            continue
+        seen.add((folder, i))
+        segment, last = segments[i], i == len(segments) - 1
+        if segment == "**":
+            if last:  # 'dir/**' names folders: no files
+                continue
+            stack.append((folder, i + 1))  # no folder at all
+            try:
+                with os.scandir(folder or os.curdir) as entries:
+                    subfolders = [e.name for e in entries if not e.name.startswith(".")
+                                  and e.is_dir(follow_symlinks=False)]
+            except OSError as exc:
+                if not isinstance(exc, FileNotFoundError):
+                    found.append(_unreadable_folder(exc, folder))
+                continue
+            stack.extend((os.path.join(folder, name), i) for name in subfolders)
+            continue
+        if not _has_magic(segment):
+            path = os.path.join(folder, segment)
+            if last:
+                if os.path.lexists(path) and not os.path.isdir(path):
+                    found.append(_regular(path))
+            elif os.path.isdir(path):
+                stack.append((path, i + 1))
+            continue
+        try:
+            with os.scandir(folder or os.curdir) as entries:
+                names = [e.name for e in entries if fnmatch.fnmatchcase(e.name, segment)
+                         and (segment.startswith(".") or not e.name.startswith("."))]
+        except OSError:
+            continue  # as glob.glob: a folder it cannot list has no matches
+        for name in names:
+            path = os.path.join(folder, name)
+            if last:
+                if not os.path.isdir(path):
+                    found.append(_regular(path))
+            elif os.path.isdir(path):
+                stack.append((path, i + 1))
+    return found
 
 
 def expand_inputs(args: Iterable[str | os.PathLike]) -> Iterator[Source | AdvisorError]:
     """The sources named by command-line style arguments, in the order given.
 
     A folder gives its YAML files (see folder_profiles); an argument that is not a file and
-    holds `*`, `?` or `[` is a glob (`**` matches folders at any depth), giving its matching
-    files in path order. A JSON Lines file (*.jsonl, *.ndjson) gives one source per line, and a
-    YAML file over SPLIT_BYTES one source per document. A folder without profiles, a glob
-    without matches or a file that cannot be read gives an error in its place; a missing
-    profile is passed on (the loader reports it where it stands).
+    holds `*`, `?` or `[` is a glob (`**` matches folders at any depth, not through symbolic
+    links to folders), giving its matching files in path order. A JSON Lines file (*.jsonl,
+    *.ndjson) gives one source per line, and a YAML file over SPLIT_BYTES one source per
+    document. A folder without profiles, a glob without matches, a sub-folder that cannot be
+    read, an entry that is not a regular file (a FIFO) or a file that cannot be read gives an
+    error in its place; a missing profile is passed on (the loader reports it where it stands).
     """
     for arg in args:
         arg = os.fspath(arg)
         if os.path.isdir(arg):
-            found = folder_profiles(arg)
+            found = _folder_items(arg)
             if not found:
                 yield UsageError("no profiles (*.yaml, *.yml) in this folder", Location(arg))
-            for path in found:
-                yield from file_sources(path)
-        elif not os.path.exists(arg) and any(c in arg for c in "*?["):
-            found = sorted((p for p in glob.glob(arg, recursive=True) if os.path.isfile(p)), key=_order)
+        elif not os.path.exists(arg) and _has_magic(arg):
+            found = glob_items(arg)
             if not found:
                 yield UsageError("no files match this pattern", Location(arg))
-            for path in found:
-                yield from file_sources(path)
         else:
             yield from file_sources(arg)
+            continue
+        for item in found:
+            if isinstance(item, str):
+                yield from file_sources(item)
+            else:
+                yield item
 
 
 def file_sources(path: str) -> Iterator[Source | AdvisorError]:
