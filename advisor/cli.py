@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from typing import Any, Sequence
 
@@ -29,6 +30,13 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 #: Bad input or usage (a profile, a rule file, an option); the message is on stderr.
 EXIT_ERROR = 2
+
+#: Stopped by signal N: 128 + N, as a shell reports it (130 for Ctrl-C, SIGINT; 143 for SIGTERM).
+EXIT_SIGNAL = 128
+#: The reader of standard output went away (`| head`): 128 + SIGPIPE, quietly.
+EXIT_BROKEN_PIPE = EXIT_SIGNAL + 13
+#: The signals that stop a command cleanly: workers stopped, temporary files removed, exit 128 + N.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 #: A progress bar is drawn (on a terminal) when more profiles than this are evaluated.
 PROGRESS_MIN = 20
@@ -73,15 +81,63 @@ def _notes_on_stderr() -> None:
     click.get_current_context().call_on_close(remove)
 
 
+class Stopped(BaseException):
+    """A stop signal arrived: raised in the main thread so that every `finally` runs (workers are stopped,
+    temporary files removed) before the command exits with 128 + the signal number. A BaseException, so
+    that no `except Exception` of a profile's evaluation takes it for that profile's failure."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: Any) -> None:
+    for sig in STOP_SIGNALS:  # the first signal stops the command; more only wait for the clean-up
+        signal.signal(sig, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stopping_cleanly() -> Any:
+    """Stop signals raise Stopped while the command runs (only where handlers can be set: the main thread)."""
+    previous: dict[int, Any] = {}
+    try:
+        for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # a command started with nohup keeps ignoring HUP
+                previous[sig] = signal.signal(sig, _stop)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at the null device, so that flushing it at exit raises nothing more."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 class AdvisorGroup(click.Group):
-    """A group that turns every library error into `error: <message>` and exit code 2, never a traceback."""
+    """A group that turns every library error into `error: <message>` and exit code 2, never a traceback; a
+    stop signal into exit 128 + N, and a reader that went away (`| head`) into a quiet exit 141."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with _stopping_cleanly():
+                return super().invoke(ctx)
         except AdvisorError as exc:
             _error(exc)
             ctx.exit(EXIT_ERROR)
+        except Stopped as exc:
+            ctx.exit(EXIT_SIGNAL + exc.signum)
+        except BrokenPipeError:
+            _quiet_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
 
 
 rules_option = click.option(
@@ -100,7 +156,8 @@ def cli() -> None:
     (Civilian Secretariat for Police Service, 2020) and reports the recommended structure, the
     governance gaps, the failure risks and the strengths, each citing the guide.
 
-    Exit codes: 0 ok, 1 findings at or above --fail-on, 2 bad input or usage.
+    Exit codes: 0 ok, 1 findings at or above --fail-on, 2 bad input or usage, 128 + N stopped by signal N
+    (130 Ctrl-C, 143 SIGTERM), 141 the reader of the output went away (| head).
 
     \b
     Example:
@@ -151,6 +208,8 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
       0  every profile evaluated, nothing at or above --fail-on
       1  a finding at or above --fail-on
       2  a profile, rule file or option is wrong (message on stderr)
+      130, 143  stopped by Ctrl-C (SIGINT) or SIGTERM: 128 + the signal's number
+      141  the reader of the output went away (| head)
 
     \b
     Example:
@@ -195,14 +254,12 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
         render=out.render, progress=bar.update if show_progress else None,
     )
     try:
-        with bar, contextlib.closing(outcomes):
+        with bar, contextlib.closing(outcomes):  # closing: the workers stop however this block ends
             _deliver(outcomes, summary, out, clear_line=show_progress)
         out.close(summary)
-    except BrokenPipeError:
-        # The reader stopped reading (`| head`): stop without a traceback, as other tools do.
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        click.get_current_context().exit(EXIT_ERROR)
+    except BaseException:
+        out.discard()  # a signal, a reader gone (`| head`) or an error: no temporary file is left behind
+        raise
     click.get_current_context().exit(EXIT_ERROR if summary.failed else EXIT_FINDINGS if summary.at_fail_on else EXIT_OK)
 
 

@@ -6,6 +6,7 @@ report room's (advisor.report.summary); this module adds only the worker pool.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -99,9 +100,47 @@ _worker: _Worker | None = None
 
 def _start_worker(*args: Any) -> None:
     global _worker
-    # Ctrl-C stops the command in the parent, which then stops the workers.
+    # Ctrl-C stops the command in the parent, which then stops the workers; SIGTERM ends a worker at once
+    # (not the handler a forked worker inherits from the command line).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    _end_with_parent()
     _worker = _Worker(*args)
+
+
+def _end_with_parent() -> None:
+    """On Linux, ask for SIGTERM when the parent dies (even by SIGKILL), so that no worker outlives it."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ImportError):  # not Linux
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Stop an executor's workers now (the run was stopped or abandoned), then shut it down."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        process.join(5)
+        if process.exitcode is None:
+            with contextlib.suppress(Exception):
+                process.kill()
+                process.join(5)
+    # A worker stopped while sending its result leaves half a message, which the pool's thread waits to
+    # read in full: with the workers gone, closing this process's end of their pipe ends that read.
+    with contextlib.suppress(Exception):
+        executor._result_queue._writer.close()  # type: ignore[attr-defined]
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_chunk(sources: Sequence[Source]) -> list[Outcome]:
@@ -158,6 +197,11 @@ class _Pool:
                     yield from self._collect(pending.popleft(), progress)
             while pending:
                 yield from self._collect(pending.popleft(), progress)
+        except BaseException:  # stopped (a signal, the consumer closing the generator early) or failed
+            if self.executor is not None:
+                _stop(self.executor)
+                self.executor = None
+            raise
         finally:
             if self.executor is not None:
                 self.executor.shutdown(wait=True, cancel_futures=True)
@@ -186,20 +230,27 @@ class _Pool:
     def _isolated(self, chunk: list[Source]) -> list[Outcome]:
         out: list[Outcome] = []
         executor: ProcessPoolExecutor | None = None
-        for src in chunk:
-            executor = executor or self._new(1)
-            future = executor.submit(_run_chunk, [src])
-            processes = list(getattr(executor, "_processes", {}).values())
-            try:
-                out.extend(future.result())
-            except BrokenProcessPool:
-                # Shut down first: the pool's own thread reaps the dead worker, and a second waitpid
-                # racing it would find no child and leave the exit code unknown.
-                executor.shutdown(wait=True)
+        try:
+            for src in chunk:
+                executor = executor or self._new(1)
+                future = executor.submit(_run_chunk, [src])
+                processes = list(getattr(executor, "_processes", {}).values())
+                try:
+                    out.extend(future.result())
+                except BrokenProcessPool:
+                    # Shut down first: the pool's own thread reaps the dead worker, and a second waitpid
+                    # racing it would find no child and leave the exit code unknown.
+                    executor.shutdown(wait=True)
+                    executor = None
+                    out.append(Outcome(src.name, error=f"{src.name}: the {self.engine} engine crashed ({_exit_reason(processes)})"))
+        except BaseException:
+            if executor is not None:
+                _stop(executor)
                 executor = None
-                out.append(Outcome(src.name, error=f"{src.name}: the {self.engine} engine crashed ({_exit_reason(processes)})"))
-        if executor is not None:
-            executor.shutdown(wait=True)
+            raise
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True)
         return out
 
 

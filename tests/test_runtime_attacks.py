@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import socket
 import stat
 import subprocess
@@ -366,3 +367,80 @@ def test_an_unreadable_sub_folder_is_reported_not_skipped(tmp_path, monkeypatch)
         result = CliRunner().invoke(cli, ["evaluate", "--fail-on", "never", "--format", "json", "--as-of", AS_OF, pattern])
         assert result.exit_code == 2 and result.stderr.splitlines() == [message], result.stderr
         assert result.stdout.count("\n") == 1  # a.yaml is still evaluated
+
+
+# --------------------------------------------------------------------------- 4. signals and broken pipes
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.add(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def many_profiles(tmp_path_factory) -> Path:
+    """A JSON Lines portfolio that takes a few seconds with two workers."""
+    import json
+
+    import yaml
+
+    line = json.dumps(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")), default=str)
+    path = tmp_path_factory.mktemp("portfolio") / "many.jsonl"
+    path.write_text((line + "\n") * 3000, encoding="utf-8")
+    return path
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_stops_every_worker_removes_temporary_files_and_exits_128_plus_n(tmp_path, many_profiles, signum):
+    out = tmp_path / "out" / "report.jsonl"
+    out.parent.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "advisor", "evaluate", "--engine", "python", "--format", "json",
+                             "--jobs", "2", "--as-of", AS_OF, "-o", str(out), str(many_profiles)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while time.monotonic() < deadline and not (len(workers) >= 2 and list(out.parent.iterdir())):
+            workers |= _children(proc.pid)
+            time.sleep(0.05)
+        assert len(workers) >= 2 and list(out.parent.iterdir()), "the run did not get going"
+        proc.send_signal(signum)  # to the parent only, as `kill` and `timeout` send it
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signum, err
+    assert b"Traceback" not in err and b"Aborted" not in err, err
+    time.sleep(0.5)
+    assert not [pid for pid in workers if _alive(pid)], "a worker outlived the command"
+    assert list(out.parent.iterdir()) == [], "a temporary file was left behind"
+
+
+@pytest.mark.parametrize("command", [["evaluate", "--engine", "python", "--format", "json", "--as-of", AS_OF], ["validate"]],
+                         ids=["evaluate", "validate"])
+def test_a_reader_that_goes_away_is_a_quiet_exit_141(many_profiles, command) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "advisor", *command, "--", str(many_profiles)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout.readline()  # `| head -1`
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(60) == 141 and err == b"", err

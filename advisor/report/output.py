@@ -270,6 +270,11 @@ class Output:
             if self.file is not None:
                 self.file.discard()
 
+    def discard(self) -> None:
+        """Give up the output file (the run was stopped): its temporary file is removed, the target untouched."""
+        if self.file is not None:
+            self.file.discard()
+
     def _summary(self, summary: PortfolioSummary) -> str:
         if self.fmt == "json":
             return json.dumps(summary.to_dict(), ensure_ascii=False) + "\n"
