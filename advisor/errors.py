@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from dataclasses import dataclass
 from typing import ClassVar, Iterable
@@ -80,7 +81,26 @@ class UsageError(AdvisorError):
     """The library or command line was called with impossible arguments."""
 
 
+#: With more choices than this, did_you_mean compares the word with the choices nearest it in
+#: alphabetical order, forwards and backwards (a typo seldom changes both ends of a word), this
+#: many in all, so that a profile of 40,000 partner names costs milliseconds, not seconds.
+MAX_CANDIDATES = 1000
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return '; did you mean X?' for the closest choice, or '' when none is close."""
-    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
+    word = str(word)
+    candidates = sorted(set(choices))
+    if len(candidates) > MAX_CANDIDATES:
+        candidates = sorted(set(_nearest(word, candidates) + _nearest(word[::-1], sorted(c[::-1] for c in candidates),
+                                                                        reverse=True)))
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _nearest(word: str, ordered: list[str], reverse: bool = False) -> list[str]:
+    """The MAX_CANDIDATES // 2 entries of a sorted list around where word would be (reversed back when reverse)."""
+    half = MAX_CANDIDATES // 4
+    at = bisect.bisect_left(ordered, word)
+    near = ordered[max(0, at - half): at + half]
+    return [c[::-1] for c in near] if reverse else near

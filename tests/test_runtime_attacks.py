@@ -20,6 +20,7 @@ from click.testing import CliRunner
 import advisor
 from advisor import cache
 from advisor.cli import cli
+from advisor.errors import did_you_mean
 from advisor.profile import reading
 
 from advisor.yamlio import MAX_DOCUMENTS
@@ -444,3 +445,25 @@ def test_a_reader_that_goes_away_is_a_quiet_exit_141(many_profiles, command) -> 
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait(60) == 141 and err == b"", err
+
+
+# --------------------------------------------------------------------------- 5. quadratic work
+
+
+def test_forty_thousand_partners_naming_unknown_competitors_are_refused_in_seconds(tmp_path) -> None:
+    path = tmp_path / "competitors.yaml"
+    path.write_text("name: Big\npartners:\n" + "".join(f"  - name: Partner number {i}\n    competes_with: [Competitor {i}]\n"
+                                                       for i in range(40_000)), encoding="utf-8")
+    code, out, err, took, rss = run_process("validate", path, timeout=PROCESS_SECONDS)  # before: over 300 s
+    assert code == 2 and err == (f"error: {path}:4:21: partners[0].competes_with[0]: 'Competitor 0' is not a partner name; "
+                                 "use one of the 40000 partner names defined (and 39999 more problems)\n")
+    assert took < PROCESS_SECONDS / 2
+
+
+def test_did_you_mean_over_many_names_is_quick_and_still_helps() -> None:
+    names = [f"Partner number {i}" for i in range(40_000)]
+    start = time.monotonic()
+    assert did_you_mean("Partner numbr 17", names) == "; did you mean 'Partner number 17'?"
+    assert did_you_mean("Xartner number 17", names) == "; did you mean 'Partner number 17'?"
+    assert did_you_mean("Competitor 0", names) == ""
+    assert time.monotonic() - start < 2.0

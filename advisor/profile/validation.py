@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import Location, ProfileError, did_you_mean
-from ..checking import TYPE_WORDS, first_invalid, first_problem
+from ..checking import TYPE_WORDS, Problem, first_invalid, first_problem
 from ..vocabulary import collection_named
 from ..words import described, quoted
 from ..yamlio import YamlDocument
@@ -154,9 +154,13 @@ def _describe(err: dict, data: Any) -> str:
     return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {described(value)})"
 
 
-def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> list[tuple[tuple, str]]:
-    """Broken cross-references in a profile, as (field path, message) pairs in file order."""
-    problems: list[tuple[tuple, str]] = []
+def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> list[Problem]:
+    """Broken cross-references in a profile, as (field path, message) pairs in profile order.
+
+    A message that suggests a name (did you mean) is a function that writes it: only the problem
+    reported is worth comparing with every name of a large profile.
+    """
+    problems: list[Problem] = []
     names: dict[str, int] = {}
     for i, partner in enumerate(profile.partners):
         if partner.name in names:
@@ -183,7 +187,7 @@ def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> li
 
     def partner_ref(path: tuple, value: str | None) -> None:
         if value is not None and value not in names:
-            problems.append((path, f"{quoted(value)} is not a partner name{known('partner name', names, value)}"))
+            problems.append((path, lambda: f"{quoted(value)} is not a partner name{known('partner name', names, value)}"))
 
     partner_ref(("lead_partner",), profile.lead_partner)
     for i, goal in enumerate(profile.goals or ()):
@@ -191,7 +195,8 @@ def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> li
     for i, partner in enumerate(profile.partners):
         for j, goal_id in enumerate(partner.objectives or ()):
             if goal_id not in goal_ids:
-                problems.append((("partners", i, "objectives", j), f"{quoted(goal_id)} is not a goal id{known('goal id', goal_ids, goal_id)}"))
+                problems.append((("partners", i, "objectives", j),
+                                 lambda goal_id=goal_id: f"{quoted(goal_id)} is not a goal id{known('goal id', goal_ids, goal_id)}"))
         for j, other in enumerate(partner.competes_with or ()):
             if other == partner.name:
                 problems.append((("partners", i, "competes_with", j), "a partner cannot compete with itself; remove it from competes_with"))
@@ -202,8 +207,8 @@ def reference_problems(profile: Profile, rule_ids: set[str] | None = None) -> li
     if rule_ids is not None:
         for i, waiver in enumerate(profile.waivers or ()):
             if waiver.rule not in rule_ids:
-                hint = did_you_mean(waiver.rule, rule_ids) or "; `advisor rules list` shows the rule ids"
-                problems.append((("waivers", i, "rule"), f"{quoted(waiver.rule)} is not a known rule id{hint}"))
+                problems.append((("waivers", i, "rule"), lambda rule=waiver.rule: f"{quoted(rule)} is not a known rule id"
+                                 f"{did_you_mean(rule, rule_ids) or '; `advisor rules list` shows the rule ids'}"))
     return problems
 
 
