@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__, cache
+from .engine import durable_form
+from .errors import RuleError
 from .knowledge import KnowledgeBase, knowledge_file, load_knowledge
 from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
 from .resources import data_path
@@ -83,4 +85,26 @@ def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     shipped = shipped_rules_dir().resolve()
     custom = any(not Path(f).resolve().is_relative_to(shipped) for f in ruleset.files)
     version = f"{__version__}+{len(ruleset.rules)}{'+custom' if custom else ''}"
-    return Rulebook(knowledge, compile_rules(ruleset), version)
+    compiled = compile_rules(ruleset)
+    check_engine_limits(compiled)
+    return Rulebook(knowledge, compiled, version)
+
+
+def check_engine_limits(compiled: Compiled) -> None:
+    """A RuleError naming the rule when durable-rules could not run the compiled rules, whichever engine is
+    used: rules that load, load for both engines, and a rule past durable-rules' limits is refused here,
+    once, rather than in every worker process that builds the engine."""
+    try:
+        durable_form.plan(compiled.stages)
+    except durable_form.DurableLimit as exc:
+        engine_id = exc.rule_id or ""
+        variant = compiled.variants.get(engine_id)
+        case = compiled.cases.get(engine_id)
+        if variant is not None:
+            what, where = f"rule '{variant.rule.id}'", variant.rule.source
+        elif case is not None:
+            derived = next(d for d in compiled.ruleset.derived if d.name == case[0])
+            what, where = f"derived fact '{derived.name}'", derived.source
+        else:
+            raise RuleError(f"the rules are too many for the durable engine: {exc.reason}; load fewer rules") from None
+        raise RuleError(f"{what}: {exc.reason}", where) from None

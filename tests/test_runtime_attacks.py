@@ -25,7 +25,7 @@ from advisor.profile import reading
 
 from advisor.yamlio import MAX_DOCUMENTS
 
-from conftest import AS_OF, EXAMPLES, ROOT
+from conftest import AS_OF, ENGINES, EXAMPLES, ROOT
 from test_hostile import IN_PROCESS_SECONDS, MEMORY_LIMIT, PROCESS_SECONDS, run_process
 
 EXAMPLE = EXAMPLES / "khayelitsha-safer-schools.yaml"
@@ -467,3 +467,23 @@ def test_did_you_mean_over_many_names_is_quick_and_still_helps() -> None:
     assert did_you_mean("Xartner number 17", names) == "; did you mean 'Partner number 17'?"
     assert did_you_mean("Competitor 0", names) == ""
     assert time.monotonic() - start < 2.0
+
+
+# --------------------------------------------------------------------------- 7. one rule folder, one error
+
+
+def test_a_rule_durable_rules_cannot_take_is_refused_once_at_load_on_both_engines(tmp_path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    values = ", ".join(f'"Name {i}"' for i in range(5000))
+    (rules / "big.yaml").write_text(RULE.replace("custom.no-purpose", "custom.big-in").replace(
+        "{{missing: purpose.statement}}", f"{{{{path: name, in: [{values}]}}}}").format(severity="high"), encoding="utf-8")
+    portfolio = tmp_path / "portfolio.jsonl"
+    portfolio.write_text('{"name": "X", "partners": [{"name": "SAPS"}]}\n' * 200, encoding="utf-8")
+    expected = (f"error: {rules / 'big.yaml'}:2:5: rule 'custom.big-in': its condition is too large for the durable engine "
+                "(it would need more than 64 durable-rules rules); split it into several rules or shorten its lists")
+    for engine in ENGINES:
+        result = _run("evaluate", "--engine", engine, "--jobs", "2", "--rules", str(rules), str(portfolio),
+                      env={"ADVISOR_NO_CACHE": "1"})
+        assert result.returncode == 2
+        assert result.stderr.decode().splitlines() == [expected], result.stderr.decode()[:3000]
