@@ -3,6 +3,7 @@ files, signals, memory, terminals and library misuse. Each test failed before it
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import signal
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -398,8 +400,6 @@ def _alive(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def many_profiles(tmp_path_factory) -> Path:
     """A JSON Lines portfolio that takes a few seconds with two workers."""
-    import json
-
     import yaml
 
     line = json.dumps(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")), default=str)
@@ -487,3 +487,30 @@ def test_a_rule_durable_rules_cannot_take_is_refused_once_at_load_on_both_engine
                       env={"ADVISOR_NO_CACHE": "1"})
         assert result.returncode == 2
         assert result.stderr.decode().splitlines() == [expected], result.stderr.decode()[:3000]
+
+
+# --------------------------------------------------------------------------- 11. strict JSON
+
+
+def _strict(text: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_json_is_strict_whatever_the_input_numbers(tmp_path, engine) -> None:
+    path = tmp_path / "numbers.yaml"
+    path.write_text("name: X\npartners:\n  - name: SAPS\nfunding:\n  budget_required: 1.0e-300\n  budget_committed: 1.0e+9\n"
+                    "monitoring:\n  kpis:\n    - {name: A, baseline: -1.0e+308, target: -1.0e+308, actual: 1.0e+308}\n"
+                    "    - {name: B, baseline: 0, target: 1.0e-320, actual: 1.0e+308}\n"
+                    "    - {name: C, baseline: -1.0e+308, target: 1.0e+308, actual: 1.0e+308}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", "--engine", engine, "--format", "json", "--as-of", AS_OF, str(path)])
+    assert result.exit_code in (0, 1), result.output
+    report = _strict(result.stdout)
+    shares = [e["value"] for f in report["findings"] for e in f["evidence"] if e["path"] == "committed_share"]
+    assert all(value > 1 for value in shares)
+    summary = CliRunner().invoke(cli, ["evaluate", "--engine", engine, "--format", "json", "--summary-only", "--as-of",
+                                       AS_OF, str(path)])
+    _strict(summary.stdout)

@@ -277,7 +277,7 @@ class Output:
 
     def _summary(self, summary: PortfolioSummary) -> str:
         if self.fmt == "json":
-            return json.dumps(summary.to_dict(), ensure_ascii=False) + "\n"
+            return json.dumps(summary.to_dict(), ensure_ascii=False, allow_nan=False) + "\n"
         from .text import format_portfolio
 
         return format_portfolio(summary, color=self.color, width=self.width)
