@@ -122,11 +122,22 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
+def _tolerant_stdout() -> None:
+    """Text for a person on a standard output that is not UTF-8 (PYTHONIOENCODING=cp1252, a Windows console):
+    a character it cannot write becomes '?' instead of a UnicodeEncodeError. JSON, Markdown and HTML are
+    written as UTF-8 bytes (advisor.report.output.write_stdout)."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "") != "utf8":
+        with contextlib.suppress(Exception):
+            reconfigure(errors="replace")
+
+
 class AdvisorGroup(click.Group):
     """A group that turns every library error into `error: <message>` and exit code 2, never a traceback; a
     stop signal into exit 128 + N, and a reader that went away (`| head`) into a quiet exit 141."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _tolerant_stdout()
         try:
             with _stopping_cleanly():
                 return super().invoke(ctx)

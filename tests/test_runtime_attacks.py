@@ -514,3 +514,63 @@ def test_the_json_is_strict_whatever_the_input_numbers(tmp_path, engine) -> None
     summary = CliRunner().invoke(cli, ["evaluate", "--engine", engine, "--format", "json", "--summary-only", "--as-of",
                                        AS_OF, str(path)])
     _strict(summary.stdout)
+
+
+# --------------------------------------------------------------------------- 12. no tracebacks
+
+
+@pytest.fixture
+def unicode_profile(tmp_path) -> Path:
+    path = tmp_path / "ŋqaba → ward 12 ✓.yaml"  # a name cp1252 cannot write
+    path.write_text("name: Ukuphepha → Ward 12 ✓ 安全\npartners:\n  - name: SAPS → Ward 12\n    sector: police\n"
+                    "  - name: Ward 12 CPF ✓\n    sector: community\n", encoding="utf-8")
+    return path
+
+
+def test_text_output_to_a_stdout_that_is_not_utf8_is_written_not_a_traceback(unicode_profile) -> None:
+    env = {"PYTHONIOENCODING": "cp1252"}
+    for command in (["evaluate", "--as-of", AS_OF], ["evaluate", "--as-of", AS_OF, "--summary-only"], ["validate"]):
+        result = _run(*command, str(unicode_profile), str(unicode_profile), env=env)
+        assert result.returncode in (0, 1), result.stderr.decode("cp1252", "replace")
+        assert b"Traceback" not in result.stderr and result.stdout
+    single = _run("evaluate", "--as-of", AS_OF, str(unicode_profile), env=env)
+    assert single.returncode in (0, 1) and single.stdout.decode("cp1252").startswith("Ukuphepha ? Ward 12 ? ??")
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "html"])
+def test_data_formats_to_a_stdout_that_is_not_utf8_are_utf8(unicode_profile, fmt) -> None:
+    args = ["evaluate", "--engine", "python", "--format", fmt, "--as-of", AS_OF, str(unicode_profile)]
+    narrow = _run(*args, env={"PYTHONIOENCODING": "cp1252"})
+    wide = _run(*args, env={"PYTHONIOENCODING": "utf-8"})
+    assert narrow.returncode in (0, 1), narrow.stderr.decode("cp1252", "replace")
+    assert narrow.stdout == wide.stdout and "Ukuphepha → Ward 12 ✓ 安全" in narrow.stdout.decode("utf-8")
+
+
+def test_schema_and_rule_docs_to_a_stdout_that_is_not_utf8_are_utf8() -> None:
+    for command in (["schema"], ["rules", "docs"], ["rules", "list"]):
+        result = _run(*command, env={"PYTHONIOENCODING": "cp1252"})
+        assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr.decode("cp1252", "replace")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_o_dir_under_a_file_is_one_line(tmp_path, fmt) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("a file, not a folder")
+    for target in (f"{a_file}/", f"{a_file}/reports/"):
+        result = CliRunner().invoke(cli, ["evaluate", "--format", fmt, "--as-of", AS_OF, "-o", target, str(EXAMPLE),
+                                          str(EXAMPLES / "draft-partners-only.yaml")])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"error: {target}: cannot create the folder: ") and result.stderr.count("\n") == 1
+    assert a_file.read_text() == "a file, not a folder"
+
+
+def test_o_dir_in_a_folder_one_cannot_write_is_one_line(tmp_path, monkeypatch) -> None:
+    def makedirs(path, *args, **kwargs):  # root writes anywhere: refuse as the system would refuse another user
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(os, "makedirs", makedirs)
+    target = f"{tmp_path}/locked/reports/"
+    result = CliRunner().invoke(cli, ["evaluate", "--format", "html", "--as-of", AS_OF, "-o", target, str(EXAMPLE),
+                                      str(EXAMPLES / "draft-partners-only.yaml")])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {target}: cannot create the folder: permission denied\n"

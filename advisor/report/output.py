@@ -119,14 +119,28 @@ def write_atomic(path: str, data: str | bytes) -> None:
 
 
 def write_output(data: str | bytes, output: str | None) -> None:
-    """Data to a file (atomically) or, without one, to standard output."""
+    """Data (JSON, Markdown: UTF-8 whatever the terminal's encoding) to a file (atomically) or to standard output."""
     if output:
         write_atomic(output, data)
-    elif isinstance(data, bytes):
-        sys.stdout.buffer.write(data)
     else:
-        sys.stdout.write(data if data.endswith("\n") else data + "\n")
+        write_stdout(data if isinstance(data, bytes) or data.endswith("\n") else data + "\n")
+
+
+def write_stdout(data: str | bytes, text: bool = False) -> None:
+    """Output to standard output: text for a person in the stream's own encoding (a character it cannot write
+    becomes '?'), and data (bytes, or with text False a str of JSON, Markdown or HTML) as UTF-8, the encoding
+    those formats are read in, whatever the stream's."""
+    if text and isinstance(data, str):
+        sys.stdout.write(data)
         sys.stdout.flush()
+        return
+    sys.stdout.flush()  # what was written as text comes first
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a stream without bytes (a test's StringIO): text is all it takes
+        sys.stdout.write(data.decode("utf-8") if isinstance(data, bytes) else data)
+    else:
+        buffer.write(data.encode("utf-8") if isinstance(data, str) else data)
+        buffer.flush()
 
 
 def refuse_inputs(target: str, inputs: Sequence[str]) -> None:
@@ -285,15 +299,26 @@ class Output:
     def _overview(self, summary: PortfolioSummary) -> None:
         from . import document
 
-        os.makedirs(self.output, exist_ok=True)
+        self._make_folder()
         target = os.path.join(self.output, "index.html")
         self._refuse(target)
         self._write(target, document.render_portfolio(summary, self.entries, summary.knowledge))
 
+    def _make_folder(self) -> None:
+        try:
+            os.makedirs(self.output, exist_ok=True)
+        except OSError as exc:  # under a file, or where one may not write
+            why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc)).lower()
+            if isinstance(exc, FileExistsError):
+                why = "a file of that name is in the way"
+            elif isinstance(exc, NotADirectoryError):
+                why = "part of the path is a file, not a folder"
+            raise UsageError(f"cannot create the folder: {why}", Location(self.output)) from None
+
     def _put_file(self, outcome: Any) -> None:
         target = os.path.join(self.output, self._name(outcome.source))
         self._refuse(target)
-        os.makedirs(self.output, exist_ok=True)
+        self._make_folder()
         self._write(target, outcome.output)
         if self.fmt == "html":
             self.entries.append(OverviewRow.of(outcome, os.path.basename(target)))
@@ -317,7 +342,7 @@ class Output:
                 with contextlib.suppress(OSError):
                     st = os.stat(path)
                     self._inodes.add((st.st_dev, st.st_ino))
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # not there (or under a file): not an input
             st = os.stat(target)
             if (st.st_dev, st.st_ino) in self._inodes:
                 raise UsageError(f"refusing to overwrite the input profile {target}", Location(target))
@@ -328,11 +353,7 @@ class Output:
                 self.file = StreamFile(self.output)
             self.file.write(data)
         elif not self.quiet:
-            if isinstance(data, bytes):
-                sys.stdout.buffer.write(data)
-            else:
-                sys.stdout.write(data)
-                sys.stdout.flush()
+            write_stdout(data, text=self.fmt == "text")
 
     def _write(self, path: str, data: str | bytes) -> None:
         write_atomic(path, data)
