@@ -26,6 +26,7 @@ from .profile.validation import LoadedProfile
 from .report.findings import Report
 from .report.summary import PortfolioSummary, ProfileRecord, Recorder
 from .rulebook import PathLike, Rulebook, load_rules
+from .words import quoted
 
 __all__ = ["Outcome", "evaluate_portfolio", "summarize", "expand_inputs", "PortfolioSummary", "ProfileRecord"]
 
@@ -306,6 +307,8 @@ def evaluate_portfolio(
     rulebook = rules if isinstance(rules, Rulebook) else load_rules(rules)
     day = as_of_date(as_of)
     expanded = (x for item in inputs for x in (expand_inputs([item]) if isinstance(item, (str, os.PathLike)) else [item]))
+    if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool)):
+        raise UsageError(f"jobs must be a whole number or None, not {quoted(jobs)}")
     if jobs is not None and jobs < 1:
         raise UsageError(f"jobs must be at least 1, not {jobs}")
     initargs = (rulebook, engine, day, render)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import __version__, cache
 from .engine import durable_form
-from .errors import RuleError
+from .errors import RuleError, UsageError
 from .knowledge import KnowledgeBase, knowledge_file, load_knowledge
 from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
 from .resources import data_path
+from .words import quoted
 
 PathLike = str | os.PathLike
 
@@ -67,7 +68,7 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     file with a mistake raises RuleError every time. A knowledge base given explicitly checks
     the rules' guide refs against it instead of the shipped one (and skips the cache).
     """
-    folders = ([shipped_rules_dir()] if shipped else []) + [Path(p) for p in extra]
+    folders = ([shipped_rules_dir()] if shipped else []) + _folders(extra)
     if knowledge is not None:
         return _build(folders, knowledge)
     files = [knowledge_file()] + [f for folder in folders for f in rule_files(folder)]
@@ -78,6 +79,16 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     rulebook = _build(folders, load_knowledge())
     cache.store(digest, rulebook)
     return rulebook
+
+
+def _folders(extra: Any) -> list[Path]:
+    """Rule folders as paths: a list of them, or one folder given alone."""
+    if isinstance(extra, (str, os.PathLike)):
+        extra = [extra]
+    try:
+        return [Path(p) for p in extra]
+    except TypeError:
+        raise UsageError(f"rule folders are paths (a folder or a list of folders), not {quoted(extra)}") from None
 
 
 def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:

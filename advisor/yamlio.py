@@ -38,6 +38,8 @@ MAX_DOCUMENTS = 100_000
 MAX_NUMBER_CHARS = 100
 
 _TAG = "tag:yaml.org,2002:"
+#: How YAML 1.1 writes numbers in base 60 (1:30), 16 (0x1F), 8 (012) and 2 (0b101).
+_OTHER_BASE = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0x[0-9a-fA-F_]+|0[0-7_]+|0b[01_]+)$")
 _STANDARD_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
 #: Tags the resolver gives to plain `<<` and `=`; as values they are just text.
 _TEXT_TAGS = {_TAG + "merge", _TAG + "value"}
@@ -476,6 +478,11 @@ class _Composer:
             raise self._fail(event, f"number {quoted(value, 20)} is {len(value):,} characters long, over the limit of "
                              f"{MAX_NUMBER_CHARS}; put it in quotes if it is text", path_text(path) or None)
         node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+        if tag in (_TAG + "int", _TAG + "float") and event.tag is None and _OTHER_BASE.match(value):
+            # YAML 1.1 reads 1:30 as 90 (base 60), 0x1F as 31 and 012 as 10: rarely what was meant.
+            meaning = self.loader.yaml_constructors[tag](self.loader, node)
+            raise self._fail(event, f"number {quoted(value)} is read by YAML as {meaning}; write {meaning}, or put it "
+                             "in quotes if it is text", path_text(path) or None)
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
         except Exception as exc:  # noqa: BLE001 - a bad scalar (2026-02-30, !!int "x") is a user error

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -574,3 +575,76 @@ def test_o_dir_in_a_folder_one_cannot_write_is_one_line(tmp_path, monkeypatch) -
                                       str(EXAMPLES / "draft-partners-only.yaml")])
     assert result.exit_code == 2
     assert result.stderr == f"error: {target}: cannot create the folder: permission denied\n"
+
+
+# --------------------------------------------------------------------------- 13. library misuse is an AdvisorError
+
+
+class _BadRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    __str__ = __repr__
+
+
+MINIMAL = {"name": "X", "partners": [{"name": "SAPS"}]}
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda a: a.evaluate({**MINIMAL, "monitoring": {"last_review": "2026-01-01"}}, as_of=datetime(2026, 11, 25, 12)), None),
+    (lambda a: a.evaluate(MINIMAL, as_of=20261125), "as-of date 20261125 is not a date"),
+    (lambda a: a.evaluate({**MINIMAL, "goals": [{"id": "g1", "priority": 10**5000}]}).to_json(),
+     "<dict>: goals[0].priority: must be 9223372036854775807 or less (1 is the highest), got a whole number of 5,001 digits"),
+    (lambda a: a.evaluate({**MINIMAL, "funding": {"budget_required": 10**5000}}).to_json(),
+     "<dict>: funding.budget_required: "),
+    (lambda a: a.evaluate({**MINIMAL, "name": _BadRepr()}), "<dict>: name: expected text, got a _BadRepr"),
+    (lambda a: a.evaluate({**MINIMAL, "partners": [{"name": "SAPS", "sector": _BadRepr()}]}), "<dict>: partners[0].sector: "),
+    (lambda a: advisor.load_rules(123), "rule folders are paths"),
+    (lambda a: advisor.summarize([str(EXAMPLE)], jobs="2"), "jobs must be a whole number"),
+], ids=["datetime", "int-date", "huge-priority", "huge-budget", "bad-repr", "bad-repr-enum", "rules-int", "jobs-str"])
+def test_library_misuse_is_an_advisor_error(py_advisor, call, message) -> None:
+    if message is None:
+        assert call(py_advisor).as_of == "2026-11-25"
+        return
+    with pytest.raises(advisor.AdvisorError) as caught:
+        call(py_advisor)
+    assert str(caught.value).startswith(message), str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_load_rules_takes_one_folder_as_a_path(tmp_path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "custom.yaml").write_text(RULE.format(severity="high"), encoding="utf-8")
+    assert advisor.load_rules(str(rules)).rule("custom.no-purpose")
+    assert advisor.load_rules(rules).rule("custom.no-purpose")
+
+
+def _json_line_error(tmp_path: Path, line: str) -> str:
+    path = tmp_path / "p.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    return result.stderr[len(f"error: {path}:"):].rstrip("\n")
+
+
+def test_a_json_lines_number_of_thousands_of_digits_is_refused_like_yaml_s(tmp_path) -> None:
+    assert _json_line_error(tmp_path, '{"name": "X", "partners": [{"name": "A"}], "goals": [{"id": "g", "priority": '
+                                      + "9" * 5000 + "}]}") == \
+        "1:78: number '99999999999999999999...' is 5,000 characters long, over the limit of 100; put it in quotes if it is text"
+
+
+def test_duplicate_keys_in_json_lines_are_refused_as_in_yaml(tmp_path) -> None:
+    assert _json_line_error(tmp_path, '{"name": "X", "partners": [{"name": "A"}], "name": "Y"}') == \
+        "1: duplicate key 'name'; keep one of them"
+
+
+@pytest.mark.parametrize("written,meaning", [("1:30", "90"), ("0x1F", "31"), ("012", "10"), ("0b101", "5"),
+                                             ("1:30.5", "90.5")])
+def test_numbers_yaml_reads_in_another_base_say_what_to_write(tmp_path, written, meaning) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"name: X\npartners:\n  - name: A\nfunding:\n  budget_required: {written}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}:5:20: funding.budget_required: number '{written}' is read by YAML as "
+                                    f"{meaning}; write {meaning}, or put it in quotes if it is text"), result.stderr

@@ -64,6 +64,9 @@ def _iso_date(value: Any) -> Any:
 # Dates may be written unquoted (YAML dates) or quoted ISO strings.
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Text = Annotated[str, Field(min_length=1)]
+#: The largest whole number a profile may hold: both engines compare whole numbers up to 64 bits.
+MAX_WHOLE = 2**63 - 1
+
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -90,7 +93,7 @@ class Values(StrictModel):
 class Goal(StrictModel):
     id: Text
     statement: Optional[Text] = None
-    priority: Optional[Annotated[int, Field(ge=1)]] = None
+    priority: Optional[Annotated[int, Field(ge=1, le=MAX_WHOLE)]] = None
     measurable: Optional[bool] = None
     owner: Optional[Text] = None
 
@@ -157,7 +160,7 @@ class Activities(StrictModel):
 
 class Committee(StrictModel):
     exists: Optional[bool] = None
-    members: Optional[Annotated[int, Field(ge=0)]] = None
+    members: Optional[Annotated[int, Field(ge=0, le=MAX_WHOLE)]] = None
     sectors_represented: Optional[list[Sector]] = None
     community_representatives: Optional[bool] = None
     recruits_partners: Optional[bool] = None

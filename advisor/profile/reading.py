@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from ..errors import AdvisorError, Location, ProfileError, UsageError
-from ..yamlio import MAX_DOCUMENTS, MAX_FILE_BYTES, YamlDocument, decode, load_document, load_documents, read_problem, read_text
+from ..words import quoted
+from ..yamlio import MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NUMBER_CHARS, YamlDocument, decode, load_document, load_documents, read_problem, read_text
 from .models import Profile
 from .validation import LoadedProfile, validate
 
@@ -437,18 +438,47 @@ def _read_source(src: Source, rule_ids: set[str] | None) -> Iterator[tuple[str, 
         yield from _file(src.path, rule_ids)
 
 
+class _Refused(Exception):
+    """A JSON value refused as YAML's would be: a duplicate key, a runaway number."""
+
+
+def _number(parse: Any) -> Any:
+    def checked(literal: str) -> Any:
+        if len(literal) > MAX_NUMBER_CHARS:
+            raise _Refused(f"number {quoted(literal, 20)} is {len(literal):,} characters long, over the limit of "
+                           f"{MAX_NUMBER_CHARS}; put it in quotes if it is text", literal)
+        return parse(literal)
+    return checked
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _Refused(f"duplicate key {quoted(key)}; keep one of them", None)
+    return data
+
+
 def _json_line(src: Source, rule_ids: set[str] | None) -> LoadedProfile | AdvisorError:
     try:
         raw = _read_range(src)
-        data = json.loads(decode(raw, src.name, ProfileError))
+        text = decode(raw, src.name, ProfileError)
+        data = json.loads(text, parse_int=_number(int), parse_float=_number(float), object_pairs_hook=_unique)
     except ProfileError as exc:
         if exc.location is not None and exc.location.line is not None:  # not UTF-8: the column is in the line
             return ProfileError(exc.message, Location(src.path, src.line, exc.location.column))
         return exc
     except json.JSONDecodeError as exc:
         return ProfileError(f"invalid JSON: {exc.msg}", Location(src.path, src.line, exc.colno))
+    except _Refused as exc:
+        message, literal = exc.args
+        column = text.find(literal) + 1 if literal else None
+        return ProfileError(message, Location(src.path, src.line, column or None))
     except RecursionError:
         return ProfileError("invalid JSON: nested more than the parser allows", Location(src.name))
+    except ValueError as exc:  # what json itself cannot build
+        return ProfileError(f"invalid JSON: {exc}", Location(src.path, src.line))
     return _validate(data, src.name, None, rule_ids)
 
 
