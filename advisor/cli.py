@@ -195,8 +195,8 @@ def cli() -> None:
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Evaluate as on this date (reviews overdue, waivers expired). [default: today, or SOURCE_DATE_EPOCH]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
-              help="Evaluate in N worker processes; results and their order are the same as with one. "
-                   "[default: the number of cores; one for fewer than 32 profiles]")
+              help="Evaluate in N worker processes (at most two per core); results and their order are the same "
+                   "as with one. [default: the number of cores; one for fewer than 32 profiles]")
 @click.option("--summary-only", is_flag=True,
               help="Print only the portfolio summary (with --format json, as one JSON object).")
 @click.option("-v", "--verbose", is_flag=True, help="Say on stderr which engine is used and why, and which files are written.")
@@ -235,7 +235,11 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
     if summary_only and fmt not in TEXT_FORMATS:
         raise click.UsageError(f"--summary-only prints the summary as text or json, not as {fmt}")
     # The portfolio brings in multiprocessing: imported when a command evaluates, not at start-up.
-    from .portfolio import evaluate_portfolio
+    from .portfolio import cores, evaluate_portfolio, max_jobs
+
+    if jobs is not None and jobs > max_jobs() and not quiet:
+        click.echo(f"note: --jobs {jobs} is more than this machine can use; starting at most {max_jobs()} workers "
+                   f"(two per core, {cores()} core{'s' if cores() != 1 else ''} here)", err=True)
 
     items = list(expand_inputs(profiles))
     single = len(items) == 1 and isinstance(items[0], Source) and items[0].kind == "file"

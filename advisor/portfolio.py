@@ -36,6 +36,23 @@ MAX_CHUNK = 32
 #: (a fork and an Advisor each, about 0.1 s) costs more than it saves.
 PARALLEL_MIN = 32
 
+#: At most this many workers per core: the work is CPU-bound, so more only cost memory (about 40 MiB each).
+JOBS_PER_CORE = 2
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def max_jobs() -> int:
+    """The most worker processes a portfolio starts, whatever `jobs` asks for: JOBS_PER_CORE per core."""
+    return JOBS_PER_CORE * cores()
+
+
 #: A renderer turns a report into output (text or bytes); it runs in the worker processes.
 Render = Callable[[Report, KnowledgeBase], "str | bytes"]
 
@@ -296,7 +313,8 @@ def evaluate_portfolio(
     `jobs` > 1 (None: one per core, or one in all for fewer than PARALLEL_MIN sources) the
     profiles are evaluated in that many worker processes
     (durable-rules holds the GIL, so threads would not help); the outcomes and their order are
-    the same as with one job, which evaluates in this process. `render(report, knowledge)`,
+    the same as with one job, which evaluates in this process; at most max_jobs() workers (two
+    per core) are started, however many are asked for. `render(report, knowledge)`,
     when given, runs where the report is made (it must be picklable when the platform cannot
     fork) and its result comes back as `Outcome.output`; reports themselves never leave their
     process, so memory stays bounded however many profiles there are. A profile that cannot be
@@ -318,7 +336,8 @@ def evaluate_portfolio(
     listed = list(expanded)
     count = sum(1 for item in listed if isinstance(item, Source))
     if jobs is None:
-        jobs = (os.cpu_count() or 1) if count >= PARALLEL_MIN else 1
+        jobs = cores() if count >= PARALLEL_MIN else 1
+    jobs = min(jobs, max_jobs())
     if min(jobs, count) <= 1:
         return _in_process(listed, initargs, progress)
     # Checked here, so that a missing durable-rules is one clear error rather than a broken pool.

@@ -648,3 +648,34 @@ def test_numbers_yaml_reads_in_another_base_say_what_to_write(tmp_path, written,
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {path}:5:20: funding.budget_required: number '{written}' is read by YAML as "
                                     f"{meaning}; write {meaning}, or put it in quotes if it is text"), result.stderr
+
+
+# --------------------------------------------------------------------------- 14. bounded workers
+
+
+def test_jobs_is_capped_at_two_per_core_and_says_so(tmp_path, many_profiles, monkeypatch) -> None:
+    from advisor import portfolio
+
+    forty = tmp_path / "forty.jsonl"
+    forty.write_text("".join(many_profiles.read_text(encoding="utf-8").splitlines(keepends=True)[:40]), encoding="utf-8")
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    started: list[int] = []
+    real = portfolio._Pool.__init__
+
+    def pool(self, jobs, *args):
+        started.append(jobs)
+        if jobs > 8:  # before the fix: 150 worker processes, about 5.8 GB; stop before they start
+            raise RuntimeError(f"{jobs} workers")
+        real(self, jobs, *args)
+
+    monkeypatch.setattr(portfolio._Pool, "__init__", pool)
+    summary = advisor.summarize([forty], engine="python", as_of=AS_OF, jobs=150)
+    assert summary.evaluated == 40 and started == [4]
+    result = CliRunner().invoke(cli, ["evaluate", "--engine", "python", "--summary-only", "--jobs", "150", "--as-of", AS_OF,
+                                      str(forty)])
+    assert result.exit_code in (0, 1), result.output
+    assert result.stderr.splitlines()[0] == ("note: --jobs 150 is more than this machine can use; starting at most 4 "
+                                             "workers (two per core, 2 cores here)")
+    assert started == [4, 4]
