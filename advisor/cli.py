@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from . import engine as engines
-from .errors import AdvisorError, UsageError, did_you_mean
+from .errors import AdvisorError, UsageError, did_you_mean, printable
 from .language.docs import coverage_lines, rule_reference, rule_table, rule_text
 from .profile.reading import Source, expand_inputs, read_profiles
 from .profile.schema import json_schema
@@ -45,7 +45,7 @@ _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def _error(exc: AdvisorError | str) -> None:
-    click.echo(f"error: {exc}", err=True)
+    click.echo(printable(f"error: {exc}"), err=True)
 
 
 def _isatty(stream: Any) -> bool:
@@ -64,7 +64,7 @@ class _Notes(logging.Handler):
     """The library's notes (the "advisor" logger: why the rules cache was not used, ...) as `note: ...` lines."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"note: {record.getMessage()}", err=True)
+        click.echo(printable(f"note: {record.getMessage()}"), err=True)
 
 
 def _notes_on_stderr() -> None:
@@ -249,7 +249,7 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
                  color=to_terminal and _use_color(stdout),
                  # None: the terminal's own width; files and pipes get the widest text.
                  width=None if to_terminal else MAX_TEXT_WIDTH,
-                 say=(lambda note: click.echo(note, err=True)) if verbose else None)
+                 say=(lambda note: click.echo(printable(note), err=True)) if verbose else None)
     if verbose:
         _notes_on_stderr()
     if verbose and engine is None:
@@ -283,7 +283,7 @@ def _deliver(outcomes: Any, summary: PortfolioSummary, out: Output, clear_line: 
     for outcome in outcomes:
         if outcome.error is not None:
             # Start on a clean line when the progress bar is drawn on this terminal.
-            click.echo(("\r\x1b[K" if clear_line else "") + f"error: {outcome.error}", err=True)
+            click.echo(("\r\x1b[K" if clear_line else "") + printable(f"error: {outcome.error}"), err=True)
             summary.add_error(outcome.error)
             out.skip(outcome)
         else:
@@ -315,7 +315,7 @@ def validate(profiles: tuple[str, ...], rule_dirs: tuple[str, ...]) -> None:
                 _error(loaded)
                 failed = True
             else:
-                click.echo(f"ok: {name}")
+                click.echo(f"ok: {printable(name)}")
     click.get_current_context().exit(EXIT_ERROR if failed else EXIT_OK)
 
 

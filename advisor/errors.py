@@ -44,13 +44,22 @@ class AdvisorError(Exception):
         if self.field:
             parts.append(self.field)
         parts.append(self.message)
-        # One line whatever a file name or a quoted value holds: every character that some reader
-        # takes for a line break is written as its escape.
-        return ": ".join(parts).translate(_LINE_BREAKS)
+        return printable(": ".join(parts))
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal, on one line, whatever a file name or a value holds: every control
+    character (line breaks, ESC that starts an escape sequence, BEL, the C1 controls) and every character
+    that reorders text (U+202E) is written as its escape, as repr writes it: \\x1b, \\u202e."""
+    return text.translate(_CONTROLS)
 
 
 #: The characters str.splitlines() breaks at, as escapes.
-_LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+_LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+#: Those, every other C0 and C1 control character and DEL, and the bidirectional controls, as escapes.
+_CONTROLS = {**{c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]},
+             **{c: f"\\u{c:04x}" for c in [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]},
+             **_LINE_BREAKS}
 
 
 class YamlError(AdvisorError):

@@ -679,3 +679,27 @@ def test_jobs_is_capped_at_two_per_core_and_says_so(tmp_path, many_profiles, mon
     assert result.stderr.splitlines()[0] == ("note: --jobs 150 is more than this machine can use; starting at most 4 "
                                              "workers (two per core, 2 cores here)")
     assert started == [4, 4]
+
+
+# --------------------------------------------------------------------------- 10. no escape sequences on the terminal
+
+
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x9b31m\u202e"
+
+
+def test_escape_sequences_in_file_names_and_values_never_reach_the_terminal_raw(tmp_path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    bad = folder / f"x{ESCAPES}.yaml"
+    bad.write_text('name: X\npartners:\n  - name: "\\e[2JSAPS"\nlead_partner: "\\e[2JSAP"\n', encoding="utf-8")
+    good = folder / f"y{ESCAPES}.yaml"
+    good.write_bytes(EXAMPLE.read_bytes())
+    for command in (["evaluate", "--format", "json", "--as-of", AS_OF], ["validate"]):
+        result = _run(*command, str(folder))
+        # The text report and its portfolio lines are the advice documents' work (issue 13, item 10): here, the
+        # errors and notes on stderr, and validate's lines.
+        out = result.stderr.decode() + (result.stdout.decode() if command == ["validate"] else "")
+        assert result.returncode == 2, out
+        assert not any(c in out for c in "\x1b\x07\x9b\u202e"), repr(out)
+        assert "\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\u202e" in out
+    assert "did you mean '\\x1b[2JSAPS'?" in result.stderr.decode()
