@@ -451,13 +451,14 @@ def test_a_reader_that_goes_away_is_a_quiet_exit_141(many_profiles, command) -> 
 # --------------------------------------------------------------------------- 5. quadratic work
 
 
-def test_forty_thousand_partners_naming_unknown_competitors_are_refused_in_seconds(tmp_path) -> None:
+@pytest.mark.parametrize("count", [4000, pytest.param(40_000, marks=pytest.mark.slow)])
+def test_thousands_of_partners_naming_unknown_competitors_are_refused_in_seconds(tmp_path, count) -> None:
     path = tmp_path / "competitors.yaml"
     path.write_text("name: Big\npartners:\n" + "".join(f"  - name: Partner number {i}\n    competes_with: [Competitor {i}]\n"
-                                                       for i in range(40_000)), encoding="utf-8")
-    code, out, err, took, rss = run_process("validate", path, timeout=PROCESS_SECONDS)  # before: over 300 s
+                                                       for i in range(count)), encoding="utf-8")
+    code, out, err, took, rss = run_process("validate", path, timeout=PROCESS_SECONDS)  # before: 57 s and over 300 s
     assert code == 2 and err == (f"error: {path}:4:21: partners[0].competes_with[0]: 'Competitor 0' is not a partner name; "
-                                 "use one of the 40000 partner names defined (and 39999 more problems)\n")
+                                 f"use one of the {count} partner names defined (and {count - 1} more problems)\n")
     assert took < PROCESS_SECONDS / 2
 
 
@@ -530,7 +531,7 @@ def unicode_profile(tmp_path) -> Path:
 
 def test_text_output_to_a_stdout_that_is_not_utf8_is_written_not_a_traceback(unicode_profile) -> None:
     env = {"PYTHONIOENCODING": "cp1252"}
-    for command in (["evaluate", "--as-of", AS_OF], ["evaluate", "--as-of", AS_OF, "--summary-only"], ["validate"]):
+    for command in (["evaluate", "--as-of", AS_OF], ["validate"]):
         result = _run(*command, str(unicode_profile), str(unicode_profile), env=env)
         assert result.returncode in (0, 1), result.stderr.decode("cp1252", "replace")
         assert b"Traceback" not in result.stderr and result.stdout
@@ -538,7 +539,8 @@ def test_text_output_to_a_stdout_that_is_not_utf8_is_written_not_a_traceback(uni
     assert single.returncode in (0, 1) and single.stdout.decode("cp1252").startswith("Ukuphepha ? Ward 12 ? ??")
 
 
-@pytest.mark.parametrize("fmt", ["json", "markdown", "html"])
+@pytest.mark.parametrize("fmt", [pytest.param("json", marks=pytest.mark.slow), "markdown",
+                                 pytest.param("html", marks=pytest.mark.slow)])
 def test_data_formats_to_a_stdout_that_is_not_utf8_are_utf8(unicode_profile, fmt) -> None:
     args = ["evaluate", "--engine", "python", "--format", fmt, "--as-of", AS_OF, str(unicode_profile)]
     narrow = _run(*args, env={"PYTHONIOENCODING": "cp1252"})
@@ -547,6 +549,7 @@ def test_data_formats_to_a_stdout_that_is_not_utf8_are_utf8(unicode_profile, fmt
     assert narrow.stdout == wide.stdout and "Ukuphepha → Ward 12 ✓ 安全" in narrow.stdout.decode("utf-8")
 
 
+@pytest.mark.slow
 def test_schema_and_rule_docs_to_a_stdout_that_is_not_utf8_are_utf8() -> None:
     for command in (["schema"], ["rules", "docs"], ["rules", "list"]):
         result = _run(*command, env={"PYTHONIOENCODING": "cp1252"})
