@@ -54,8 +54,7 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(folder))
     monkeypatch.delenv("ADVISOR_NO_CACHE", raising=False)
-    if hasattr(cache, "_noted"):
-        cache._noted.clear()
+    cache._noted.clear()  # each test sees the cache's notes afresh
     return folder
 
 
