@@ -15,6 +15,7 @@ from .profile.reading import load_profile as _load_profile, read_profiles
 from .profile.validation import LoadedProfile
 from .report.findings import Report
 from .rulebook import PathLike, Rulebook, load_rules, shipped_rules_dir
+from .words import quoted
 
 __all__ = ["Advisor", "evaluate", "load_profile", "load_rules", "as_of_date", "shipped_rules_dir"]
 
@@ -40,8 +41,12 @@ def as_of_date(value: date | str | None) -> date:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise UsageError(f"as-of date {value!r} is not a date (YYYY-MM-DD)") from None
-    return value
+            raise UsageError(f"as-of date {quoted(value)} is not a date (YYYY-MM-DD)") from None
+    if isinstance(value, datetime):  # a moment: its day
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise UsageError(f"as-of date {quoted(value)} is not a date; give a datetime.date or 'YYYY-MM-DD'")
 
 
 class Advisor:

@@ -1,26 +1,65 @@
-"""A cache of checked and compiled rules, keyed by the files they came from (as Python caches bytecode).
+"""A cache of checked and compiled rules, keyed by the bytes of the files they came from (as Python caches bytecode).
 
 Loading and checking ~30 rule files and compiling them costs ~100 ms, most of a command's
-start-up; unpickling the result costs a few. The key covers every rule file, the knowledge
-base and advisor's own modules (path, size, modification time), so any change recompiles.
-A rule file with a mistake is never cached: it fails to load on every run. Set
-ADVISOR_NO_CACHE=1 to switch the cache off, ADVISOR_CACHE_DIR to move it.
+start-up; reading the result back costs a few. The key is a digest of the bytes of every rule
+file, the knowledge base and advisor's own modules (and their paths, advisor's, Python's and
+pydantic's versions), so any edit recompiles, even one that keeps a file's size and
+modification time. A rule file with a mistake is never cached: it fails to load on every run.
+Set ADVISOR_NO_CACHE=1 to switch the cache off, ADVISOR_CACHE_DIR to move it.
+
+A cache entry is a pickle, and reading a pickle can run code, so an entry is only read when
+nobody but the user can have written it:
+
+* the cache folder must be the user's own and writable by nobody else (checked on the open
+  folder, so it cannot be swapped between the check and the read), else it is not used;
+* an entry must be a regular file of the user's, writable by nobody else;
+* an entry is authenticated (HMAC-SHA256) with a random key kept in the folder, readable by
+  the user alone, over its name and its bytes: a damaged entry, one copied in from elsewhere
+  or one renamed to another key is ignored and rebuilt.
+
+The cache deletes only entries it can authenticate (which it wrote itself). Whatever goes
+wrong with it costs only start-up time; `--verbose` says why in one line (the "advisor"
+logger). The cache is used on POSIX systems only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
+import logging
 import os
 import pickle
+import secrets
+import stat
 import sys
-import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
-FORMAT = 1
+FORMAT = 2
+#: The first bytes of an entry, then its 32-byte MAC, then the pickle.
+MAGIC = b"advisor rules cache 2\n"
+#: The entries' names: rules-<digest>.cache. (Format 1 wrote rules-<digest>.pickle; those are left alone.)
+PREFIX, SUFFIX = "rules-", ".cache"
+KEY_FILE = "key"
+KEY_BYTES = 32
+#: An entry larger than this is not read (the shipped rules compile to about 250 KB).
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+#: A file hashed for the key larger than this is not cached (rule files over 4 MiB are refused anyway).
+MAX_HASHED_BYTES = 16 * 1024 * 1024
+#: Entries older than this (not used since) are deleted when a new one is written.
+MAX_AGE_SECONDS = 86400
+
+log = logging.getLogger("advisor")
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 def cache_dir() -> Path | None:
+    """The cache folder, or None when the cache is switched off."""
     if os.environ.get("ADVISOR_NO_CACHE"):
         return None
     explicit = os.environ.get("ADVISOR_CACHE_DIR")
@@ -30,50 +69,226 @@ def cache_dir() -> Path | None:
     return Path(base) / "advisor"
 
 
-def key(files: Iterable[Path], version: str) -> str:
-    """A digest of the files' paths, sizes and modification times, with advisor's own modules."""
-    digest = hashlib.sha256(f"{FORMAT}|{version}|{sys.version}".encode())
+def _supported() -> bool:
+    return os.name == "posix" and hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
+
+
+def key(files: Iterable[Path], version: str) -> str | None:
+    """A digest of the files' paths and bytes, with advisor's own modules; None when a file cannot be hashed
+    (not a regular file, or too large): then nothing is cached and the loader reports the file."""
+    import pydantic
+
+    digest = hashlib.sha256(f"{FORMAT}|{version}|{sys.version}|{pydantic.VERSION}".encode())
     own = sorted(Path(__file__).parent.rglob("*.py"))
     for path in list(files) + own:
-        st = path.stat()
-        digest.update(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        data = _read_regular(str(path), MAX_HASHED_BYTES)
+        if data is None:
+            return None
+        digest.update(f"{os.path.realpath(path)}|{len(data)}\n".encode())
+        digest.update(data)
     return digest.hexdigest()[:32]
 
 
-def load(digest: str) -> Any | None:
-    folder = cache_dir()
-    if folder is None:
+def _read_regular(path: str, limit: int, dir_fd: int | None = None, *, own: bool = False,
+                  follow: bool = True) -> bytes | None:
+    """The bytes of a regular file of at most limit bytes (with own: one of the user's that nobody else
+    can write), else None. Opened without blocking, so a FIFO in its place cannot hang the read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC | (0 if follow else _NOFOLLOW), dir_fd=dir_fd)
+    except OSError:
         return None
     try:
-        with open(folder / f"rules-{digest}.pickle", "rb") as fh:
-            return pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        return None  # no cache yet, or one from another version: compile afresh
-
-
-def store(digest: str, value: Any) -> None:
-    folder = cache_dir()
-    if folder is None:
-        return
-    tmp = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".rules-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, folder / f"rules-{digest}.pickle")
-        tmp = None
-        for old in folder.glob("rules-*.pickle"):  # keep the cache from growing with every edit
-            if old.name != f"rules-{digest}.pickle" and old.stat().st_mtime < _a_day_ago():
-                old.unlink(missing_ok=True)
-    except (OSError, pickle.PicklingError, TypeError):
-        pass  # a read-only home or a full disk only costs the next run its start-up time
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit or (own and not _private(st, 0o022)):
+            return None
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks) if size <= limit else None
+    except OSError:
+        return None
     finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+        os.close(fd)
 
 
-def _a_day_ago() -> float:
-    import time
+def _private(st: os.stat_result, forbidden: int) -> bool:
+    """Owned by this user, and none of the `forbidden` mode bits (group and other access) set."""
+    return st.st_uid == os.geteuid() and not st.st_mode & forbidden
 
-    return time.time() - 86400
+
+def folder_problem(st: os.stat_result) -> str | None:
+    """Why a folder with this status is not safe for the cache, or None when it is."""
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a folder"
+    if st.st_uid != os.geteuid():
+        return f"it belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return "other users can write to it"
+    return None
+
+
+_noted: set[str] = set()
+
+
+def _note(message: str) -> None:
+    if message not in _noted:  # once per process: a load and a store may meet the same problem
+        _noted.add(message)
+        log.info("%s", message)
+
+
+def _open_folder(create: bool) -> tuple[int, Path] | None:
+    """The cache folder, opened and checked; None (with a note saying why, when it exists) when it cannot be used."""
+    folder = cache_dir()
+    if folder is None or not _supported():
+        return None
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            _note(f"not using the rules cache {folder}: cannot create it ({exc.strerror or exc})")
+            return None
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        _note(f"not using the rules cache {folder}: {exc.strerror or exc}")
+        return None
+    problem = folder_problem(os.fstat(fd))
+    if problem:
+        os.close(fd)
+        _note(f"not using the rules cache {folder}: {problem}")
+        return None
+    return fd, folder
+
+
+def _secret(fd: int, create: bool) -> bytes | None:
+    """The folder's key: a regular file of the user's that only the user can read; made when missing (or bad)."""
+    data = _read_regular(KEY_FILE, KEY_BYTES, fd, follow=False)
+    if data is not None and len(data) == KEY_BYTES:
+        with contextlib.suppress(OSError):
+            if _private(os.stat(KEY_FILE, dir_fd=fd, follow_symlinks=False), 0o077):
+                return data
+    if not create:
+        return None
+    data = secrets.token_bytes(KEY_BYTES)
+    _put(fd, KEY_FILE, data, 0o600)
+    return data
+
+
+def _put(fd: int, name: str, data: bytes, mode: int) -> None:
+    """Write a file in the folder whole or not at all: a new temporary file, renamed over name."""
+    tmp = f".{name}.{secrets.token_hex(8)}.tmp"
+    out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode, dir_fd=fd)
+    try:
+        with os.fdopen(out, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        tmp = ""
+    finally:
+        if tmp:
+            try:
+                os.unlink(tmp, dir_fd=fd)
+            except OSError:
+                pass
+
+
+def _mac(secret: bytes, name: str, payload: bytes) -> bytes:
+    return hmac.new(secret, name.encode() + b"\0" + payload, hashlib.sha256).digest()
+
+
+def _payload(secret: bytes, name: str, data: bytes) -> bytes | None:
+    """The pickle inside an entry when the entry is authentic, else None."""
+    head = len(MAGIC) + 32
+    if len(data) < head or not data.startswith(MAGIC):
+        return None
+    payload = data[head:]
+    return payload if hmac.compare_digest(data[len(MAGIC):head], _mac(secret, name, payload)) else None
+
+
+def entry_name(digest: str) -> str:
+    return f"{PREFIX}{digest}{SUFFIX}"
+
+
+def load(digest: str | None) -> Any | None:
+    """The value cached under digest, or None: no cache, no entry, or one that is not safe to read or damaged."""
+    if digest is None:
+        return None
+    opened = _open_folder(create=False)
+    if opened is None:
+        return None
+    fd, folder = opened
+    try:
+        return _load(fd, folder, entry_name(digest))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _load(fd: int, folder: Path, name: str) -> Any | None:
+    try:
+        os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None  # not cached yet
+    secret = _secret(fd, create=False)
+    data = _read_regular(name, MAX_ENTRY_BYTES, fd, own=True, follow=False)
+    if data is None or secret is None:
+        why = "it is not a regular file of yours that only you can write" if secret is not None else \
+            "the folder's key is missing or readable by others"
+        _note(f"ignoring the rules cache {folder / name}: {why}; rebuilding it")
+        return None
+    payload = _payload(secret, name, data)
+    if payload is None:
+        _note(f"ignoring the rules cache {folder / name}: it is damaged or was not written here; rebuilding it")
+        return None
+    try:
+        value = pickle.loads(payload)
+    except Exception as exc:  # noqa: BLE001 - an authentic entry advisor can no longer read: rebuild it
+        _note(f"ignoring the rules cache {folder / name}: it cannot be read ({type(exc).__name__}); rebuilding it")
+        return None
+    with contextlib.suppress(OSError):  # in use: not pruned as unused
+        os.utime(name, dir_fd=fd, follow_symlinks=False)
+    return value
+
+
+def store(digest: str | None, value: Any) -> None:
+    """Cache value under digest, and delete this cache's own entries unused for a day. Failing only costs time."""
+    if digest is None:
+        return
+    opened = _open_folder(create=True)
+    if opened is None:
+        return
+    fd, folder = opened
+    try:
+        secret = _secret(fd, create=True)
+        assert secret is not None
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        name = entry_name(digest)
+        _put(fd, name, MAGIC + _mac(secret, name, payload) + payload, 0o600)
+        _prune(fd, secret, keep=name)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
+        _note(f"cannot write the rules cache in {folder}: {getattr(exc, 'strerror', None) or exc}")
+    finally:
+        os.close(fd)
+
+
+def _prune(fd: int, secret: bytes, keep: str) -> None:
+    """Delete entries older than MAX_AGE_SECONDS that this cache wrote (they authenticate with its key)."""
+    old = time.time() - MAX_AGE_SECONDS
+    with os.scandir(fd) as entries:
+        names = [e.name for e in entries if e.name.startswith(PREFIX) and e.name.endswith(SUFFIX) and e.name != keep]
+    for name in names:
+        try:
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if st.st_mtime >= old or not stat.S_ISREG(st.st_mode):
+                continue
+            data = _read_regular(name, MAX_ENTRY_BYTES, fd, own=True, follow=False)
+            if data is not None and _payload(secret, name, data) is not None:
+                os.unlink(name, dir_fd=fd)
+        except OSError:
+            continue

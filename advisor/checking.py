@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 E = TypeVar("E", bound=AdvisorError)
 
-#: A problem found in checked data: where it is in the document, and what is wrong there.
-Problem = tuple[Path, str]
+#: A problem found in checked data: where it is in the document, and what is wrong there (or a function
+#: that says it, called only for the problem reported: a did-you-mean over thousands of names costs time).
+Problem = tuple[Path, "str | Callable[[], str]"]
 
 #: What a value of the wrong type should have been, by pydantic's error type.
 TYPE_WORDS = {
@@ -29,7 +30,7 @@ TYPE_WORDS = {
 def first_problem(error: type[E], document: YamlDocument, problems: Sequence[Problem]) -> E:
     """The error (of the caller's class) for the problem that comes first in the file, counting the others."""
     path, message = min(problems, key=lambda problem: _position(document, problem[0]))
-    return _error_at(error, document, path, message, len(problems))
+    return _error_at(error, document, path, message() if callable(message) else message, len(problems))
 
 
 def first_invalid(error: type[E], document: YamlDocument, exc: ValidationError,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import signal
 import sys
 from typing import Any, Sequence
 
@@ -12,7 +14,7 @@ import click
 
 from . import __version__
 from . import engine as engines
-from .errors import AdvisorError, UsageError, did_you_mean
+from .errors import AdvisorError, UsageError, did_you_mean, printable
 from .language.docs import coverage_lines, problem_table, rule_reference, rule_table, rule_text
 from .profile.reading import Source, expand_inputs, read_profiles
 from .profile.schema import field_reference, json_schema
@@ -29,6 +31,13 @@ EXIT_FINDINGS = 1
 #: Bad input or usage (a profile, a rule file, an option); the message is on stderr.
 EXIT_ERROR = 2
 
+#: Stopped by signal N: 128 + N, as a shell reports it (130 for Ctrl-C, SIGINT; 143 for SIGTERM).
+EXIT_SIGNAL = 128
+#: The reader of standard output went away (`| head`): 128 + SIGPIPE, quietly.
+EXIT_BROKEN_PIPE = EXIT_SIGNAL + 13
+#: The signals that stop a command cleanly: workers stopped, temporary files removed, exit 128 + N.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
 #: A progress bar is drawn (on a terminal) when more profiles than this are evaluated.
 PROGRESS_MIN = 20
 
@@ -36,7 +45,7 @@ _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def _error(exc: AdvisorError | str) -> None:
-    click.echo(f"error: {exc}", err=True)
+    click.echo(printable(f"error: {exc}"), err=True)
 
 
 def _isatty(stream: Any) -> bool:
@@ -51,15 +60,95 @@ def _use_color(stream: Any) -> bool:
     return _isatty(stream)
 
 
+class _Notes(logging.Handler):
+    """The library's notes (the "advisor" logger: why the rules cache was not used, ...) as `note: ...` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(printable(f"note: {record.getMessage()}"), err=True)
+
+
+def _notes_on_stderr() -> None:
+    """Show the library's notes on stderr until the command ends (--verbose)."""
+    logger, handler = logging.getLogger("advisor"), _Notes(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def remove() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    click.get_current_context().call_on_close(remove)
+
+
+class Stopped(BaseException):
+    """A stop signal arrived: raised in the main thread so that every `finally` runs (workers are stopped,
+    temporary files removed) before the command exits with 128 + the signal number. A BaseException, so
+    that no `except Exception` of a profile's evaluation takes it for that profile's failure."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: Any) -> None:
+    for sig in STOP_SIGNALS:  # the first signal stops the command; more only wait for the clean-up
+        signal.signal(sig, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stopping_cleanly() -> Any:
+    """Stop signals raise Stopped while the command runs (only where handlers can be set: the main thread)."""
+    previous: dict[int, Any] = {}
+    try:
+        for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # a command started with nohup keeps ignoring HUP
+                previous[sig] = signal.signal(sig, _stop)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at the null device, so that flushing it at exit raises nothing more."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _tolerant_stdout() -> None:
+    """Text for a person on a standard output that is not UTF-8 (PYTHONIOENCODING=cp1252, a Windows console):
+    a character it cannot write becomes '?' instead of a UnicodeEncodeError. JSON, Markdown and HTML are
+    written as UTF-8 bytes (advisor.report.output.write_stdout)."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "") != "utf8":
+        with contextlib.suppress(Exception):
+            reconfigure(errors="replace")
+
+
 class AdvisorGroup(click.Group):
-    """A group that turns every library error into `error: <message>` and exit code 2, never a traceback."""
+    """A group that turns every library error into `error: <message>` and exit code 2, never a traceback; a
+    stop signal into exit 128 + N, and a reader that went away (`| head`) into a quiet exit 141."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _tolerant_stdout()
         try:
-            return super().invoke(ctx)
+            with _stopping_cleanly():
+                return super().invoke(ctx)
         except AdvisorError as exc:
             _error(exc)
             ctx.exit(EXIT_ERROR)
+        except Stopped as exc:
+            ctx.exit(EXIT_SIGNAL + exc.signum)
+        except BrokenPipeError:
+            _quiet_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
 
 
 rules_option = click.option(
@@ -78,7 +167,8 @@ def cli() -> None:
     (Civilian Secretariat for Police Service, 2020) and reports the recommended structure, the
     governance gaps, the failure risks and the strengths, each citing the guide.
 
-    Exit codes: 0 ok, 1 findings at or above --fail-on, 2 bad input or usage.
+    Exit codes: 0 ok, 1 findings at or above --fail-on, 2 bad input or usage, 128 + N stopped by signal N
+    (130 Ctrl-C, 143 SIGTERM), 141 the reader of the output went away (| head).
 
     \b
     Example:
@@ -105,8 +195,8 @@ def cli() -> None:
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Evaluate as on this date (reviews overdue, waivers expired). [default: today, or SOURCE_DATE_EPOCH]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
-              help="Evaluate in N worker processes; results and their order are the same as with one. "
-                   "[default: the number of cores; one for fewer than 32 profiles]")
+              help="Evaluate in N worker processes (at most two per core); results and their order are the same "
+                   "as with one. [default: the number of cores; one for fewer than 32 profiles]")
 @click.option("--brief", is_flag=True,
               help="Write the committee brief alone: how ready the partnership is, the problems to act on first, the "
                    "questions to settle and what is going well (at most two A4 pages); with several profiles, a brief "
@@ -143,6 +233,8 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
       0  every profile evaluated, nothing at or above --fail-on
       1  a finding at or above --fail-on
       2  a profile, rule file or option is wrong (message on stderr)
+      130, 143  stopped by Ctrl-C (SIGINT) or SIGTERM: 128 + the signal's number
+      141  the reader of the output went away (| head)
 
     \b
     Example:
@@ -161,7 +253,11 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
     if summary_only and (brief or everything):
         raise click.UsageError("--summary-only prints only the summary; leave out --brief and --all")
     # The portfolio brings in multiprocessing: imported when a command evaluates, not at start-up.
-    from .portfolio import evaluate_portfolio
+    from .portfolio import cores, evaluate_portfolio, max_jobs
+
+    if jobs is not None and jobs > max_jobs() and not quiet:
+        click.echo(f"note: --jobs {jobs} is more than this machine can use; starting at most {max_jobs()} workers "
+                   f"(two per core, {cores()} core{'s' if cores() != 1 else ''} here)", err=True)
 
     items = list(expand_inputs(profiles))
     single = len(items) == 1 and isinstance(items[0], Source) and items[0].kind == "file"
@@ -171,7 +267,10 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
                  color=to_terminal and _use_color(stdout),
                  # None: the terminal's own width; files and pipes get the widest text.
                  width=None if to_terminal else MAX_TEXT_WIDTH,
-                 say=(lambda note: click.echo(note, err=True)) if verbose else None, brief=brief, everything=everything)
+                 say=(lambda note: click.echo(printable(note), err=True)) if verbose else None, brief=brief,
+                 everything=everything)
+    if verbose:
+        _notes_on_stderr()
     if verbose and engine is None:
         problem = engines.durable_problem()
         if problem:
@@ -189,14 +288,12 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
         render=out.render, progress=bar.update if show_progress else None,
     )
     try:
-        with bar, contextlib.closing(outcomes):
+        with bar, contextlib.closing(outcomes):  # closing: the workers stop however this block ends
             _deliver(outcomes, summary, out, clear_line=show_progress)
         out.close(summary)
-    except BrokenPipeError:
-        # The reader stopped reading (`| head`): stop without a traceback, as other tools do.
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        click.get_current_context().exit(EXIT_ERROR)
+    except BaseException:
+        out.discard()  # a signal, a reader gone (`| head`) or an error: no temporary file is left behind
+        raise
     click.get_current_context().exit(EXIT_ERROR if summary.failed else EXIT_FINDINGS if summary.at_fail_on else EXIT_OK)
 
 
@@ -205,7 +302,7 @@ def _deliver(outcomes: Any, summary: PortfolioSummary, out: Output, clear_line: 
     for outcome in outcomes:
         if outcome.error is not None:
             # Start on a clean line when the progress bar is drawn on this terminal.
-            click.echo(("\r\x1b[K" if clear_line else "") + f"error: {outcome.error}", err=True)
+            click.echo(("\r\x1b[K" if clear_line else "") + printable(f"error: {outcome.error}"), err=True)
             summary.add_error(outcome.error)
             out.skip(outcome)
         else:
@@ -237,7 +334,7 @@ def validate(profiles: tuple[str, ...], rule_dirs: tuple[str, ...]) -> None:
                 _error(loaded)
                 failed = True
             else:
-                click.echo(f"ok: {name}")
+                click.echo(f"ok: {printable(name)}")
     click.get_current_context().exit(EXIT_ERROR if failed else EXIT_OK)
 
 

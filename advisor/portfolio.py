@@ -6,6 +6,7 @@ report room's (advisor.report.summary); this module adds only the worker pool.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -25,6 +26,7 @@ from .profile.validation import LoadedProfile
 from .report.findings import Report
 from .report.summary import PortfolioSummary, ProfileRecord, Recorder
 from .rulebook import PathLike, Rulebook, load_rules
+from .words import quoted
 
 __all__ = ["Outcome", "evaluate_portfolio", "summarize", "expand_inputs", "PortfolioSummary", "ProfileRecord"]
 
@@ -33,6 +35,23 @@ MAX_CHUNK = 32
 #: With jobs=None, fewer sources than this are evaluated in this process: starting workers
 #: (a fork and an Advisor each, about 0.1 s) costs more than it saves.
 PARALLEL_MIN = 32
+
+#: At most this many workers per core: the work is CPU-bound, so more only cost memory (about 40 MiB each).
+JOBS_PER_CORE = 2
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def max_jobs() -> int:
+    """The most worker processes a portfolio starts, whatever `jobs` asks for: JOBS_PER_CORE per core."""
+    return JOBS_PER_CORE * cores()
+
 
 #: A renderer turns a report into output (text or bytes); it runs in the worker processes.
 Render = Callable[[Report, KnowledgeBase], "str | bytes"]
@@ -99,9 +118,47 @@ _worker: _Worker | None = None
 
 def _start_worker(*args: Any) -> None:
     global _worker
-    # Ctrl-C stops the command in the parent, which then stops the workers.
+    # Ctrl-C stops the command in the parent, which then stops the workers; SIGTERM ends a worker at once
+    # (not the handler a forked worker inherits from the command line).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    _end_with_parent()
     _worker = _Worker(*args)
+
+
+def _end_with_parent() -> None:
+    """On Linux, ask for SIGTERM when the parent dies (even by SIGKILL), so that no worker outlives it."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ImportError):  # not Linux
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Stop an executor's workers now (the run was stopped or abandoned), then shut it down."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        process.join(5)
+        if process.exitcode is None:
+            with contextlib.suppress(Exception):
+                process.kill()
+                process.join(5)
+    # A worker stopped while sending its result leaves half a message, which the pool's thread waits to
+    # read in full: with the workers gone, closing this process's end of their pipe ends that read.
+    with contextlib.suppress(Exception):
+        executor._result_queue._writer.close()  # type: ignore[attr-defined]
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_chunk(sources: Sequence[Source]) -> list[Outcome]:
@@ -158,6 +215,11 @@ class _Pool:
                     yield from self._collect(pending.popleft(), progress)
             while pending:
                 yield from self._collect(pending.popleft(), progress)
+        except BaseException:  # stopped (a signal, the consumer closing the generator early) or failed
+            if self.executor is not None:
+                _stop(self.executor)
+                self.executor = None
+            raise
         finally:
             if self.executor is not None:
                 self.executor.shutdown(wait=True, cancel_futures=True)
@@ -186,20 +248,27 @@ class _Pool:
     def _isolated(self, chunk: list[Source]) -> list[Outcome]:
         out: list[Outcome] = []
         executor: ProcessPoolExecutor | None = None
-        for src in chunk:
-            executor = executor or self._new(1)
-            future = executor.submit(_run_chunk, [src])
-            processes = list(getattr(executor, "_processes", {}).values())
-            try:
-                out.extend(future.result())
-            except BrokenProcessPool:
-                # Shut down first: the pool's own thread reaps the dead worker, and a second waitpid
-                # racing it would find no child and leave the exit code unknown.
-                executor.shutdown(wait=True)
+        try:
+            for src in chunk:
+                executor = executor or self._new(1)
+                future = executor.submit(_run_chunk, [src])
+                processes = list(getattr(executor, "_processes", {}).values())
+                try:
+                    out.extend(future.result())
+                except BrokenProcessPool:
+                    # Shut down first: the pool's own thread reaps the dead worker, and a second waitpid
+                    # racing it would find no child and leave the exit code unknown.
+                    executor.shutdown(wait=True)
+                    executor = None
+                    out.append(Outcome(src.name, error=f"{src.name}: the {self.engine} engine crashed ({_exit_reason(processes)})"))
+        except BaseException:
+            if executor is not None:
+                _stop(executor)
                 executor = None
-                out.append(Outcome(src.name, error=f"{src.name}: the {self.engine} engine crashed ({_exit_reason(processes)})"))
-        if executor is not None:
-            executor.shutdown(wait=True)
+            raise
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True)
         return out
 
 
@@ -244,7 +313,8 @@ def evaluate_portfolio(
     `jobs` > 1 (None: one per core, or one in all for fewer than PARALLEL_MIN sources) the
     profiles are evaluated in that many worker processes
     (durable-rules holds the GIL, so threads would not help); the outcomes and their order are
-    the same as with one job, which evaluates in this process. `render(report, knowledge)`,
+    the same as with one job, which evaluates in this process; at most max_jobs() workers (two
+    per core) are started, however many are asked for. `render(report, knowledge)`,
     when given, runs where the report is made (it must be picklable when the platform cannot
     fork) and its result comes back as `Outcome.output`; reports themselves never leave their
     process, so memory stays bounded however many profiles there are. A profile that cannot be
@@ -255,6 +325,8 @@ def evaluate_portfolio(
     rulebook = rules if isinstance(rules, Rulebook) else load_rules(rules)
     day = as_of_date(as_of)
     expanded = (x for item in inputs for x in (expand_inputs([item]) if isinstance(item, (str, os.PathLike)) else [item]))
+    if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool)):
+        raise UsageError(f"jobs must be a whole number or None, not {quoted(jobs)}")
     if jobs is not None and jobs < 1:
         raise UsageError(f"jobs must be at least 1, not {jobs}")
     initargs = (rulebook, engine, day, render)
@@ -264,7 +336,8 @@ def evaluate_portfolio(
     listed = list(expanded)
     count = sum(1 for item in listed if isinstance(item, Source))
     if jobs is None:
-        jobs = (os.cpu_count() or 1) if count >= PARALLEL_MIN else 1
+        jobs = cores() if count >= PARALLEL_MIN else 1
+    jobs = min(jobs, max_jobs())
     if min(jobs, count) <= 1:
         return _in_process(listed, initargs, progress)
     # Checked here, so that a missing durable-rules is one clear error rather than a broken pool.

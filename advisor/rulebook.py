@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import __version__, cache
+from .engine import durable_form
+from .errors import RuleError, UsageError
 from .knowledge import KnowledgeBase, knowledge_file, load_knowledge
 from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
 from .language.syntax import ProblemDef
 from .profile.validation import Known
 from .resources import data_path
+from .words import quoted
 
 PathLike = str | os.PathLike
 
@@ -76,7 +79,7 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     file with a mistake raises RuleError every time. A knowledge base given explicitly checks
     the rules' guide refs against it instead of the shipped one (and skips the cache).
     """
-    folders = ([shipped_rules_dir()] if shipped else []) + [Path(p) for p in extra]
+    folders = ([shipped_rules_dir()] if shipped else []) + _folders(extra)
     if knowledge is not None:
         return _build(folders, knowledge)
     files = [knowledge_file()] + [f for folder in folders for f in rule_files(folder)]
@@ -89,9 +92,41 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     return rulebook
 
 
+def _folders(extra: Any) -> list[Path]:
+    """Rule folders as paths: a list of them, or one folder given alone."""
+    if isinstance(extra, (str, os.PathLike)):
+        extra = [extra]
+    try:
+        return [Path(p) for p in extra]
+    except TypeError:
+        raise UsageError(f"rule folders are paths (a folder or a list of folders), not {quoted(extra)}") from None
+
+
 def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     ruleset = check_rules(folders, knowledge)
     shipped = shipped_rules_dir().resolve()
     custom = any(not Path(f).resolve().is_relative_to(shipped) for f in ruleset.files)
     version = f"{__version__}+{len(ruleset.rules)}{'+custom' if custom else ''}"
-    return Rulebook(knowledge, compile_rules(ruleset), version)
+    compiled = compile_rules(ruleset)
+    check_engine_limits(compiled)
+    return Rulebook(knowledge, compiled, version)
+
+
+def check_engine_limits(compiled: Compiled) -> None:
+    """A RuleError naming the rule when durable-rules could not run the compiled rules, whichever engine is
+    used: rules that load, load for both engines, and a rule past durable-rules' limits is refused here,
+    once, rather than in every worker process that builds the engine."""
+    try:
+        durable_form.plan(compiled.stages)
+    except durable_form.DurableLimit as exc:
+        engine_id = exc.rule_id or ""
+        variant = compiled.variants.get(engine_id)
+        case = compiled.cases.get(engine_id)
+        if variant is not None:
+            what, where = f"rule '{variant.rule.id}'", variant.rule.source
+        elif case is not None:
+            derived = next(d for d in compiled.ruleset.derived if d.name == case[0])
+            what, where = f"derived fact '{derived.name}'", derived.source
+        else:
+            raise RuleError(f"the rules are too many for the durable engine: {exc.reason}; load fewer rules") from None
+        raise RuleError(f"{what}: {exc.reason}", where) from None

@@ -50,11 +50,33 @@ def item_in_words(collection: str, index: int, name: str | None) -> str:
 
 
 def quoted(value: Any, limit: int = 60) -> str:
-    """A value as quoted in a one-line message: repr, control characters escaped, long text cut."""
+    """A value as quoted in a one-line message: repr, control characters escaped, long text cut.
+
+    Whatever a library caller passes: a whole number too long to write out is named by its length,
+    an object whose repr fails by its type.
+    """
     if isinstance(value, str) and len(value) > limit:
         return repr(value[:limit] + "...")
-    text = repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+        return f"a whole number of {_digits(value):,} digits"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a caller's object: its repr is not ours to trust
+        return f"a {type(value).__name__}"
+    if not isinstance(text, str):
+        return f"a {type(value).__name__}"
     return text if len(text) <= limit + 2 else text[:limit] + "..."
+
+
+def _digits(value: int) -> int:
+    """The number of decimal digits of a whole number too long for str() (over 4,300 digits)."""
+    value = abs(value)
+    digits = int(value.bit_length() * 0.30102999566398120)
+    while 10**digits <= value:
+        digits += 1
+    while digits > 1 and 10 ** (digits - 1) > value:
+        digits -= 1
+    return digits
 
 
 def described(value: Any) -> str:

@@ -10,6 +10,8 @@ error. Mapping keys are read as the text written (`true:` is the key 'true', `1:
 from __future__ import annotations
 
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -30,10 +32,14 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 #: Values in one document, counting each alias as the size of what it stands for (stops "billion laughs").
 MAX_NODES = 250_000
+#: Documents in one YAML stream (and profiles in one JSON Lines file): a file holding more is refused.
+MAX_DOCUMENTS = 100_000
 #: A number written with more characters than this is refused (big or sexagesimal numbers cost time to build).
 MAX_NUMBER_CHARS = 100
 
 _TAG = "tag:yaml.org,2002:"
+#: How YAML 1.1 writes numbers in base 60 (1:30), 16 (0x1F), 8 (012) and 2 (0b101).
+_OTHER_BASE = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0x[0-9a-fA-F_]+|0[0-7_]+|0b[01_]+)$")
 _STANDARD_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
 #: Tags the resolver gives to plain `<<` and `=`; as values they are just text.
 _TEXT_TAGS = {_TAG + "merge", _TAG + "value"}
@@ -82,19 +88,40 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
     """Read a file as UTF-8 text (a byte-order mark is allowed), refusing files over max_bytes."""
     reading = Reading(source or str(path), error)
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            raise reading.fail(
-                f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes for one file; "
-                "a profile is a few KiB: split the file or remove what does not belong in it"
-            )
-        with open(path, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
+        # Opened without blocking: a FIFO without a writer must not hang the reader (it reads as empty).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise reading.fail(read_problem(exc)) from None
-    if len(raw) > max_bytes:  # the file grew while it was read (or is a device)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise reading.fail("is a folder, not a file")
+        if stat.S_ISREG(st.st_mode) and st.st_size > max_bytes:
+            raise reading.fail(
+                f"file is {st.st_size:,} bytes, over the limit of {max_bytes:,} bytes for one file; "
+                "a profile is a few KiB: split the file or remove what does not belong in it"
+            )
+        if not stat.S_ISREG(st.st_mode) and hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # a pipe or device named explicitly is read as `cat` would, within the limit
+        raw = _read_at_most(fd, max_bytes + 1)
+    except OSError as exc:
+        raise reading.fail(read_problem(exc)) from None
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:  # the file grew while it was read (or is a device or pipe)
         raise reading.fail(f"file is over the limit of {max_bytes:,} bytes for one file")
     return _decode(raw, reading)
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = os.read(fd, min(limit - size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _too_deep() -> str:
@@ -146,17 +173,38 @@ def _loader(text: str, reading: Reading) -> Any:
 def load_documents(text: str, source: str, error: type[AdvisorError] = YamlError) -> Iterator[YamlDocument]:
     """Parse every YAML document in text, yielding each with its marks."""
     reading = Reading(source, error)
+    _count_documents(text, reading)
     loader = _loader(text, reading)
     try:
         events = _Events(loader, text, reading)
         events.next()  # the stream start
+        count = 0
         while not isinstance(events.peek(), yaml.StreamEndEvent):
-            events.next()  # the document start
+            start = events.next()  # the document start
+            count += 1
+            if count > MAX_DOCUMENTS:
+                raise reading.fail(f"holds more than {MAX_DOCUMENTS:,} YAML documents ('---'); split it into several files",
+                                   start.start_mark.line + 1, start.start_mark.column + 1)
             document = _Composer(loader, events, reading).document()
             events.next()  # the document end
             yield document
     finally:
         loader.dispose()
+
+
+#: A line that starts a YAML document: YAML allows `---` at the start of a line nowhere else.
+_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+
+
+def _count_documents(text: str, reading: Reading) -> None:
+    """Refuse a stream of more than MAX_DOCUMENTS documents before parsing any (parsing each costs time)."""
+    if text.count("---") <= MAX_DOCUMENTS:
+        return
+    for n, match in enumerate(_DOCUMENT_START.finditer(text), 1):
+        if n > MAX_DOCUMENTS + 1:  # the first document may lack its '---'
+            before = text[: match.start()]
+            raise reading.fail(f"holds more than {MAX_DOCUMENTS:,} YAML documents ('---'); split it into several files",
+                               before.count("\n") + 1, 1)
 
 
 def load_document(text: str, source: str, error: type[AdvisorError] = YamlError) -> YamlDocument:
@@ -430,6 +478,11 @@ class _Composer:
             raise self._fail(event, f"number {quoted(value, 20)} is {len(value):,} characters long, over the limit of "
                              f"{MAX_NUMBER_CHARS}; put it in quotes if it is text", path_text(path) or None)
         node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+        if tag in (_TAG + "int", _TAG + "float") and event.tag is None and _OTHER_BASE.match(value):
+            # YAML 1.1 reads 1:30 as 90 (base 60), 0x1F as 31 and 012 as 10: rarely what was meant.
+            meaning = self.loader.yaml_constructors[tag](self.loader, node)
+            raise self._fail(event, f"number {quoted(value)} is read by YAML as {meaning}; write {meaning}, or put it "
+                             "in quotes if it is text", path_text(path) or None)
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
         except Exception as exc:  # noqa: BLE001 - a bad scalar (2026-02-30, !!int "x") is a user error

@@ -40,7 +40,7 @@ def test_second_load_comes_from_the_cache_and_evaluates_the_same(cache_dir, tmp_
     rules.mkdir()
     (rules / "custom.yaml").write_text(RULE.format(severity="high"), encoding="utf-8")
     first = advisor.Advisor([rules], engine="python")
-    assert len(list(cache_dir.glob("rules-*.pickle"))) == 1
+    assert len(list(cache_dir.glob("rules-*.cache"))) == 1
     second = advisor.Advisor([rules], engine="python")
     profile = {"name": "X", "partners": [{"name": "A"}]}
     assert first.evaluate(profile, as_of="2026-11-25").to_json() == second.evaluate(profile, as_of="2026-11-25").to_json()
@@ -65,13 +65,13 @@ def test_a_broken_rule_file_fails_every_time(cache_dir, tmp_path) -> None:
     for _ in range(2):
         with pytest.raises(advisor.RuleError, match="'severity' is 'severe'"):
             advisor.Advisor([rules], engine="python")
-    assert not list(cache_dir.glob("rules-*.pickle"))
+    assert not list(cache_dir.glob("rules-*.cache"))
 
 
 def test_an_unwritable_or_corrupt_cache_only_costs_time(cache_dir, tmp_path) -> None:
     cache_dir.mkdir()
     advisor.Advisor(engine="python")
-    for pickle_file in cache_dir.glob("rules-*.pickle"):
+    for pickle_file in cache_dir.glob("rules-*.cache"):
         pickle_file.write_bytes(b"not a pickle")
     assert advisor.Advisor(engine="python").ruleset.rules  # recompiled over the corrupt file
     shutil.rmtree(cache_dir)

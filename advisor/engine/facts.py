@@ -7,6 +7,8 @@ attribute reads per key rather than a walk per key.
 
 from __future__ import annotations
 
+import math
+import sys
 from datetime import date
 from typing import Any, Callable
 
@@ -124,14 +126,26 @@ def _compile_measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
             return len(_said(first) & _said(second))
         return with_inputs(overlap)
     if func == "ratio":
-        return with_inputs(lambda as_of, a, b: a / b if b else None)
+        return with_inputs(_finite(lambda as_of, a, b: a / b if b else None))
     if func == "difference":
-        return with_inputs(lambda as_of, a, b: a - b)
+        return with_inputs(_finite(lambda as_of, a, b: a - b))
     if func == "days_since":
         return with_inputs(lambda as_of, d: (as_of - d).days)
     if func == "progress":
-        return with_inputs(lambda as_of, b, t, a: (a - b) / (t - b) if t != b else None)
+        return with_inputs(_finite(lambda as_of, b, t, a: (a - b) / (t - b) if t != b else None))
     raise AssertionError(func)
+
+
+def _finite(body: Callable[..., Any]) -> Callable[..., Any]:
+    """Arithmetic on finite numbers that stays finite: a result too large for a float (1e9 / 1e-300) is the
+    largest float of its sign, which compares as infinity does with every threshold a rule can write and is
+    still a JSON number; a result with no value (infinity minus infinity) is not set."""
+    def run(*args: Any) -> Any:
+        value = body(*args)  # profile numbers are floats (finite, checked by the model): no OverflowError
+        if isinstance(value, float) and not math.isfinite(value):
+            return None if math.isnan(value) else math.copysign(sys.float_info.max, value)
+        return value
+    return run
 
 
 _MEASURES: dict[int, tuple[Derived, Callable[[Any, Any, date], Any]]] = {}

@@ -73,6 +73,9 @@ WholeNumber = Annotated[int, BeforeValidator(_whole)]
 # Dates may be written unquoted (YAML dates) or quoted ISO strings.
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Text = Annotated[str, Field(min_length=1)]
+#: The largest whole number a profile may hold: both engines compare whole numbers up to 64 bits.
+MAX_WHOLE = 2**63 - 1
+
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -136,7 +139,7 @@ class Goal(StrictModel):
 
     id: Text = about("goal id", required=True)
     statement: Optional[Text] = about("what the goal will achieve", "What will goal {item} achieve?", guide="5")
-    priority: Optional[Annotated[WholeNumber, Field(ge=1)]] = about("priority (1 is the highest)", "How important is goal {item} compared with the others?", guide="6")
+    priority: Optional[Annotated[WholeNumber, Field(ge=1, le=MAX_WHOLE)]] = about("priority (1 is the highest)", "How important is goal {item} compared with the others?", guide="6")
     measurable: YesNo = about("measurable", "Can the partners measure whether goal {item} is met?", guide="5, 20.5")
     owner: Optional[Text] = about("owner", "Which partner owns goal {item}?", guide="13.1")
 
@@ -214,7 +217,7 @@ class Committee(StrictModel):
     """The Community Partnership Committee (guide 11)."""
 
     exists: YesNo = about("committee in place", "Is there a committee that steers the partnership?", guide="11.1")
-    members: Optional[Annotated[WholeNumber, Field(ge=0)]] = about("committee members", "How many members does the committee have?", guide="11.1")
+    members: Optional[Annotated[WholeNumber, Field(ge=0, le=MAX_WHOLE)]] = about("committee members", "How many members does the committee have?", guide="11.1")
     sectors_represented: Optional[list[Sector]] = about("sectors on the committee", "Which sectors have a seat on the committee?", guide="11.1")
     community_representatives: YesNo = about("community representatives on the committee",
                                              "Does the community have representatives on the committee?", guide="11.1")

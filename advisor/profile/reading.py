@@ -10,14 +10,17 @@ workers all read through these.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import json
 import os
+import stat
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from ..errors import AdvisorError, Location, ProfileError, UsageError
-from ..yamlio import MAX_FILE_BYTES, YamlDocument, decode, load_document, load_documents, read_problem, read_text
+from ..words import quoted
+from ..yamlio import MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NUMBER_CHARS, YamlDocument, decode, load_document, load_documents, read_problem, read_text
 from .models import Profile
 from .validation import LoadedProfile, validate
 
@@ -65,41 +68,146 @@ def folder_profiles(folder: str) -> list[str]:
     """Every *.yaml and *.yml file inside a folder, at any depth, sorted by path.
 
     Hidden files and folders (a name starting with a dot) are skipped, and symbolic links to
-    folders are not followed (a loop cannot make the walk endless).
+    folders are not followed (a loop cannot make the walk endless). See _folder_items for the
+    folders that cannot be read and the entries that are not regular files.
     """
-    found = []
-    for top, dirs, files in os.walk(folder):
+    return [item for item in _folder_items(folder) if isinstance(item, str)]
+
+
+def _folder_items(folder: str) -> list[str | AdvisorError]:
+    """folder_profiles, with an error in its place for every sub-folder that cannot be read and every
+    entry named like a profile that is not a regular file (a FIFO would hang the reader)."""
+    found: list[str | AdvisorError] = []
+
+    def unreadable(exc: OSError) -> None:
+        found.append(_unreadable_folder(exc, folder))
+
+    for top, dirs, files in os.walk(folder, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(os.path.join(top, f) for f in files if f.endswith(PROFILE_SUFFIXES) and not f.startswith("."))
-    return sorted(found, key=_order)
+        found.extend(_regular(os.path.join(top, f)) for f in files
+                     if f.endswith(PROFILE_SUFFIXES) and not f.startswith("."))
+    return sorted(found, key=_item_order)
+
+
+def _unreadable_folder(exc: OSError, default: str) -> UsageError:
+    why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+    return UsageError(f"cannot read this folder ({why}); the profiles in it are not evaluated",
+                      Location(exc.filename or default))
+
+
+def _regular(path: str) -> str | AdvisorError:
+    """path, or an error when it is something other than a regular file (following links); a path that
+    cannot be examined is passed on, for the reader to report."""
+    try:
+        problem = not_regular(os.stat(path))
+    except OSError:
+        return path
+    return ProfileError(f"{problem}; profiles are read from regular files", Location(path)) if problem else path
+
+
+def _item_order(item: str | AdvisorError) -> tuple[str, ...]:
+    return _order(item if isinstance(item, str) else str(item.location.source if item.location else ""))
+
+
+def _has_magic(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def glob_items(pattern: str) -> list[str | AdvisorError]:
+    """The files a glob matches, in path order, and an error for each match that is not a regular file.
+
+    Without `**`, as glob.glob. A `**` segment matches folders at any depth but, as a folder
+    argument does, never goes through a symbolic link to a folder: a link to a parent folder
+    cannot make the walk loop, or count a file many times; a folder it cannot read is an error.
+    """
+    if "**" not in pattern:
+        found: list[str | AdvisorError] = [_regular(p) for p in glob.glob(pattern) if not os.path.isdir(p)]
+    else:
+        found = _walk_glob(pattern)
+    return sorted(dict.fromkeys(found), key=_item_order)
+
+
+def _walk_glob(pattern: str) -> list[str | AdvisorError]:
+    parts = pattern.replace(os.altsep, os.sep).split(os.sep) if os.altsep else pattern.split(os.sep)
+    first = next(i for i, part in enumerate(parts) if _has_magic(part))
+    root = os.sep.join(parts[:first]) or (os.sep if pattern.startswith(os.sep) else "")
+    segments = parts[first:]
+    found: list[str | AdvisorError] = []
+    seen: set[tuple[str, int]] = set()
+    stack: list[tuple[str, int]] = [(root, 0)]
+    while stack:
+        folder, i = stack.pop()
+        if (folder, i) in seen:
+            continue
+        seen.add((folder, i))
+        segment, last = segments[i], i == len(segments) - 1
+        if segment == "**":
+            if last:  # 'dir/**' names folders: no files
+                continue
+            stack.append((folder, i + 1))  # no folder at all
+            try:
+                with os.scandir(folder or os.curdir) as entries:
+                    subfolders = [e.name for e in entries if not e.name.startswith(".")
+                                  and e.is_dir(follow_symlinks=False)]
+            except OSError as exc:
+                if not isinstance(exc, FileNotFoundError):
+                    found.append(_unreadable_folder(exc, folder))
+                continue
+            stack.extend((os.path.join(folder, name), i) for name in subfolders)
+            continue
+        if not _has_magic(segment):
+            path = os.path.join(folder, segment)
+            if last:
+                if os.path.lexists(path) and not os.path.isdir(path):
+                    found.append(_regular(path))
+            elif os.path.isdir(path):
+                stack.append((path, i + 1))
+            continue
+        try:
+            with os.scandir(folder or os.curdir) as entries:
+                names = [e.name for e in entries if fnmatch.fnmatchcase(e.name, segment)
+                         and (segment.startswith(".") or not e.name.startswith("."))]
+        except OSError:
+            continue  # as glob.glob: a folder it cannot list has no matches
+        for name in names:
+            path = os.path.join(folder, name)
+            if last:
+                if not os.path.isdir(path):
+                    found.append(_regular(path))
+            elif os.path.isdir(path):
+                stack.append((path, i + 1))
+    return found
 
 
 def expand_inputs(args: Iterable[str | os.PathLike]) -> Iterator[Source | AdvisorError]:
     """The sources named by command-line style arguments, in the order given.
 
     A folder gives its YAML files (see folder_profiles); an argument that is not a file and
-    holds `*`, `?` or `[` is a glob (`**` matches folders at any depth), giving its matching
-    files in path order. A JSON Lines file (*.jsonl, *.ndjson) gives one source per line, and a
-    YAML file over SPLIT_BYTES one source per document. A folder without profiles, a glob
-    without matches or a file that cannot be read gives an error in its place; a missing
-    profile is passed on (the loader reports it where it stands).
+    holds `*`, `?` or `[` is a glob (`**` matches folders at any depth, not through symbolic
+    links to folders), giving its matching files in path order. A JSON Lines file (*.jsonl,
+    *.ndjson) gives one source per line, and a YAML file over SPLIT_BYTES one source per
+    document. A folder without profiles, a glob without matches, a sub-folder that cannot be
+    read, an entry that is not a regular file (a FIFO) or a file that cannot be read gives an
+    error in its place; a missing profile is passed on (the loader reports it where it stands).
     """
     for arg in args:
         arg = os.fspath(arg)
         if os.path.isdir(arg):
-            found = folder_profiles(arg)
+            found = _folder_items(arg)
             if not found:
                 yield UsageError("no profiles (*.yaml, *.yml) in this folder", Location(arg))
-            for path in found:
-                yield from file_sources(path)
-        elif not os.path.exists(arg) and any(c in arg for c in "*?["):
-            found = sorted((p for p in glob.glob(arg, recursive=True) if os.path.isfile(p)), key=_order)
+        elif not os.path.exists(arg) and _has_magic(arg):
+            found = glob_items(arg)
             if not found:
                 yield UsageError("no files match this pattern", Location(arg))
-            for path in found:
-                yield from file_sources(path)
         else:
             yield from file_sources(arg)
+            continue
+        for item in found:
+            if isinstance(item, str):
+                yield from file_sources(item)
+            else:
+                yield item
 
 
 def file_sources(path: str) -> Iterator[Source | AdvisorError]:
@@ -112,72 +220,137 @@ def file_sources(path: str) -> Iterator[Source | AdvisorError]:
     except OSError:
         large = False  # the worker reports the file as it finds it
     if large:
-        documents = list(_yaml_documents(path))
-        if len(documents) > 1:
+        documents = _yaml_documents(path)
+        if len(documents) > 1 or documents and isinstance(documents[0], AdvisorError):
             yield from documents
             return
     yield Source(path)
 
 
-def _lines(path: str) -> Iterator[tuple[int, int, bytes]]:
-    """(line number, byte offset, line) of a file read in binary; a read error becomes a ProfileError."""
+#: Lines are read in pieces of this many bytes: a line of any length (a file without a newline, a
+#: link to /dev/zero) costs this much memory, not its length.
+LINE_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    offset: int
+    length: int
+    head: bytes  # its first bytes (up to LINE_CHUNK)
+    blank: bool  # nothing but white space
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.length
+
+
+def _lines(path: str) -> Iterator[_Line]:
+    """The lines of a regular file, each read in pieces of LINE_CHUNK bytes; a file that cannot be read, or is
+    not a regular file (a FIFO or a device has no end and cannot be read again by range), is a ProfileError."""
     try:
-        with open(path, "rb") as fh:
-            offset = 0
-            for number, line in enumerate(fh, 1):
-                yield number, offset, line
-                offset += len(line)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise ProfileError(read_problem(exc), Location(path)) from None
+    with os.fdopen(fd, "rb") as fh:
+        problem = not_regular(os.fstat(fd))
+        if problem:
+            raise ProfileError(f"{problem}; a file of several profiles is read from a regular file (save it to "
+                               "one first)", Location(path))
+        offset, number = 0, 0
+        try:
+            while True:
+                piece = head = fh.readline(LINE_CHUNK)
+                if not piece:
+                    return
+                number += 1
+                length, blank = len(piece), not piece.strip()
+                while not piece.endswith(b"\n"):
+                    piece = fh.readline(LINE_CHUNK)
+                    if not piece:
+                        break
+                    length += len(piece)
+                    blank = blank and not piece.strip()
+                yield _Line(number, offset, length, head, blank)
+                offset += length
+        except OSError as exc:
+            raise ProfileError(read_problem(exc), Location(path)) from None
+
+
+def not_regular(st: os.stat_result) -> str | None:
+    """What a file is when it is not a regular file ("is a named pipe (FIFO)", ...), else None."""
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    return f"is {kind}, not a regular file"
+
+
+def _too_many(path: str, what: str, line: int) -> ProfileError:
+    return ProfileError(f"holds more than {MAX_DOCUMENTS:,} {what}; split it into several files", Location(path, line))
 
 
 def _json_lines(path: str) -> Iterator[Source | AdvisorError]:
-    count = 0
+    """One source per line that is not blank; the whole file is listed (at most MAX_DOCUMENTS lines with a
+    profile) before any is given, so a file over the limit is refused before any profile is read."""
+    sources = []
     try:
-        for number, offset, line in _lines(path):
-            if line.strip():
-                count += 1
-                yield Source(path, "line", offset, offset + len(line), number)
+        for line in _lines(path):
+            if not line.blank:
+                if len(sources) == MAX_DOCUMENTS:
+                    yield _too_many(path, "profiles (lines)", line.number)
+                    return
+                sources.append(Source(path, "line", line.offset, line.end, line.number))
     except ProfileError as exc:
         yield exc
         return
-    if not count:
+    if not sources:
         yield ProfileError("holds no profiles (a JSON Lines file has one profile per line)", Location(path))
+    yield from sources
 
 
 def _is_marker(line: bytes, marker: bytes) -> bool:
     return line.startswith(marker) and (len(line) == 3 or line[3:4] in (b" ", b"\t", b"\r", b"\n"))
 
 
-def _yaml_documents(path: str) -> Iterator[Source | AdvisorError]:
-    """The documents of a YAML file as byte ranges, found without parsing.
+def _yaml_documents(path: str) -> list[Source | AdvisorError]:
+    """The documents of a YAML file as byte ranges, found without parsing (at most MAX_DOCUMENTS).
 
     YAML forbids a line that starts with `---` or `...` (then a space or the end of the line)
     anywhere but as a document marker, even inside a quoted or block scalar, so splitting there
     is exact. Comments and directives before a `---` belong to the document it starts.
     """
-    start, first_line, content, index = 0, 1, False, 0
+    start, first_line, content = 0, 1, False
+    found: list[Source | AdvisorError] = []
+
+    def add(begin: int, end: int, line: int) -> None:
+        if len(found) == MAX_DOCUMENTS:
+            raise _too_many(path, "YAML documents ('---')", line)
+        found.append(Source(path, "document", begin, end, line, len(found) + 1))
+
     try:
-        for number, offset, line in _lines(path):
-            if _is_marker(line, b"---"):
+        end = 0
+        for line in _lines(path):
+            if _is_marker(line.head, b"---"):
                 if content:
-                    index += 1
-                    yield Source(path, "document", start, offset, first_line, index)
-                    start, first_line = offset, number
+                    add(start, line.offset, first_line)
+                    start, first_line = line.offset, line.number
                 content = True
-            elif _is_marker(line, b"..."):
+            elif _is_marker(line.head, b"..."):
                 if content:
-                    index += 1
-                    yield Source(path, "document", start, offset + len(line), first_line, index)
-                start, first_line, content = offset + len(line), number + 1, False
-            elif not content and line.strip() and not line.startswith((b"#", b"%")):
+                    add(start, line.end, first_line)
+                start, first_line, content = line.end, line.number + 1, False
+            elif not content and not line.blank and not line.head.startswith((b"#", b"%")):
                 content = True
-            end = offset + len(line)
+            end = line.end
         if content:
-            index += 1
-            yield Source(path, "document", start, end, first_line, index)
+            add(start, end, first_line)
     except ProfileError as exc:
-        yield exc
+        return [exc]
+    return found
 
 
 def _read_range(src: Source) -> bytes:
@@ -265,18 +438,47 @@ def _read_source(src: Source, rule_ids: set[str] | None) -> Iterator[tuple[str, 
         yield from _file(src.path, rule_ids)
 
 
+class _Refused(Exception):
+    """A JSON value refused as YAML's would be: a duplicate key, a runaway number."""
+
+
+def _number(parse: Any) -> Any:
+    def checked(literal: str) -> Any:
+        if len(literal) > MAX_NUMBER_CHARS:
+            raise _Refused(f"number {quoted(literal, 20)} is {len(literal):,} characters long, over the limit of "
+                           f"{MAX_NUMBER_CHARS}; put it in quotes if it is text", literal)
+        return parse(literal)
+    return checked
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _Refused(f"duplicate key {quoted(key)}; keep one of them", None)
+    return data
+
+
 def _json_line(src: Source, rule_ids: set[str] | None) -> LoadedProfile | AdvisorError:
     try:
         raw = _read_range(src)
-        data = json.loads(decode(raw, src.name, ProfileError))
+        text = decode(raw, src.name, ProfileError)
+        data = json.loads(text, parse_int=_number(int), parse_float=_number(float), object_pairs_hook=_unique)
     except ProfileError as exc:
         if exc.location is not None and exc.location.line is not None:  # not UTF-8: the column is in the line
             return ProfileError(exc.message, Location(src.path, src.line, exc.location.column))
         return exc
     except json.JSONDecodeError as exc:
         return ProfileError(f"invalid JSON: {exc.msg}", Location(src.path, src.line, exc.colno))
+    except _Refused as exc:
+        message, literal = exc.args
+        column = text.find(literal) + 1 if literal else None
+        return ProfileError(message, Location(src.path, src.line, column or None))
     except RecursionError:
         return ProfileError("invalid JSON: nested more than the parser allows", Location(src.name))
+    except ValueError as exc:  # what json itself cannot build
+        return ProfileError(f"invalid JSON: {exc}", Location(src.path, src.line))
     return _validate(data, src.name, None, rule_ids)
 
 
@@ -304,6 +506,9 @@ def _file(path: str, rule_ids: set[str] | None) -> Iterator[tuple[str, LoadedPro
             docs.append(doc)
     except ProfileError as exc:
         error = exc
+    if len(docs) >= MAX_DOCUMENTS:  # too many documents: the file is refused as a whole
+        yield path, error or ProfileError("too many documents", Location(path))
+        return
     several = len(docs) + (error is not None) > 1
     if not docs and error is None:
         docs = [YamlDocument(None, path)]  # an empty file: "the profile is empty"

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from ..errors import Location, ProfileError, did_you_mean
-from ..checking import TYPE_WORDS, first_invalid, first_problem
+from ..checking import TYPE_WORDS, Problem, first_invalid, first_problem
 from ..vocabulary import collection_named
 from ..words import described, quoted
 from ..yamlio import YamlDocument
@@ -161,12 +161,14 @@ class Known(NamedTuple):
     steps: frozenset[str]
 
 
-def reference_problems(profile: Profile, rule_ids: Known | set[str] | None = None) -> list[tuple[tuple, str]]:
-    """Broken cross-references in a profile, as (field path, message) pairs in file order.
+def reference_problems(profile: Profile, rule_ids: Known | set[str] | None = None) -> list[Problem]:
+    """Broken cross-references in a profile, as (field path, message) pairs in profile order.
 
-    `rule_ids` (rule ids, or a Known with the guide's steps too) checks what waivers and
-    not-applicable steps name."""
-    problems: list[tuple[tuple, str]] = []
+    `rule_ids` (rule ids, or a Known with the guide's steps too) checks what waivers and not-applicable
+    steps name. A message that suggests a name (did you mean) is a function that writes it: only the
+    problem reported is worth comparing with every name of a large profile.
+    """
+    problems: list[Problem] = []
     names: dict[str, int] = {}
     for i, partner in enumerate(profile.partners):
         if partner.name in names:
@@ -193,7 +195,7 @@ def reference_problems(profile: Profile, rule_ids: Known | set[str] | None = Non
 
     def partner_ref(path: tuple, value: str | None) -> None:
         if value is not None and value not in names:
-            problems.append((path, f"{quoted(value)} is not a partner name{known('partner name', names, value)}"))
+            problems.append((path, lambda: f"{quoted(value)} is not a partner name{known('partner name', names, value)}"))
 
     partner_ref(("lead_partner",), profile.lead_partner)
     for i, goal in enumerate(profile.goals or ()):
@@ -201,7 +203,8 @@ def reference_problems(profile: Profile, rule_ids: Known | set[str] | None = Non
     for i, partner in enumerate(profile.partners):
         for j, goal_id in enumerate(partner.objectives or ()):
             if goal_id not in goal_ids:
-                problems.append((("partners", i, "objectives", j), f"{quoted(goal_id)} is not a goal id{known('goal id', goal_ids, goal_id)}"))
+                problems.append((("partners", i, "objectives", j),
+                                 lambda goal_id=goal_id: f"{quoted(goal_id)} is not a goal id{known('goal id', goal_ids, goal_id)}"))
         for j, other in enumerate(partner.competes_with or ()):
             if other == partner.name:
                 problems.append((("partners", i, "competes_with", j), "a partner cannot compete with itself; remove it from competes_with"))
@@ -218,8 +221,8 @@ def reference_problems(profile: Profile, rule_ids: Known | set[str] | None = Non
     if rule_ids is not None:
         for i, waiver in enumerate(profile.waivers or ()):
             if waiver.rule not in rule_ids:
-                hint = did_you_mean(waiver.rule, rule_ids) or "; `advisor rules list` shows the rule ids"
-                problems.append((("waivers", i, "rule"), f"{quoted(waiver.rule)} is not a known rule id{hint}"))
+                problems.append((("waivers", i, "rule"), lambda rule=waiver.rule: f"{quoted(rule)} is not a known rule id"
+                                 f"{did_you_mean(rule, rule_ids) or '; `advisor rules list` shows the rule ids'}"))
     return problems
 
 

@@ -315,7 +315,7 @@ class Report:
         if indent is None:
             text = self._compact_json()
         else:
-            text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
+            text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str, allow_nan=False)
         return text.translate(_LINE_BREAKS)
 
     def _compact_json(self) -> str:
@@ -356,7 +356,9 @@ class Report:
         }
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+#: Strict JSON: a number that is not finite (the facts keep every number finite) raises rather than writing
+#: Infinity or NaN, which strict parsers refuse.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False).encode
 _string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a str
 
 #: Encoded text that recurs across reports: the opening of a finding (rule, kind, severity, title),

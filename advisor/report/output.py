@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from typing import Any, Callable, Sequence
@@ -42,11 +43,37 @@ def _file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
+def _special(path: str) -> os.stat_result | None:
+    """The status of path when it is something other than a regular file or a folder (a device, a FIFO, a
+    socket), else None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return None if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) else st
+
+
 class StreamFile:
-    """A file written whole or not at all: a temporary file in the same folder, renamed into place by commit()."""
+    """A file written whole or not at all: a temporary file in the same folder, renamed into place by commit().
+
+    Only a regular file (or a path not there yet) is replaced so. A device or a FIFO (`-o /dev/null`,
+    `-o >(gzip > x.gz)`) is written into directly, as a shell redirection does, and never replaced; a
+    socket is refused.
+    """
 
     def __init__(self, path: str):
         self.path = path
+        self.tmp: str | None = None
+        special = _special(path)
+        if special is not None:
+            if stat.S_ISSOCK(special.st_mode):
+                raise UsageError("is a socket; write to a file, a folder or a device", Location(path))
+            try:
+                fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+            except OSError as exc:
+                raise UsageError(f"cannot write: {exc.strerror or exc}", Location(path)) from None
+            self.fh = os.fdopen(fd, "wb")
+            return
         folder = os.path.dirname(os.path.abspath(path))
         try:
             fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
@@ -64,15 +91,17 @@ class StreamFile:
     def commit(self) -> None:
         try:
             self.fh.close()
-            os.chmod(self.tmp, _file_mode(self.path))
-            os.replace(self.tmp, self.path)
+            if self.tmp is not None:
+                os.chmod(self.tmp, _file_mode(self.path))
+                os.replace(self.tmp, self.path)
         except OSError as exc:
             self.discard()
             raise UsageError(f"cannot write: {exc.strerror or exc}", Location(self.path)) from None
         self.tmp = None
 
     def discard(self) -> None:
-        self.fh.close()
+        with contextlib.suppress(OSError):  # a device that fails on close has had its say in write()
+            self.fh.close()
         if self.tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.tmp)
@@ -90,14 +119,28 @@ def write_atomic(path: str, data: str | bytes) -> None:
 
 
 def write_output(data: str | bytes, output: str | None) -> None:
-    """Data to a file (atomically) or, without one, to standard output."""
+    """Data (JSON, Markdown: UTF-8 whatever the terminal's encoding) to a file (atomically) or to standard output."""
     if output:
         write_atomic(output, data)
-    elif isinstance(data, bytes):
-        sys.stdout.buffer.write(data)
     else:
-        sys.stdout.write(data if data.endswith("\n") else data + "\n")
+        write_stdout(data if isinstance(data, bytes) or data.endswith("\n") else data + "\n")
+
+
+def write_stdout(data: str | bytes, text: bool = False) -> None:
+    """Output to standard output: text for a person in the stream's own encoding (a character it cannot write
+    becomes '?'), and data (bytes, or with text False a str of JSON, Markdown or HTML) as UTF-8, the encoding
+    those formats are read in, whatever the stream's."""
+    if text and isinstance(data, str):
+        sys.stdout.write(data)
         sys.stdout.flush()
+        return
+    sys.stdout.flush()  # what was written as text comes first
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a stream without bytes (a test's StringIO): text is all it takes
+        sys.stdout.write(data.decode("utf-8") if isinstance(data, bytes) else data)
+    else:
+        buffer.write(data.encode("utf-8") if isinstance(data, str) else data)
+        buffer.flush()
 
 
 def refuse_inputs(target: str, inputs: Sequence[str]) -> None:
@@ -258,9 +301,14 @@ class Output:
             if self.file is not None:
                 self.file.discard()
 
+    def discard(self) -> None:
+        """Give up the output file (the run was stopped): its temporary file is removed, the target untouched."""
+        if self.file is not None:
+            self.file.discard()
+
     def _summary(self, summary: PortfolioSummary) -> str:
         if self.fmt == "json":
-            return json.dumps(summary.to_dict(), ensure_ascii=False) + "\n"
+            return json.dumps(summary.to_dict(), ensure_ascii=False, allow_nan=False) + "\n"
         from .text import format_portfolio
 
         return format_portfolio(summary, color=self.color, width=self.width)
@@ -268,15 +316,26 @@ class Output:
     def _overview(self, summary: PortfolioSummary) -> None:
         from . import document
 
-        os.makedirs(self.output, exist_ok=True)
+        self._make_folder()
         target = os.path.join(self.output, "index.html")
         self._refuse(target)
         self._write(target, document.render_portfolio(summary, self.entries, summary.knowledge))
 
+    def _make_folder(self) -> None:
+        try:
+            os.makedirs(self.output, exist_ok=True)
+        except OSError as exc:  # under a file, or where one may not write
+            why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc)).lower()
+            if isinstance(exc, FileExistsError):
+                why = "a file of that name is in the way"
+            elif isinstance(exc, NotADirectoryError):
+                why = "part of the path is a file, not a folder"
+            raise UsageError(f"cannot create the folder: {why}", Location(self.output)) from None
+
     def _put_file(self, outcome: Any) -> None:
         target = os.path.join(self.output, self._name(outcome.source))
         self._refuse(target)
-        os.makedirs(self.output, exist_ok=True)
+        self._make_folder()
         self._write(target, outcome.output)
         if self.fmt == "html":
             self.entries.append(OverviewRow.of(outcome, os.path.basename(target)))
@@ -300,7 +359,7 @@ class Output:
                 with contextlib.suppress(OSError):
                     st = os.stat(path)
                     self._inodes.add((st.st_dev, st.st_ino))
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # not there (or under a file): not an input
             st = os.stat(target)
             if (st.st_dev, st.st_ino) in self._inodes:
                 raise UsageError(f"refusing to overwrite the input profile {target}", Location(target))
@@ -311,11 +370,7 @@ class Output:
                 self.file = StreamFile(self.output)
             self.file.write(data)
         elif not self.quiet:
-            if isinstance(data, bytes):
-                sys.stdout.buffer.write(data)
-            else:
-                sys.stdout.write(data)
-                sys.stdout.flush()
+            write_stdout(data, text=self.fmt == "text")
 
     def _write(self, path: str, data: str | bytes) -> None:
         write_atomic(path, data)
