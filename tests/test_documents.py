@@ -580,3 +580,11 @@ def test_chromium_prints_the_document_to_a4_pdf(chromium, artifacts, struggling)
             timeout=60,
         )
         assert png_colours(page_png.with_suffix(".png").read_bytes()) > 50
+
+
+def test_charts_are_labelled_for_screen_readers(struggling) -> None:
+    html = documents.render(struggling, "html")
+    assert "&lt;title" not in html and "&lt;desc" not in html
+    for ids in re.findall(r'aria-labelledby="([^"]+)"', html):
+        for one in ids.split():
+            assert f'id="{one}"' in html, one

@@ -8,6 +8,11 @@ from ..vocabulary import LEVELS
 from .advice import AreaCoverage
 
 
+def _text(value: object) -> str:
+    """Text escaped for SVG, as a plain str: added to a str, a Markup would escape the markup beside it."""
+    return str(escape(value))
+
+
 _SVG_FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, Noto Sans, DejaVu Sans, Liberation Sans, Arial, sans-serif"'
 
 
@@ -40,14 +45,14 @@ def coverage_svg(coverage: list[AreaCoverage] | tuple[AreaCoverage, ...]) -> Mar
         ),
         '<title id="chart-title">How much of each area of the guide is in place</title>',
         '<desc id="chart-desc">'
-        + escape("; ".join(f"{c.title}: {_words(c)}" for c in coverage))
+        + _text("; ".join(f"{c.title}: {_words(c)}" for c in coverage))
         + "</desc>",
     ]
     for i, c in enumerate(coverage):
         y = top + i * row
         filled = round(bar_w * c.share, 1)
-        label = escape(c.area.replace("_", " ").capitalize())
-        parts.append(f"<g><title>{escape(c.title)}: {_words(c)}</title>")
+        label = _text(c.area.replace("_", " ").capitalize())
+        parts.append(f"<g><title>{_text(c.title)}: {_words(c)}</title>")
         parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" fill="#222">{label}</text>')
         if not c.total:
             parts.append(f'<rect x="{label_w}" y="{y + 5}" width="{bar_w}" height="15" rx="3" fill="{NOTHING_DUE}"/>')
@@ -93,7 +98,7 @@ def level_svg(declared: str | None, evidenced: str | None, recommended: str | No
             f'height="{height}" role="img" aria-labelledby="ladder-title" {_SVG_FONT} font-size="12">'
         ),
         '<title id="ladder-title">'
-        + escape(
+        + _text(
             "Partnership levels, lowest to highest: "
             + ", ".join(LEVELS)
             + ". "
