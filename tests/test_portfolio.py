@@ -330,7 +330,7 @@ def test_html_overview_links_a_document_per_profile_and_escapes_user_text(tmp_pa
     assert names == ["hostile-2.html", "hostile.html", "index-2.html", "index.html", "struggling-business-forum.html"]
     index = (out / "index.html").read_text()
     links = re.findall(r'<a href="([^"]+)">', index)
-    assert set(links) == set(names) - {"index.html"}
+    assert {link.removeprefix("./") for link in links} == set(names) - {"index.html"}
     assert "<script>" not in index and "<b>" not in index
     assert str(markupsafe.escape(hostile)) in index
     assert "<svg" in index and "Failure risks across the portfolio" in index
@@ -456,3 +456,13 @@ def test_the_portfolio_is_exported_from_advisor_without_being_imported_by_it() -
     assert out == ["False", "True", "True"]
     with pytest.raises(AttributeError, match="no attribute 'summarise'"):
         advisor.summarise  # noqa: B018
+
+
+def test_a_file_name_never_becomes_a_link_of_another_kind(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    write(inputs / "javascript:alert(document.cookie).yaml", "name: Named like a link\npartners:\n  - name: SAPS\n")
+    out = tmp_path / "out"
+    result = evaluate("--format", "html", "-o", out, inputs, STRUGGLING)
+    assert result.exit_code in (EXIT_OK, EXIT_FINDINGS), result.stderr
+    links = re.findall(r'<a href="([^"]+)">', (out / "index.html").read_text())
+    assert links and all(link.startswith("./") and ":" not in link for link in links), links
