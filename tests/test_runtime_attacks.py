@@ -705,3 +705,17 @@ def test_escape_sequences_in_file_names_and_values_never_reach_the_terminal_raw(
         assert not any(c in out for c in "\x1b\x07\x9b\u202e"), repr(out)
         assert "\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\u202e" in out
     assert "did you mean '\\x1b[2JSAPS'?" in result.stderr.decode()
+
+
+def test_escape_sequences_in_a_profile_never_reach_the_terminal_or_the_markdown(tmp_path: Path) -> None:
+    hostile = "Forum \x1b]0;owned\x07\x1b[2J\u202e"
+    path = tmp_path / "esc\x1b[31m.yaml"
+    path.write_text(f'name: "{hostile.encode("unicode_escape").decode()}"\npartners:\n  - name: "SAPS \\x1b[5m"\n'
+                    '  - name: CPF\n', encoding="utf-8")
+    for args in (["--all"], ["--format", "markdown"], []):
+        result = CliRunner().invoke(cli, ["evaluate", "--as-of", "2026-11-25", *args, str(path)])
+        assert result.exit_code in (0, 1), result.output
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\u202e" not in result.stdout, args
+        assert "\\x1b" in result.stdout
+    several = CliRunner().invoke(cli, ["evaluate", "--as-of", "2026-11-25", str(path), str(path)])
+    assert "\x1b" not in several.stdout and "\x07" not in several.stdout  # the portfolio's lines too

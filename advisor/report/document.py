@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
-from ..errors import UsageError
+from ..errors import UsageError, printable
 from ..knowledge import KnowledgeBase, load_knowledge
 from ..resources import data_path
 from ..vocabulary import SEVERITY_LABELS
@@ -37,7 +37,7 @@ def md_escape(value: Any) -> str:
     """Text that Markdown (GitHub and pandoc) shows as typed: no HTML, links, emphasis or tables."""
     if isinstance(value, Markup):
         return str(value)
-    text = " ".join(str(value).split())
+    text = printable(" ".join(str(value).split()))  # no raw ESC or other control character in the file
     text = _MD_SPECIAL.sub(r"\\\1", text)
     m = _MD_LINE_START.match(text)
     if m:

@@ -6,6 +6,7 @@ import shutil
 import textwrap
 from typing import TYPE_CHECKING, Any
 
+from ..errors import printable
 from ..vocabulary import KIND_TITLES
 from ..words import counted, day, listed
 from .advice import Action, AdviceDocument, EvidenceLine, Listed, build
@@ -68,7 +69,7 @@ def summary_line(report: Report | ProfileRecord) -> str:
 
 def portfolio_line(record: Report | ProfileRecord) -> str:
     """A profile's line in a portfolio: its summary line, then where it comes from (names repeat, files do not)."""
-    return f"{summary_line(record)} · {record.source}"
+    return printable(f"{summary_line(record)} · {record.source}")
 
 
 def format_text(report: Report, knowledge: Any = None, color: bool = False, width: int | None = None,
@@ -119,11 +120,15 @@ class _Writer:
         self.width = width
         self.lines: list[str] = []
 
+    # Every text a profile can put on the terminal passes through style() or wrap(), which write its control
+    # characters as escapes: the only escape sequences that reach the terminal are the colours added here.
     def style(self, text: str, name: str) -> str:
+        text = printable(text)
         return f"\x1b[{_STYLES[name]}m{text}{_RESET}" if self.color and text else text
 
     def wrap(self, text: str, first: str, rest: str | None = None) -> None:
         """Wrap text after a first-line prefix; later lines start with rest (spaces as wide as first)."""
+        text = printable(text)
         rest = " " * len(first) if rest is None else rest
         wrapped = textwrap.wrap(text, width=self.width, initial_indent=first, subsequent_indent=rest,
                                 break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
@@ -239,7 +244,7 @@ class _Writer:
     def questions(self, groups: Any, count: int) -> None:
         self.heading(f"Questions to settle ({count})" if count > 1 else "A question to settle")
         for g in groups:
-            self.lines.append(f"  {g.title}")
+            self.lines.append(f"  {printable(g.title)}")
             for q in g.questions:
                 self.wrap(q.text, "    • ")
 
