@@ -1,6 +1,6 @@
 """advisor: a rules-based partnership advisor built on the Guide to Strategic Partnering (CSPS, 2020)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from typing import Any  # noqa: E402
 

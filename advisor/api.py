@@ -77,7 +77,7 @@ class Advisor:
 
     @property
     def rules_version(self) -> str:
-        """advisor's version and the number of rules, e.g. '0.1.0+64'; extra rule folders add '+custom'."""
+        """advisor's version and the number of rules, e.g. '0.2.0+64'; extra rule folders add '+custom'."""
         return self.rulebook.version
 
     def load(self, profile: Any) -> LoadedProfile:

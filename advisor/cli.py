@@ -160,8 +160,24 @@ rules_option = click.option(
 # --------------------------------------------------------------------------- the commands
 
 
+def _version(ctx: click.Context, _param: Any, value: bool) -> None:
+    """`advisor --version`: advisor's, the rules' and the guide's versions, and the engine that runs."""
+    if not value or ctx.resilient_parsing:
+        return
+    rulebook = load_rules()
+    guide = rulebook.knowledge.guide
+    problem = engines.durable_problem()
+    engine = "python engine (durable-rules is not installed: pip install 'partnership-advisor[durable]')" \
+        if problem else "durable-rules engine (the python engine with --engine python)"
+    click.echo(f"advisor {__version__} (partnership-advisor)\nrules {rulebook.version}, "
+               f"{len(rulebook.rules)} rules\nguide: {guide.title}, {guide.publisher}, {guide.date}\n"
+               f"engine: {engine}")
+    ctx.exit()
+
+
 @click.group(cls=AdvisorGroup, context_settings=_CONTEXT)
-@click.version_option(__version__, "-V", "--version", prog_name="advisor")
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show advisor's, the rules' and the guide's versions and the engine, and exit.")
 def cli() -> None:
     """Partnership advisor: checks a partnership profile against "A Guide to Strategic Partnering"
     (Civilian Secretariat for Police Service, 2020) and reports the recommended structure, the

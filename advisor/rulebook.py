@@ -35,7 +35,7 @@ class Rulebook:
 
     knowledge: KnowledgeBase
     compiled: Compiled
-    #: advisor's version and the number of rules, e.g. '0.1.0+64'; rules from outside the shipped folder add '+custom'.
+    #: advisor's version and the number of rules, e.g. '0.2.0+64'; rules from outside the shipped folder add '+custom'.
     version: str
 
     @property

@@ -387,7 +387,10 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
 
 
 def test_version() -> None:
-    assert run("--version").stdout == f"advisor, version {advisor.__version__}\n"
+    lines = run("--version").stdout.splitlines()
+    assert lines[0] == f"advisor {advisor.__version__} (partnership-advisor)"
+    assert lines[1].startswith(f"rules {advisor.__version__}+") and lines[2].startswith("guide: A Guide to Strategic")
+    assert lines[3].startswith("engine: ")
 
 
 # --------------------------------------------------------------------------- text report

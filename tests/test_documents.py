@@ -146,7 +146,7 @@ def test_pdf_without_weasyprint_says_how_to_install(struggling, monkeypatch):
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint now raises ImportError
     with pytest.raises(UsageError) as info:
         documents.render(struggling, "pdf")
-    assert str(info.value) == "PDF output needs WeasyPrint: pip install 'advisor[pdf]'"
+    assert str(info.value) == "PDF output needs WeasyPrint: pip install 'partnership-advisor[pdf]'"
     assert "\n" not in str(info.value)
 
 

@@ -23,7 +23,7 @@ from .pictures import coverage_svg, level_svg
 FORMATS = ("markdown", "html", "pdf")
 _TEMPLATES = {"markdown": "advice.md.j2", "html": "advice.html", "pdf": "advice.html"}
 
-PDF_HINT = "PDF output needs WeasyPrint: pip install 'advisor[pdf]'"
+PDF_HINT = "PDF output needs WeasyPrint: pip install 'partnership-advisor[pdf]'"
 
 
 # ---- escaping for Markdown ---------------------------------------------------------------------
@@ -131,7 +131,7 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict:
 
 def _pdf(html: str) -> bytes:
     try:
-        import weasyprint  # optional extra advisor[pdf]: imported only here
+        import weasyprint  # optional extra partnership-advisor[pdf]: imported only here
     except ImportError:
         raise UsageError(PDF_HINT) from None
     except OSError as exc:  # WeasyPrint is there but the system's Pango is not
