@@ -187,12 +187,27 @@ def problem_table(ruleset: RuleSet | Rulebook) -> list[str]:
     return [f"{pid:<{width}}  {sum(1 for r in rules if r.part_of == pid):>2} rules  {p.title}" for pid, p in problems.items()]
 
 
-def rule_table(ruleset: RuleSet) -> list[str]:
-    """A plain-text table of every rule: id, kind, severity, guide refs, title (header first)."""
-    rows = [("ID", "KIND", "SEVERITY", "GUIDE", "TITLE")]
-    rows += [(r.id, r.kind, r.severity, ", ".join(r.refs), r.title) for r in sorted_rules(ruleset)]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
+def rule_table(ruleset: RuleSet, width: int = 80) -> list[str]:
+    """A plain-text list of every rule under a heading per kind, no line wider than `width` when the guide refs
+    fit: the id, severity and guide refs in columns (an id too long for its column on a line of its own), then
+    the title indented and wrapped below it."""
+    rules = sorted_rules(ruleset)
+    severity_w = max(len("SEVERITY"), *(len(r.severity) for r in rules)) if rules else len("SEVERITY")
+    refs_w = max((len(", ".join(r.refs)) for r in rules), default=0)
+    id_w = max(16, min(max((len(r.id) for r in rules), default=0), width - severity_w - refs_w - 4))
+    out = [f"{'ID':<{id_w}}  {'SEVERITY':<{severity_w}}  GUIDE"]
+    kind = None
+    for rule in rules:
+        if rule.kind != kind:
+            kind = rule.kind
+            out += ["", KIND_TITLES.get(kind, kind)]
+        columns = f"{rule.severity:<{severity_w}}  {', '.join(rule.refs)}"
+        if len(rule.id) <= id_w:
+            out.append(f"{rule.id:<{id_w}}  {columns}".rstrip())
+        else:
+            out += [rule.id, f"{'':<{id_w}}  {columns}".rstrip()]
+        out += textwrap.wrap(rule.title, width=max(20, width - 4), initial_indent="    ", subsequent_indent="    ")
+    return out
 
 
 # --------------------------------------------------------------------------- coverage
