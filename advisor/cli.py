@@ -439,6 +439,11 @@ def rules_docs(output: str | None, rule_dirs: tuple[str, ...]) -> None:
     write_output(rule_reference(load_rules(rule_dirs)), output)
 
 
+from .forms.commands import register as _register_forms  # noqa: E402  init, form, import, table, examples (issue 15)
+
+_register_forms(cli)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The console-script entry point (`advisor`, `python -m advisor`)."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="advisor")

@@ -231,8 +231,9 @@ class Questionnaire(_Strict):
     def label(self, q: Question, item: str | None = None) -> str:
         """The question's wording, with {item} as the item's name (or "this partner" etc. when there is none)."""
         repeat = self.repeat_of(q.id)
-        noun = f"this {repeat.item}" if repeat else "it"
-        text = q.ask.replace("{item}", item or noun)
+        if item and repeat is not None and repeat.repeat != "partners":
+            item = "\u201c" + (item if len(item) <= 50 else item[:49] + "\u2026") + "\u201d"
+        text = q.ask.replace("{item}", item or (f"this {repeat.item}" if repeat else "it"))
         return text[0].upper() + text[1:] if text else text
 
     def help_line(self, q: Question) -> str:
@@ -280,6 +281,14 @@ class Questionnaire(_Strict):
                 return _iso_date(raw)
             except ValueError as exc:
                 raise AnswerError(str(exc)) from None
+        if by_number and q.type in ("partner", "partners") and isinstance(raw, str):
+            numbers = re.split(r"[\s;,]+", raw.strip())
+            if all(n.isdigit() and 1 <= int(n) <= len(partners or ()) for n in numbers):
+                chosen = [(partners or [])[int(n) - 1] for n in numbers]
+                if q.type == "partner" and len(chosen) == 1:
+                    return chosen[0]
+                if q.type == "partners":
+                    return list(dict.fromkeys(chosen))
         if q.type == "partner":
             return _partner(_text(raw), partners or [])
         if q.type == "partners":
