@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from typing import Any, Callable
 
 import click
@@ -204,6 +205,36 @@ def form_xlsform(output: str, force: bool) -> None:
         raise UsageError("an XLSForm is an Excel workbook; give a file name ending in .xlsx", Location(output))
     _write_new(output, workbook_bytes(load_questionnaire()), force)
     click.echo(f"wrote {printable(output)}")
+
+
+@form.command("checklist", context_settings=_CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "markdown"]), default="html", show_default=True,
+              help="html and pdf are laid out for A4 paper; pdf needs the pdf extra.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def form_checklist(fmt: str, output: str | None, force: bool) -> None:
+    """Print the questionnaire as a blank checklist for a meeting without laptops.
+
+    Every question with tick boxes for its answers or lines to write on, the
+    section of the guide beside it, when it applies, and blank blocks for
+    partners, goals, risks and KPIs.
+
+    \b
+    Example:
+      advisor form checklist --format pdf -o checklist.pdf
+      advisor form checklist --format markdown > checklist.md
+    """
+    from ..report.output import write_stdout
+    from .checklist import render
+
+    data = render(load_questionnaire(), fmt)
+    if output:
+        _write_new(output, data, force)
+        click.echo(f"wrote {printable(output)}", err=True)
+    elif fmt == "pdf" and sys.stdout.isatty():
+        raise UsageError("a PDF is not for the terminal; give -o FILE.pdf")
+    else:
+        write_stdout(data)
 
 
 # --------------------------------------------------------------------------- import
