@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import click
 
-from ..errors import Location, UsageError, printable
+from ..errors import AdvisorError, Location, UsageError, printable
 from .answers import header_lines, make_profile, read_answers_file, slug
 from .interview import interview, summary
 from .questionnaire import AnswerError, load_questionnaire
@@ -299,7 +299,62 @@ def import_(files: tuple[str, ...], folder: str, force: bool) -> None:
         click.get_current_context().exit(EXIT_ERROR)
 
 
-COMMANDS = [init, form, import_, examples]
+# --------------------------------------------------------------------------- table
+
+
+@click.command(context_settings=_CONTEXT)
+@click.argument("profiles", nargs=-1, required=True, metavar="PROFILE|DIR|GLOB...")
+@click.option("--per", type=click.Choice(["profile", "finding"]), default="profile", show_default=True,
+              help="A row per profile (readiness, counts, the first problems) or per finding.")
+@click.option("-o", "--output", metavar="FILE.csv", help="Write to FILE instead of standard output.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Evaluate as on this date. [default: today]")
+def table(profiles: tuple[str, ...], per: str, output: str | None, force: bool, as_of: Any) -> None:
+    """Evaluate profiles and write the results as CSV, for spreadsheets.
+
+    --per profile (the default) gives a row per profile: its stage, readiness
+    (a word and a percentage), steps in place, findings by severity and kind,
+    and the three problems to act on first. A profile that cannot be read gets
+    a row with its error. --per finding gives a row per finding: rule, kind,
+    severity, title, subject, message, advice and guide sections. Text that a
+    spreadsheet would take for a formula (=, +, -, @) starts with an
+    apostrophe.
+
+    \b
+    Example:
+      advisor table profiles/ -o portfolio.csv
+      advisor table --per finding profiles/ -o findings.csv
+    """
+    from ..api import Advisor
+    from ..profile.reading import expand_inputs
+    from ..report.output import refuse_inputs, write_stdout
+    from .tables import FINDING_COLUMNS, PROFILE_COLUMNS, error_row, finding_rows, profile_row, to_csv
+
+    if output:
+        refuse_inputs(output, list(profiles))
+    advisor = Advisor()
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for item in expand_inputs(profiles):
+        for result in [item] if isinstance(item, AdvisorError) else advisor.evaluate_many([item], as_of=as_of and as_of.date()):
+            if isinstance(result, AdvisorError):
+                click.echo(printable(f"error: {result}"), err=True)
+                failed = True
+                if per == "profile":
+                    rows.append(error_row(result))
+            else:
+                rows.extend([profile_row(result)] if per == "profile" else finding_rows(result))
+    text = to_csv(PROFILE_COLUMNS if per == "profile" else FINDING_COLUMNS, rows)
+    if output:
+        _write_new(output, text, force)
+    else:
+        write_stdout(text)
+    if failed:
+        click.get_current_context().exit(EXIT_ERROR)
+
+
+COMMANDS = [init, form, import_, table, examples]
 
 
 def register(group: click.Group) -> None:
