@@ -555,6 +555,11 @@ def completion(shell: str) -> None:
 PROG, COMPLETE_VAR = "advisor", "_ADVISOR_COMPLETE"
 
 
+from .forms.commands import register as _register_forms  # noqa: E402  init, form, import, table, examples (issue 15)
+
+_register_forms(cli)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The console-script entry point (`advisor`, `python -m advisor`)."""
     cli.main(args=list(argv) if argv is not None else None, prog_name=PROG)
