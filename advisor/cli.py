@@ -15,7 +15,7 @@ import click
 from . import __version__
 from . import engine as engines
 from .errors import AdvisorError, UsageError, did_you_mean, printable
-from .language.docs import coverage_lines, problem_table, rule_reference, rule_table, rule_text
+from .language.docs import coverage_lines, focus_lines, problem_table, rule_reference, rule_table, rule_text
 from .profile.reading import Source, expand_inputs, read_profiles
 from .profile.schema import field_reference, json_schema
 from .report.output import FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
@@ -404,6 +404,7 @@ def rules_list(rule_dirs: tuple[str, ...]) -> None:
     lines += ["  " + line for line in coverage[:-1]]
     lines.append(coverage[-1])
     lines += ["", "Problems (findings of several rules told once):"] + ["  " + line for line in problem_table(rulebook)]
+    lines += ["", "Rules that read the partnership's focus, per focus:"] + ["  " + line for line in focus_lines(rulebook)]
     click.echo("\n".join(lines))
 
 

@@ -260,7 +260,9 @@ class _Writer:
         self.wrap(a.advice, body + "→ ")
         self.wrap(a.owner or "to be agreed", body + "owner: ")
         for note in a.notes:
-            self.wrap(note, body + "less severe here: ")
+            self.wrap(note, body + "for this partnership: ")
+        for b in a.beyond:
+            self.wrap(f"{b.title}: {b.text}", body + f"{b.label.lower()}: ")
         if evidence:
             rows = list(a.common_evidence) + [ln for i in a.items for ln in i.evidence]
             if rows:
