@@ -361,13 +361,13 @@ def rule_text(rule: Rule, knowledge: Any, width: int = 100, problems: Mapping[st
         field("proportion", f"severity {p.severity} when {condition_in_words(p.when)}: {p.because}")
     for label, text in advice_lines(rule, knowledge, problems):
         field(label, text)
-    beyond = [r for p in rule.adapt for r in p.refs if knowledge.is_beyond(r)]
+    beyond = [r for r in rule.refs if knowledge.is_beyond(r)] + [r for p in rule.adapt for r in p.refs if knowledge.is_beyond(r)]
     for ref in dict.fromkeys(beyond):
         entry = knowledge.get(ref)
         field("beyond", f"{ref}: {entry.title} (beyond the guide, {entry.kind}). {entry.text}")
     lines.append("")
     lines.append("guide")
-    for ref in rule.refs:
+    for ref in (r for r in rule.refs if not knowledge.is_beyond(r)):
         section = knowledge.get(ref)
         if section is None:
             field(f"  {ref}", "(not in the knowledge base)")
@@ -489,9 +489,17 @@ def _rule_section(rule: Rule, knowledge: Any, problems: Mapping[str, ProblemDef]
         out.append(f"- **Harm:** {_md(rule.harm)}")
     if rule.blocks:
         out.append(f"- **Blocks:** {_md(rule.blocks)}")
-    out.append(f"- **Guide:** {', '.join(_ref_title(r, knowledge) for r in rule.refs)}")
+    out.append(f"- **Guide:** {', '.join(_ref_title(r, knowledge) for r in rule.refs if not knowledge.is_beyond(r))}")
+    beyond = dict.fromkeys([r for r in rule.refs if knowledge.is_beyond(r)]
+                           + [r for p in rule.adapt for r in p.refs if knowledge.is_beyond(r)])
+    if beyond:
+        out.append(f"- **Beyond the guide:** {', '.join(_ref_title(r, knowledge) for r in beyond)}")
     out.append("")
-    out += _guide_block(rule.refs, knowledge)
+    out += _guide_block([r for r in rule.refs if not knowledge.is_beyond(r)], knowledge)
+    for ref in beyond:
+        entry = knowledge.get(ref)
+        out += [f"> **{ref} {_md(entry.title)}**: beyond the guide ({entry.kind}), not the guide's words", ">",
+                "> " + _md(entry.text), ""]
     return out
 
 

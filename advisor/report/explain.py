@@ -52,6 +52,7 @@ class _Plan(NamedTuple):
     asks: tuple[Ref, ...] = ()  # a question's fields: the finding asks for the blank ones
     refs: tuple[str, ...] = ()  # the guide refs of the finding: the rule's, and its case's
     beyond: tuple[str, ...] = ()  # advice beyond the guide (laws, good practice) the finding cites
+    adapted: bool = False  # an `adapt` entry gave the advice: the problem tells it, not its generic advice
 
 
 def _static(template: Template) -> "str | Template":
@@ -130,6 +131,7 @@ class Explainer:
             advice=advice,
             guide_refs=plan.refs,
             beyond_refs=plan.beyond,
+            adapted=plan.adapted,
             evidence=tuple(rows),
             subject=subject,
             note=plan.because,
@@ -174,6 +176,7 @@ class Explainer:
             asks=rule.ask if variant.question else (),
             refs=tuple(r for r in refs_cited if not self.knowledge.is_beyond(r)),
             beyond=tuple(r for r in refs_cited if self.knowledge.is_beyond(r)),
+            adapted=case is not None and case.advice is not None and any(case is a for a in rule.adapt),
         )
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:

@@ -107,6 +107,8 @@ class Finding:
     #: advice beyond the guide the finding cites (laws, good practice: knowledge/guide.yaml `beyond:`), never
     #: among guide_refs, so nothing shows it as the guide's words
     beyond_refs: tuple[str, ...] = ()
+    #: whether an `adapt` entry gave the advice (for this partnership's focus, say): the problem then tells it
+    adapted: bool = field(default=False, compare=False)
 
     @property
     def sort_key(self) -> tuple:

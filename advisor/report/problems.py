@@ -101,6 +101,8 @@ class Advice:
             title, message, advice = (_fill(text, subjects) for text in (definition.title, definition.message, definition.advice))
             if len(group) == 1:  # one finding says it with its own figures ("15% of the budget is committed")
                 message = worst.message
+            if worst.adapted:  # advice written for this partnership (its focus) says more than the problem's
+                advice = worst.advice
         elif len(group) == 1:
             title, message, advice = worst.title, worst.message, worst.advice
         else:
