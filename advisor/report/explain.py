@@ -176,7 +176,7 @@ class Explainer:
             asks=rule.ask if variant.question else (),
             refs=tuple(r for r in refs_cited if not self.knowledge.is_beyond(r)),
             beyond=tuple(r for r in refs_cited if self.knowledge.is_beyond(r)),
-            adapted=case is not None and case.advice is not None and any(case is a for a in rule.adapt),
+            adapted=case is not None and case.advice is not None and not any(case is p for p in rule.proportion),
         )
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:
