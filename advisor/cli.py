@@ -14,13 +14,13 @@ from typing import Any, Sequence
 
 import click
 
-from . import __version__
 from click.core import ParameterSource
 
+from . import __version__
 from . import engine as engines
 from .config import CONFIG_FILE, DATE_HINT, Config, find_config, load_config, parse_date
 from .errors import AdvisorError, UsageError, did_you_mean, printable
-from .language.docs import coverage_lines, problem_table, rule_reference, rule_table, rule_text
+from .language.docs import coverage_lines, focus_lines, problem_table, rule_reference, rule_table, rule_text
 from .profile.reading import Source, expand_inputs, read_profiles
 from .profile.schema import field_reference, json_schema
 from .report.output import DOCUMENT_FORMATS, FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
@@ -479,6 +479,7 @@ def rules_list(rule_dirs: tuple[str, ...]) -> None:
     lines += ["  " + line for line in coverage[:-1]]
     lines.append(coverage[-1])
     lines += ["", "Problems (findings of several rules told once):"] + ["  " + line for line in problem_table(rulebook)]
+    lines += ["", "Rules that read the partnership's focus, per focus:"] + ["  " + line for line in focus_lines(rulebook)]
     click.echo("\n".join(wrapped for line in lines for wrapped in _fit(line, width)))
 
 

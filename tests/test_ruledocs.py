@@ -39,6 +39,9 @@ def test_reference_is_deterministic_and_complete() -> None:
             assert line.strip().removeprefix("- ") in text.replace("\\", ""), (rule.id, line)
         for ref in rule.refs:
             assert f"> **{ref} " in text
+        for ref in [r for r in rule.refs if knowledge.is_beyond(r)] + [r for a in rule.adapt for r in a.refs]:
+            if knowledge.is_beyond(ref):  # advice beyond the guide is labelled so, never quoted as the guide
+                assert f"> **{ref} {knowledge.get(ref).title}**: beyond the guide" in text.replace("\\", "")
     for derived in ruleset.derived:
         assert f"### `{derived.name}`" in text
     assert text.index("## Failure risks") < text.index("## Strengths")

@@ -259,9 +259,11 @@ class _Writer:
         self.wrap(a.why, body + f"{why}: ")
         self.wrap(a.advice, body + "→ ")
         self.wrap(a.owner or "to be agreed", body + "owner: ")
-        for note in a.notes:
-            self.wrap(note, body + "less severe here: ")
-        if evidence:
+        if evidence:  # why it is adapted to this partnership, and the law or practice beyond the guide it rests on
+            for note in a.notes:
+                self.wrap(note, body + "for this partnership: ")
+            for b in a.beyond:
+                self.wrap(f"{b.title}: {b.text}", body + f"{b.label.lower()}: ")
             rows = list(a.common_evidence) + [ln for i in a.items for ln in i.evidence]
             if rows:
                 prefix = body + "because: "
