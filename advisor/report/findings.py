@@ -332,7 +332,7 @@ class Report:
         head = _encode(self._head())
         rows: dict[int, str] = {}
         findings = ", ".join(_finding_json(f, rows) for f in self.findings)
-        problems = _encode([p.to_dict() for p in self.problems])
+        problems = "[" + ", ".join(_problem_json(p, rows) for p in self.problems) + "]"
         tail = _encode(self._tail())
         return f"{head[:-1]}, \"findings\": [{findings}], \"problems\": {problems}, {tail[1:]}"
 
@@ -403,6 +403,27 @@ def _evidence_json(e: Evidence) -> str:
     line = "null" if e.line is None else int.__repr__(e.line)
     note = f", \"note\": {_string(e.note)}" if e.note else ""
     return f"{{\"path\": {_string(e.path)}, \"value\": {value_text}, \"line\": {line}{note}}}"
+
+
+def _row(e: Evidence, rows: dict[int, str]) -> str:
+    text = rows.get(id(e))
+    if text is None:
+        text = rows[id(e)] = _evidence_json(e)
+    return text
+
+
+def _problem_json(p: Any, rows: dict[int, str]) -> str:
+    """json.dumps(p.to_dict()) of a report.problems.Problem, its evidence rows shared with the findings'."""
+    findings = ", ".join(f"{{\"rule\": {_string(f.rule)}, \"subject\": {'null' if f.subject is None else _string(f.subject)}}}"
+                         for f in p.findings)
+    evidence = ", ".join(_row(e, rows) for e in p.evidence)
+    refs = _cached(_REFS, p.guide_refs, _encode) if type(p.guide_refs) is tuple else _encode(list(p.guide_refs))
+    owner = "null" if p.owner is None else _string(p.owner)
+    return (f"{{\"rank\": {int.__repr__(p.rank)}, \"id\": {_string(p.id)}, \"title\": {_string(p.title)}, "
+            f"\"kind\": {_string(p.kind)}, \"severity\": {_string(p.severity)}, \"guide_refs\": {refs}, "
+            f"\"message\": {_cached(_STRINGS, p.message, _string)}, \"advice\": {_cached(_STRINGS, p.advice, _string)}, "
+            f"\"why\": {_cached(_STRINGS, p.why, _string)}, \"owner\": {owner}, \"findings\": [{findings}], "
+            f"\"evidence\": [{evidence}]}}")
 
 
 def _finding_json(f: Finding, rows: dict[int, str]) -> str:
