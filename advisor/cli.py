@@ -15,7 +15,6 @@ import click
 from . import __version__
 from . import engine as engines
 from .errors import AdvisorError, UsageError, did_you_mean, printable
-from .language.docs import coverage_lines, problem_table, rule_reference, rule_table, rule_text
 from .profile.reading import Source, expand_inputs, read_profiles
 from .profile.schema import field_reference, json_schema
 from .report.output import FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
@@ -396,6 +395,8 @@ def rules_list(rule_dirs: tuple[str, ...]) -> None:
       advisor rules list
       advisor rules list --rules my-rules/
     """
+    from .language.docs import coverage_lines, problem_table, rule_table  # only the rules commands need it
+
     rulebook = load_rules(rule_dirs)
     lines = rule_table(rulebook)
     lines += ["", f"{len(rulebook.rules)} rules, {len(rulebook.derived)} derived facts", "",
@@ -422,6 +423,8 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
         rule = rulebook.rule(rule_id)
     except KeyError:
         raise UsageError(f"unknown rule '{rule_id}'{did_you_mean(rule_id, rulebook.ids)}") from None
+    from .language.docs import rule_text
+
     width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
     click.echo(rule_text(rule, rulebook.knowledge, width, problems=rulebook.problems), nl=False)
 
@@ -436,6 +439,8 @@ def rules_docs(output: str | None, rule_dirs: tuple[str, ...]) -> None:
     Example:
       advisor rules docs -o rules/REFERENCE.md
     """
+    from .language.docs import rule_reference
+
     write_output(rule_reference(load_rules(rule_dirs)), output)
 
 

@@ -275,8 +275,8 @@ class DurableBackend:
 
     name = "durable"
 
-    def __init__(self, stages: Sequence[Stage]):
-        planned = plan(stages)
+    def __init__(self, stages: Sequence[Stage], planned: list[StagePlan] | None = None):
+        planned = plan(stages) if planned is None else planned
         self._host = _Host()
         self._handles: list[int] = []
         self._free = weakref.finalize(self, _free, self._handles)
