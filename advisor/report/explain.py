@@ -98,7 +98,7 @@ def _place_text(place: Place) -> str:
     key = (place.field, place.collection, place.index, place.derived)
     text = _PLACE_TEXT.get(key)
     if text is None:
-        if len(_PLACE_TEXT) >= 65536:
+        if len(_PLACE_TEXT) >= 4096:
             _PLACE_TEXT.clear()
         text = _PLACE_TEXT[key] = place.text
     return text
@@ -121,6 +121,8 @@ class Explainer:
         }
         self._plans: dict[tuple[str, bool], _Plan] = {}
         self._atom_ids: dict[_Atom, int] = {}
+        #: a profile field's place, its text and its kind, by path
+        self._fixed: dict[tuple, tuple[Place, str, str]] = {}
 
     def finding(self, loaded: LoadedProfile, derived: dict, hit: Hit, as_of: date, memo: dict) -> Finding:
         idx = None if hit.item_index < 0 else hit.item_index
@@ -140,7 +142,10 @@ class Explainer:
                 key = (key, idx)
             found = memo.get(key)
             if found is None:
-                found = memo[key] = tuple(self._rows(loaded, derived, atom, idx if own else None, as_of))
+                if atom.ref.scope == "profile":
+                    found = memo[key] = self._profile_row(loaded, atom.ref)
+                else:
+                    found = memo[key] = tuple(self._rows(loaded, derived, atom, idx if own else None, as_of))
             rows.extend(found)
         if plan.overlap:
             first: dict[str, Evidence] = {}
@@ -227,6 +232,24 @@ class Explainer:
                 ref, fmt = part
                 out.append(in_words(self.value_of(ref, loaded, derived, item, as_of), fmt))
         return "".join(out)
+
+    def _profile_row(self, loaded: LoadedProfile, ref: Ref) -> tuple[Evidence]:
+        """The evidence row of a field read from the profile's root (what _rows gives for one, sooner: the place,
+        its text and the kind of field are the same in every profile)."""
+        fixed = self._fixed.get(ref.path)
+        if fixed is None:
+            place = Place(ref.path)
+            fixed = self._fixed[ref.path] = (place, place.text, ref.type.kind)
+        place, text, kind = fixed
+        value = get_path(loaded.profile, ref.path)
+        note = None
+        if kind == "collection":
+            value, note = len(value or ()), "number of items"
+        elif kind == "object":
+            value, note = ("set", None) if value is not None else (None, "section missing")
+        document = loaded.document
+        mark = document.marks.get(ref.path) if document is not None else None
+        return (_evidence(text, _json_value(value), mark[0] if mark else None, note, place),)
 
     def _rows(self, loaded: LoadedProfile, derived: dict, atom: "_Atom", idx: int | None, as_of: date):
         """Evidence rows of one atom. Rows over every item of a collection are bounded: at most
