@@ -32,20 +32,23 @@ from profilegen import random_profile  # noqa: E402
 AS_OF = "2026-11-25"
 EXAMPLES = ROOT / "advisor" / "examples"
 
-#: Ways to break a profile's text, each giving one located error.
+#: Ways to break a profile's text, each giving one located error (a replaced value keeps the old one as a comment).
 BREAKS = (
     lambda t: t.replace("partners:\n", "partners:\n- nmae: Typo Partner\n", 1),
     lambda t: t.replace("name:", "sectr: police\nname:", 1),
     lambda t: t + "name: again\n",
     lambda t: t.replace("\n  ", "\n\t", 1),
-    lambda t: t + "duration: {start: 25/12/2026}\n",
-    lambda t: t + "funding: {budget_required: R450 000}\n",
-    lambda t: t + "level: 0x1F\n",
-    lambda t: t + "stage: [unclosed\n",
-    lambda t: t + "committee: {members: many}\n",
+    lambda t: t.replace("last_review: ", "last_review: 25/12/2026 #", 1).replace("start: ", "start: 25/12/2026 #", 1),
+    lambda t: t.replace("budget_required: ", "budget_required: R450 000 #", 1),
+    lambda t: t.replace("members: ", "members: 0x1F #", 1).replace("baseline: ", "baseline: 1:30 #", 1),
+    lambda t: t + "waivers: [unclosed\n",
+    lambda t: t.replace("members: ", "members: many #", 1).replace("priority: ", "priority: 0 #", 1),
     lambda t: t + "waivers: [{rule: governance.no-such-rule, reason: x}]\n",
-    lambda t: t + "extra: !!python/object:os.system x\n",
-    lambda t: t + "lead_partner: Nobody At All\n",
+    lambda t: t + "profile_version: !!python/object:os.system x\n",
+    lambda t: t.replace("lead_partner: ", "lead_partner: Nobody At All #", 1),
+    lambda t: t + "not_applicable: [{step: '99.9', reason: x}]\n",
+    lambda t: t + "profile_version: 2\n",
+    lambda t: t.replace("sector: ", "sector: polise #", 1),
 )
 
 

@@ -173,7 +173,6 @@ def main() -> None:
 
     engines = args.engine or (["python", "durable"] if durable_problem() is None else ["python"])
     jobs_list = sorted(set(args.jobs or [1, 2]))
-    top = jobs_list[-1]
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="advisor-portfolio-") as tmp:
         folder = Path(tmp) / "profiles"

@@ -10,7 +10,6 @@ import argparse
 import gc
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -187,11 +186,11 @@ def bench_memory(engine: str, runs: int) -> tuple[float, float, float]:
     return before, rss_mib(), runs / elapsed
 
 
-def wall(cmd: list[str], repeat: int = 11) -> float:
+def wall(cmd: list[str], repeat: int = 11, env: dict | None = None) -> float:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", check=False)
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", check=False, env=env)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -249,20 +248,37 @@ def main() -> None:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
         before, after, r = map(float, out)
         print(f"[{engine}] RSS over {runs:,} evaluations: {before:.1f} MiB -> {after:.1f} MiB (growth {after - before:+.1f} MiB, {r:,.0f}/s)")
-    # The script installed beside this Python (a pyenv shim on PATH would add its own start-up).
-    beside = Path(sys.executable).with_name("advisor")
-    exe = str(beside) if beside.exists() else shutil.which("advisor")
-    if "startup" not in parts:
-        return
-    if exe:
-        t_import = wall([sys.executable, "-c", "import advisor"])
-        t_eval = wall([exe, "evaluate", str(EXAMPLE), "--as-of", AS_OF])
-        t_eval_py = wall([exe, "evaluate", str(EXAMPLE), "--as-of", AS_OF, "--engine", "python"])
-        print(f"\nwall time, median of 11: python -c 'import advisor' {t_import * 1000:.0f} ms; "
-              f"advisor evaluate (one example) {t_eval * 1000:.0f} ms = {t_eval / t_import:.2f}x; "
-              f"with --engine python {t_eval_py * 1000:.0f} ms = {t_eval_py / t_import:.2f}x")
-    else:
-        print("\n(advisor is not installed as a command: pip install . to measure the command line)")
+    if "startup" in parts:
+        print()
+        bench_startup()
+
+
+def bench_startup(pairs: int = 11) -> None:
+    """Wall time of `advisor evaluate` on one example (this checkout, text output) against importing the libraries it
+    stands on, `python -c "import pydantic, yaml, click, jinja2"`: the ratio within each pair, median and range.
+
+    Twice: with advisor's modules byte-compiled, as an install (or any first run) leaves them, and from source
+    (where PYTHONDONTWRITEBYTECODE is set and nothing was compiled, every run compiles every module)."""
+    import compileall
+    import tempfile as _tempfile
+
+    compileall.compile_dir(str(ROOT / "advisor"), quiet=1)
+    libs = [sys.executable, "-c", "import pydantic, yaml, click, jinja2"]
+    for engine in ("durable", "python") if durable_problem() is None else ("python",):
+        cmd = [sys.executable, "-m", "advisor", "evaluate", str(EXAMPLE), "--as-of", AS_OF, "--engine", engine]
+        with _tempfile.TemporaryDirectory() as empty:
+            for label, extra in (("byte-compiled", {}), ("from source", {"PYTHONPYCACHEPREFIX": empty, "PYTHONDONTWRITEBYTECODE": "1"})):
+                env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+                ratios, evals, bases = [], [], []
+                for _ in range(pairs):
+                    base = wall(libs, 1)
+                    took = wall(cmd, 1, env)
+                    bases.append(base)
+                    evals.append(took)
+                    ratios.append(took / base)
+                print(f"[{engine}] advisor evaluate (one example, {label}): median {statistics.median(evals) * 1000:.0f} ms = "
+                      f"{statistics.median(ratios):.2f}x (range {min(ratios):.2f}-{max(ratios):.2f}x, {pairs} pairs) the "
+                      f"{statistics.median(bases) * 1000:.0f} ms of importing pydantic, yaml, click and jinja2")
 
 
 if __name__ == "__main__":
