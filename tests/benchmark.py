@@ -257,28 +257,25 @@ def bench_startup(pairs: int = 11) -> None:
     """Wall time of `advisor evaluate` on one example (this checkout, text output) against importing the libraries it
     stands on, `python -c "import pydantic, yaml, click, jinja2"`: the ratio within each pair, median and range.
 
-    Twice: with advisor's modules byte-compiled, as an install (or any first run) leaves them, and from source
-    (where PYTHONDONTWRITEBYTECODE is set and nothing was compiled, every run compiles every module)."""
+    advisor's modules are byte-compiled first, as an install (or any first run) leaves them, and as the libraries
+    are; where PYTHONDONTWRITEBYTECODE is set and nothing was compiled, every run would compile every module."""
     import compileall
-    import tempfile as _tempfile
 
     compileall.compile_dir(str(ROOT / "advisor"), quiet=1)
     libs = [sys.executable, "-c", "import pydantic, yaml, click, jinja2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for engine in ("durable", "python") if durable_problem() is None else ("python",):
         cmd = [sys.executable, "-m", "advisor", "evaluate", str(EXAMPLE), "--as-of", AS_OF, "--engine", engine]
-        with _tempfile.TemporaryDirectory() as empty:
-            for label, extra in (("byte-compiled", {}), ("from source", {"PYTHONPYCACHEPREFIX": empty, "PYTHONDONTWRITEBYTECODE": "1"})):
-                env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}
-                ratios, evals, bases = [], [], []
-                for _ in range(pairs):
-                    base = wall(libs, 1)
-                    took = wall(cmd, 1, env)
-                    bases.append(base)
-                    evals.append(took)
-                    ratios.append(took / base)
-                print(f"[{engine}] advisor evaluate (one example, {label}): median {statistics.median(evals) * 1000:.0f} ms = "
-                      f"{statistics.median(ratios):.2f}x (range {min(ratios):.2f}-{max(ratios):.2f}x, {pairs} pairs) the "
-                      f"{statistics.median(bases) * 1000:.0f} ms of importing pydantic, yaml, click and jinja2")
+        ratios, evals, bases = [], [], []
+        for _ in range(pairs):
+            base = wall(libs, 1)
+            took = wall(cmd, 1, env)
+            bases.append(base)
+            evals.append(took)
+            ratios.append(took / base)
+        print(f"[{engine}] advisor evaluate (one example): median {statistics.median(evals) * 1000:.0f} ms = "
+              f"{statistics.median(ratios):.2f}x (range {min(ratios):.2f}-{max(ratios):.2f}x, {pairs} pairs) the "
+              f"{statistics.median(bases) * 1000:.0f} ms of importing pydantic, yaml, click and jinja2")
 
 
 if __name__ == "__main__":
