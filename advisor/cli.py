@@ -20,7 +20,6 @@ from . import __version__
 from . import engine as engines
 from .config import CONFIG_FILE, DATE_HINT, Config, find_config, load_config, parse_date
 from .errors import AdvisorError, UsageError, did_you_mean, printable
-from .language.docs import coverage_lines, focus_lines, problem_table, rule_reference, rule_table, rule_text
 from .profile.reading import Source, expand_inputs, read_profiles
 from .profile.schema import field_reference, json_schema
 from .report.output import DOCUMENT_FORMATS, FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
@@ -470,6 +469,8 @@ def rules_list(rule_dirs: tuple[str, ...]) -> None:
       advisor rules list
       advisor rules list --rules my-rules/
     """
+    from .language.docs import coverage_lines, focus_lines, problem_table, rule_table  # only the rules commands need it
+
     rulebook = load_rules(rule_dirs)
     width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
     lines = rule_table(rulebook, width)
@@ -506,6 +507,8 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
         rule = rulebook.rule(rule_id)
     except KeyError:
         raise UsageError(f"unknown rule '{rule_id}'{did_you_mean(rule_id, rulebook.ids)}") from None
+    from .language.docs import rule_text
+
     width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
     click.echo(rule_text(rule, rulebook.knowledge, width, problems=rulebook.problems), nl=False)
 
@@ -520,6 +523,8 @@ def rules_docs(output: str | None, rule_dirs: tuple[str, ...]) -> None:
     Example:
       advisor rules docs -o rules/REFERENCE.md
     """
+    from .language.docs import rule_reference
+
     write_output(rule_reference(load_rules(rule_dirs)), output)
 
 

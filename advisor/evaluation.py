@@ -76,6 +76,7 @@ class Evaluator:
         #: the guide's steps (actionable ids of its areas, not the markers of success and failure) and when each is due
         self.steps = [(sid, knowledge.sections[sid].due) for area in knowledge.areas for sid in area.ids
                       if knowledge.sections[sid].actionable]
+        self._steps_due: dict[str | None, tuple[str, ...]] = {}
 
     # -- running ------------------------------------------------------------------
     def decide(self, loaded: LoadedProfile, as_of: date) -> tuple[dict[str, Any], list[Hit]]:
@@ -111,14 +112,15 @@ class Evaluator:
         profile = loaded.profile
         skipped = {na.step: na.reason for na in profile.not_applicable or ()}
         advice = Advice(self.rules, self.problems, self.ranking, _owners(profile, self.rules),
-                        tuple(sid for sid, due in self.steps if _is_due(due, stage) and sid not in skipped))
+                        self.steps_due(stage, skipped))
         if stage is not None:
             hits = self.settle_questions(hits, stage, advice)
         hits, waived, expired = self.apply_waivers(loaded, hits, as_of)
         hits, not_applicable = self.apply_not_applicable(hits, skipped)
-        later = [h for h in hits if not _is_due(self.due[h.rule], stage) and h.kind != "strength"]
+        due = self.due
+        later = [h for h in hits if h.kind != "strength" and not _is_due(due[h.rule], stage)]
         if later:
-            hits = [h for h in hits if h not in later]
+            hits = [h for h in hits if h.kind == "strength" or _is_due(due[h.rule], stage)]
         structure = tuple(dict.fromkeys(h.rule for h in hits if h.kind == "structure"))
         recommendation = Recommendation(
             formality=derived.get("recommended_formality"),
@@ -152,6 +154,13 @@ class Evaluator:
             currency=profile.funding.currency if profile.funding else None,
             advice=advice,
         )
+
+    def steps_due(self, stage: str | None, skipped: dict[str, str]) -> tuple[str, ...]:
+        """The guide's steps due at a stage, less those the profile says do not apply (worked out once per stage)."""
+        due = self._steps_due.get(stage)
+        if due is None:
+            due = self._steps_due[stage] = tuple(sid for sid, when in self.steps if _is_due(when, stage))
+        return tuple(sid for sid in due if sid not in skipped) if skipped else due
 
     def settle_questions(self, hits: list[Hit], stage: str, advice: Advice) -> list[Hit]:
         """Questions to settle at the severity the stage gives them (never above their rule's)."""

@@ -37,6 +37,9 @@ class Rulebook:
     compiled: Compiled
     #: advisor's version and the number of rules, e.g. '0.2.0+64'; rules from outside the shipped folder add '+custom'.
     version: str
+    #: what durable-rules is given for the compiled stages (engine.durable_form.plan), worked out when the rules
+    #: are checked against its limits and cached with them, so that starting the durable engine does not repeat it
+    durable_plan: Any = None
 
     @property
     def ruleset(self) -> RuleSet:
@@ -108,16 +111,15 @@ def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     custom = any(not Path(f).resolve().is_relative_to(shipped) for f in ruleset.files)
     version = f"{__version__}+{len(ruleset.rules)}{'+custom' if custom else ''}"
     compiled = compile_rules(ruleset)
-    check_engine_limits(compiled)
-    return Rulebook(knowledge, compiled, version)
+    return Rulebook(knowledge, compiled, version, check_engine_limits(compiled))
 
 
-def check_engine_limits(compiled: Compiled) -> None:
+def check_engine_limits(compiled: Compiled) -> Any:
     """A RuleError naming the rule when durable-rules could not run the compiled rules, whichever engine is
     used: rules that load, load for both engines, and a rule past durable-rules' limits is refused here,
-    once, rather than in every worker process that builds the engine."""
+    once, rather than in every worker process that builds the engine. Returns the plan for durable-rules."""
     try:
-        durable_form.plan(compiled.stages)
+        return durable_form.plan(compiled.stages)
     except durable_form.DurableLimit as exc:
         engine_id = exc.rule_id or ""
         variant = compiled.variants.get(engine_id)

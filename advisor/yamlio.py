@@ -1,10 +1,14 @@
 """Safe YAML reading that remembers the line and column of every node (the only module importing yaml).
 
-The parser's events are turned into plain Python data here, without building PyYAML's node
-graph: nesting, size and aliases are checked as the events arrive, so a hostile file (an alias
-bomb, thousands of nested brackets, a runaway number) is refused within bounded time and memory.
-Only plain values, lists and mappings are built; a tag that would construct anything else is an
-error. Mapping keys are read as the text written (`true:` is the key 'true', `1:` the key '1').
+Two roads give the same data and line marks. A text of at most FAST_CHARS without tags or aliases
+(every real profile) takes the fast road: the parser's events are read by a lean recursive walk that
+gives up on anything unusual (a duplicate or merge key, a runaway number, deep nesting, a value it
+cannot build, any parser error) and leaves the text to the careful road, which alone writes errors.
+The careful road turns the parser's events into plain Python data without building PyYAML's node graph: nesting,
+size and aliases are checked as the events arrive, so a hostile file (an alias bomb, thousands of
+nested brackets, a runaway number) is refused within bounded time and memory. Only plain values,
+lists and mappings are built; a tag that would construct anything else is an error. Mapping keys
+are read as the text written (`true:` is the key 'true', `1:` the key '1').
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ _STANDARD_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null"
 _TEXT_TAGS = {_TAG + "merge", _TAG + "value"}
 
 Path = tuple  # a tuple of mapping keys (str) and list indices (int)
+
+#: Texts up to this many characters, without tags ('!') or aliases ('*'), take the fast road; their values are
+#: bounded by their size (no alias can repeat a part of them).
+FAST_CHARS = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,10 @@ def load_documents(text: str, source: str, error: type[AdvisorError] = YamlError
     """Parse every YAML document in text, yielding each with its marks."""
     reading = Reading(source, error)
     _count_documents(text, reading)
+    fast = _fast_documents(text, source)
+    if fast is not None:
+        yield from fast
+        return
     loader = _loader(text, reading)
     try:
         events = _Events(loader, text, reading)
@@ -209,6 +221,9 @@ def _count_documents(text: str, reading: Reading) -> None:
 
 def load_document(text: str, source: str, error: type[AdvisorError] = YamlError) -> YamlDocument:
     """Parse text holding at most one YAML document; an empty text gives data None."""
+    fast = _fast_documents(text, source)
+    if fast is not None and len(fast) <= 1:
+        return fast[0] if fast else YamlDocument(None, source)
     reading = Reading(source, error)
     loader = _loader(text, reading)
     try:
@@ -233,6 +248,121 @@ def load_file(path: str | os.PathLike, source: str | None = None, error: type[Ad
     """Read and parse one YAML file."""
     source = source or str(path)
     return load_document(read_text(path, source, error=error), source, error)
+
+
+# --------------------------------------------------------------------------- the fast road
+
+
+class _GiveUp(Exception):
+    """The fast road met something only the careful road decides (or words as an error)."""
+
+
+_STR, _INT, _FLOAT, _NULL, _BOOL = (_TAG + name for name in ("str", "int", "float", "null", "bool"))
+_TIMESTAMP = _TAG + "timestamp"
+#: The implicit resolvers of a plain scalar, by its first character (as the loader's resolve() finds them).
+_WILDCARD = list(_Loader.yaml_implicit_resolvers.get(None, ()))
+_RESOLVERS: dict[Any, list] = {k: list(v) + _WILDCARD for k, v in _Loader.yaml_implicit_resolvers.items() if k is not None}
+_BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+
+
+def _fast_documents(text: str, source: str) -> list[YamlDocument] | None:
+    """Every document of text with its marks, as the careful road would give them; None when the careful road
+    must read it (too large, a tag or an alias, an error, anything it refuses or words)."""
+    if len(text) > FAST_CHARS or "!" in text or "*" in text:
+        return None
+    try:
+        loader = _Loader(text)
+    except Exception:  # noqa: BLE001 - a lone surrogate: the careful road says so
+        return None
+    try:
+        get = loader.get_event
+        get()  # the stream start
+        docs = []
+        while type(get()) is yaml.DocumentStartEvent:
+            walker = _Walker(loader)
+            data = walker.node(get(), (), 1)
+            get()  # the document end
+            docs.append(YamlDocument(data, source, walker.marks))
+            if len(docs) >= MAX_DOCUMENTS:
+                return None
+        return docs
+    except Exception:  # noqa: BLE001 - _GiveUp, or any parser error: the careful road words it
+        return None
+    finally:
+        loader.dispose()
+
+
+class _Walker:
+    """Plain data and marks from one document's events, giving up wherever the careful road could differ."""
+
+    __slots__ = ("loader", "get", "marks", "nodes")
+
+    def __init__(self, loader: Any):
+        self.loader = loader
+        self.get = loader.get_event
+        self.marks: dict[Path, tuple[int, int]] = {}
+        self.nodes = 0
+
+    def node(self, event: Any, path: Path, level: int) -> Any:
+        """The value an event starts; its mark is recorded at path unless its mapping key has recorded it."""
+        marks = self.marks
+        if path not in marks:
+            mark = event.start_mark
+            marks[path] = (mark.line + 1, mark.column + 1)
+        kind = type(event)
+        self.nodes += 1
+        if kind is yaml.ScalarEvent:
+            return self.scalar(event)
+        if level > MAX_DEPTH or self.nodes > MAX_NODES:
+            raise _GiveUp
+        get = self.get
+        if kind is yaml.MappingStartEvent:
+            out: dict[str, Any] = {}
+            while True:
+                key_event = get()
+                if type(key_event) is not yaml.ScalarEvent:
+                    if type(key_event) is yaml.MappingEndEvent:
+                        return out
+                    raise _GiveUp
+                key = key_event.value
+                if key in out or (key == "<<" and key_event.implicit[0]):
+                    raise _GiveUp
+                self.nodes += 1
+                mark = key_event.start_mark
+                here = path + (key,)
+                marks[here] = (mark.line + 1, mark.column + 1)
+                out[key] = self.node(get(), here, level + 1)
+        if kind is yaml.SequenceStartEvent:
+            items: list[Any] = []
+            while True:
+                event = get()
+                if type(event) is yaml.SequenceEndEvent:
+                    return items
+                items.append(self.node(event, path + (len(items),), level + 1))
+        raise _GiveUp  # an alias (the text has no '*', so never)
+
+    def scalar(self, event: Any) -> Any:
+        value = event.value
+        if not event.implicit[0]:  # quoted, or a block scalar: text
+            return value
+        tag = _STR
+        for tag_, regexp in _RESOLVERS.get(value[0] if value else "", _WILDCARD):
+            if regexp.match(value):
+                tag = tag_
+                break
+        if tag == _STR or tag in _TEXT_TAGS:
+            return value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return _BOOLS[value.lower()]
+        if tag == _INT or tag == _FLOAT:
+            if len(value) > MAX_NUMBER_CHARS or _OTHER_BASE.match(value):
+                raise _GiveUp
+        elif tag != _TIMESTAMP:
+            raise _GiveUp
+        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+        return self.loader.yaml_constructors[tag](self.loader, node)
 
 
 # --------------------------------------------------------------------------- parser errors

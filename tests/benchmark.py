@@ -1,6 +1,7 @@
-"""Benchmark: prints evaluations per second for both engines, scaling, memory over 100,000 runs and CLI start-up.
+"""Benchmark: prints where a profile's time goes in the pipeline (per stage, per engine), evaluations per second for
+both engines, scaling, memory over 100,000 runs and CLI start-up against importing its libraries.
 
-Run from the repository root:  python tests/benchmark.py  [--quick]
+Run from the repository root:  python tests/benchmark.py  [--quick] [--engine python] [--only stages|rates|memory|startup]
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ import argparse
 import gc
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -82,6 +82,94 @@ def bench_engine(engine: str, n: int) -> dict:
     return out
 
 
+STAGES = ("read file", "YAML to data with line marks", "validation + reference checks", "fact building", "engine",
+          "deciding the report", "explanation of findings", "JSON encoding")
+
+
+def bench_stages(engine: str, files: list[Path], repeat: int = 3) -> dict[str, float]:
+    """CPU microseconds per profile in each stage of the pipeline `advisor evaluate --format json` runs, over YAML
+    files, one profile after another in one process (not a tight loop per stage: every stage sees the caches and
+    memory the others leave). Also the floor: reading the same files and loading them with yaml.load(CSafeLoader).
+
+    The figures are the best of `repeat` passes per stage (each pass over every file)."""
+    from advisor.profile.validation import validate
+    from advisor.yamlio import load_document, read_text
+    from advisor.errors import ProfileError
+
+    adv = advisor.Advisor(engine=engine)
+    evaluator = adv._evaluator
+    known = adv.rulebook.known
+    day = advisor.as_of_date(AS_OF)
+    clock = time.process_time_ns
+    spent = {stage: 0 for stage in STAGES}
+    # The engine and fact building are timed from inside decide(): wrap the backend's run and the facts' stage.
+    backend_run = adv.backend.run
+    builder_base = evaluator.builder.base
+
+    def run(stage, facts):
+        t = clock()
+        out = list(backend_run(stage, facts))
+        spent["engine"] += clock() - t
+        return out
+
+    def base(profile, as_of):
+        t = clock()
+        facts = builder_base(profile, as_of)
+        stage = facts.stage
+
+        def timed_stage(derived):
+            t = clock()
+            out = stage(derived)
+            spent["fact building"] += clock() - t
+            return out
+
+        facts.stage = timed_stage
+        spent["fact building"] += clock() - t
+        return facts
+
+    evaluator.backend = type("Timed", (), {"run": staticmethod(run), "name": adv.backend.name})()
+    evaluator.builder = type("TimedBuilder", (), {"base": staticmethod(base)})()
+    best = {stage: float("inf") for stage in STAGES}
+    floor = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        for stage in STAGES:
+            spent[stage] = 0
+        for f in files:
+            t0 = clock()
+            text = read_text(f, str(f), error=ProfileError)
+            t1 = clock()
+            doc = load_document(text, str(f), ProfileError)
+            t2 = clock()
+            loaded = validate(doc.data, str(f), doc, known)
+            t3 = clock()
+            before = spent["engine"] + spent["fact building"]
+            report = adv.report(loaded, day)
+            t4 = clock()
+            report.findings, report.waived, report.later, report.not_applicable, report.problems  # noqa: B018
+            t5 = clock()
+            report.to_json()
+            t6 = clock()
+            spent["read file"] += t1 - t0
+            spent["YAML to data with line marks"] += t2 - t1
+            spent["validation + reference checks"] += t3 - t2
+            spent["deciding the report"] += (t4 - t3) - (spent["engine"] + spent["fact building"] - before)
+            spent["explanation of findings"] += t5 - t4
+            spent["JSON encoding"] += t6 - t5
+        for stage in STAGES:
+            best[stage] = min(best[stage], spent[stage] / len(files) / 1000)
+        gc.collect()
+        t = clock()
+        for f in files:
+            with open(f, encoding="utf-8") as fh:
+                yaml.load(fh.read(), Loader=yaml.CSafeLoader)
+        floor = min(floor, (clock() - t) / len(files) / 1000)
+    best["total"] = sum(best[stage] for stage in STAGES)
+    best["floor"] = floor
+    adv.close()
+    return best
+
+
 def bench_memory(engine: str, runs: int) -> tuple[float, float, float]:
     """RSS after a warm-up and after `runs` further evaluations, in one process."""
     adv = advisor.Advisor(engine=engine)
@@ -98,11 +186,11 @@ def bench_memory(engine: str, runs: int) -> tuple[float, float, float]:
     return before, rss_mib(), runs / elapsed
 
 
-def wall(cmd: list[str], repeat: int = 11) -> float:
+def wall(cmd: list[str], repeat: int = 11, env: dict | None = None) -> float:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", check=False)
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", check=False, env=env)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -111,15 +199,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts (memory over 10,000 runs)")
     parser.add_argument("--engine", action="append", choices=["durable", "python"], help="only these engines")
+    parser.add_argument("--only", action="append", choices=["stages", "rates", "memory", "startup"], help="only these parts")
     args = parser.parse_args()
+    parts = set(args.only or ["stages", "rates", "memory", "startup"])
     n = 300 if args.quick else 1000
     runs = 10_000 if args.quick else 100_000
     engines = args.engine or (["durable", "python"] if durable_problem() is None else ["python"])
     print(f"advisor {advisor.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     if durable_problem():
         print(f"durable engine unavailable: {durable_problem()}")
+    if "stages" in parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            files = []
+            for i, p in enumerate(profiles(n, seed=4)):
+                path = Path(tmp) / f"p{i:05d}.yaml"
+                path.write_text(yaml.safe_dump(p, sort_keys=False, allow_unicode=True), encoding="utf-8")
+                files.append(path)
+            stages = {engine: bench_stages(engine, files) for engine in engines}
+        print(f"\nIn the pipeline: CPU microseconds per profile ({n:,} generated YAML files of 1-8 partners, "
+              "best of 3 passes), as `advisor evaluate --format json` spends them")
+        print(f"  {'stage':<34}" + "".join(f"{e:>10}" for e in engines))
+        for stage in (*STAGES, "total"):
+            print(f"  {stage:<34}" + "".join(f"{stages[e][stage]:>10,.0f}" for e in engines))
+        for e in engines:
+            r = stages[e]
+            share = (r["explanation of findings"] + r["JSON encoding"]) / r["total"]
+            print(f"  [{e}] explanation + JSON: {share:.0%} of the total; {1e6 / r['total']:,.0f} profiles/s = "
+                  f"{r['floor'] / r['total']:.0%} of the floor (reading and yaml.load with CSafeLoader: "
+                  f"{r['floor']:,.0f} us, {1e6 / r['floor']:,.0f}/s)")
+        if len(engines) == 2:
+            print(f"  durable / python, total: {stages['durable']['total'] / stages['python']['total']:.2f}x")
     results = {}
-    for engine in engines:
+    for engine in engines if "rates" in parts else ():
         r = results[engine] = bench_engine(engine, n)
         print(f"\n[{engine}] {r['rules']} rules in {r['stages']} stages, {r['rulesets']} rulesets")
         print(f"  evaluations/s, profiles already parsed (1-8 partners): {r['parsed']:,.0f}")
@@ -130,25 +241,41 @@ def main() -> None:
             print(f"  {size:>3} partners: {v:,.0f} evaluations/s ({1000 / v:.2f} ms each)")
     if {"durable", "python"} <= results.keys():
         print(f"\npython engine / durable engine (parsed): {results['python']['parsed'] / results['durable']['parsed']:.1f}x")
-    for engine in engines:
+    for engine in engines if "memory" in parts else ():
         # A fresh process per engine so one engine's memory does not hide the other's.
         code = ("import sys; sys.path.insert(0, %r); import benchmark as b; "
                 "before, after, r = b.bench_memory(%r, %d); print(before, after, r)") % (str(Path(__file__).parent), engine, runs)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
         before, after, r = map(float, out)
         print(f"[{engine}] RSS over {runs:,} evaluations: {before:.1f} MiB -> {after:.1f} MiB (growth {after - before:+.1f} MiB, {r:,.0f}/s)")
-    # The script installed beside this Python (a pyenv shim on PATH would add its own start-up).
-    beside = Path(sys.executable).with_name("advisor")
-    exe = str(beside) if beside.exists() else shutil.which("advisor")
-    if exe:
-        t_import = wall([sys.executable, "-c", "import advisor"])
-        t_eval = wall([exe, "evaluate", str(EXAMPLE), "--as-of", AS_OF])
-        t_eval_py = wall([exe, "evaluate", str(EXAMPLE), "--as-of", AS_OF, "--engine", "python"])
-        print(f"\nwall time, median of 11: python -c 'import advisor' {t_import * 1000:.0f} ms; "
-              f"advisor evaluate (one example) {t_eval * 1000:.0f} ms = {t_eval / t_import:.2f}x; "
-              f"with --engine python {t_eval_py * 1000:.0f} ms = {t_eval_py / t_import:.2f}x")
-    else:
-        print("\n(advisor is not installed as a command: pip install . to measure the command line)")
+    if "startup" in parts:
+        print()
+        bench_startup()
+
+
+def bench_startup(pairs: int = 11) -> None:
+    """Wall time of `advisor evaluate` on one example (this checkout, text output) against importing the libraries it
+    stands on, `python -c "import pydantic, yaml, click, jinja2"`: the ratio within each pair, median and range.
+
+    advisor's modules are byte-compiled first, as an install (or any first run) leaves them, and as the libraries
+    are; where PYTHONDONTWRITEBYTECODE is set and nothing was compiled, every run would compile every module."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "advisor"), quiet=1)
+    libs = [sys.executable, "-c", "import pydantic, yaml, click, jinja2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for engine in ("durable", "python") if durable_problem() is None else ("python",):
+        cmd = [sys.executable, "-m", "advisor", "evaluate", str(EXAMPLE), "--as-of", AS_OF, "--engine", engine]
+        ratios, evals, bases = [], [], []
+        for _ in range(pairs):
+            base = wall(libs, 1)
+            took = wall(cmd, 1, env)
+            bases.append(base)
+            evals.append(took)
+            ratios.append(took / base)
+        print(f"[{engine}] advisor evaluate (one example): median {statistics.median(evals) * 1000:.0f} ms = "
+              f"{statistics.median(ratios):.2f}x (range {min(ratios):.2f}-{max(ratios):.2f}x, {pairs} pairs) the "
+              f"{statistics.median(bases) * 1000:.0f} ms of importing pydantic, yaml, click and jinja2")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ import os
 import random
 import re
 import resource
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -226,27 +228,57 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
+#: Runs a command as a child of this small process and writes the child's peak RSS to a file. A child of the test
+#: process itself would report the test process's peak as its own: Linux keeps the largest RSS a process had
+#: before exec (here, pytest's copy at fork), so a test run that grew would fail advisor's memory bounds.
+_PEAK = """
+import os, signal, sys
+peak_file, argv = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(peak_file, "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+if os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+os._exit(os.WEXITSTATUS(status))
+"""
+
+
 def run_process(*args, timeout: float = 60) -> tuple[int, str, str, float, int]:
     """`python -m advisor ARGS` under a 1 GiB memory limit: exit code, stdout, stderr, seconds, peak RSS in bytes."""
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "advisor", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, preexec_fn=_limit_memory, env={**os.environ, "NO_COLOR": "1"})
-    streams: dict[str, bytes] = {}
-    readers = [threading.Thread(target=lambda n=n, f=f: streams.__setitem__(n, f.read()))
-               for n, f in (("out", proc.stdout), ("err", proc.stderr))]
-    for reader in readers:
-        reader.start()
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    _, status, usage = os.wait4(proc.pid, 0)  # this process's own peak RSS, not the largest child's so far
-    timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join()
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = os.path.join(tmp, "peak")
+        proc = subprocess.Popen([sys.executable, "-c", _PEAK, peak_file, sys.executable, "-m", "advisor", *map(str, args)],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit_memory,
+                                start_new_session=True, env={**os.environ, "NO_COLOR": "1"})
+        streams: dict[str, bytes] = {}
+        readers = [threading.Thread(target=lambda n=n, f=f: streams.__setitem__(n, f.read()))
+                   for n, f in (("out", proc.stdout), ("err", proc.stderr))]
+        for reader in readers:
+            reader.start()
+        timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        timer.start()
+        _, status, _ = os.wait4(proc.pid, 0)
+        timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        for reader in readers:
+            reader.join()
+        try:
+            with open(peak_file) as fh:
+                peak = int(fh.read())  # advisor's own peak RSS, in KiB
+        except (OSError, ValueError):
+            peak = 0
     took = time.monotonic() - start
     if took >= timeout:
         pytest.fail(f"advisor {' '.join(map(str, args))} ran for more than {timeout} s")
-    return proc.returncode, streams["out"].decode(), streams["err"].decode(), took, usage.ru_maxrss * 1024
+    return proc.returncode, streams["out"].decode(), streams["err"].decode(), took, peak * 1024
 
 
 def _random_text() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from ..errors import UsageError
 from .ir import Facts, Stage
@@ -50,12 +50,13 @@ def check(name: str | None) -> str:
     return name
 
 
-def create(name: str | None, stages: Sequence[Stage]) -> Backend:
-    """Build the named engine (None = the default) for these compiled stages."""
+def create(name: str | None, stages: Sequence[Stage], durable_plan: Any = None) -> Backend:
+    """Build the named engine (None = the default) for these compiled stages; durable_plan, when given, is
+    engine.durable_form.plan(stages) worked out before."""
     if check(name) == "python":
         from .python import PythonBackend
 
         return PythonBackend(stages)
     from .durable import DurableBackend
 
-    return DurableBackend(stages)
+    return DurableBackend(stages, durable_plan)

@@ -51,10 +51,12 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   with. No code of ours runs inside the engine, so no exception can be swallowed there. Engine
   errors become EngineError naming the ruleset and the error code.
 
-Sessions: each ``run`` uses a new session id, asserts the facts one by one (an item's idx is
-known from which assert fired the rule; one batch was no faster) and deletes the session after
-a clean run. After an engine error the session is left alone (durable-rules can crash deleting
-it) and counted; a ruleset that collected MAX_LEAKED such sessions is replaced.
+Sessions: each ``run`` asserts the facts one by one into the backend's session (an item's idx is
+known from which assert fired the rule; one batch was no faster) and retracts them after a clean
+run, so the session is empty for the next profile (a new session per profile, deleted after it,
+cost about 30% more). After an engine error the session is left alone (durable-rules can crash
+deleting it) and counted, and the backend takes a new session id; a ruleset that collected
+MAX_LEAKED such sessions is replaced.
 
 Not thread-safe: use one backend from one thread at a time (durable-rules never releases the
 GIL, and the stock Host's timer threads, which crashed with several hosts, are not started).
@@ -176,9 +178,9 @@ class _Chunk:
         self.leaked = 0
 
     def run(self, texts: list[tuple[str, Any]], sid: str, fired: set) -> None:
-        """Assert the facts one by one in a new session, record the rules fired, delete the session."""
+        """Assert the facts one by one in the backend's session, record the rules fired, then retract the facts."""
         if not texts:
-            return  # no fact of a type this ruleset matches: nothing can fire, and no session was made
+            return  # no fact of a type this ruleset matches: nothing can fire
         handle = self.handle
         rule_ids = self.rule_ids
         where = "assert_fact"
@@ -204,6 +206,16 @@ class _Chunk:
                         fired.add((rule_id, idx))
                     where = "complete_and_start_action"
                     message = _engine.complete_and_start_action(handle, state)
+            # The session is kept for the next profile, empty again: making and deleting a session cost about
+            # a third of a ruleset's run. Retracting a fact starts no action (every rule matches one fact).
+            where = "retract_fact"
+            for text, _ in texts:
+                result = _engine.retract_fact(handle, text)
+                if result[0] != 0:
+                    raise EngineError(
+                        f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): retract_fact returned code"
+                        f" {result[0]} ({_CODES.get(result[0], 'unknown')})"
+                    )
         except EngineError:
             self._leak()
             raise
@@ -211,14 +223,12 @@ class _Chunk:
             error = _engine_error(f"ruleset '{self.ruleset._name}' ({self.label}): {where}", exc)
             self._leak()
             raise error from exc
-        try:
-            _engine.delete_state(handle, sid)
-        except Exception as exc:
-            raise _engine_error(f"ruleset '{self.ruleset._name}' ({self.label}): delete_state", exc) from exc
 
     def _leak(self) -> None:
-        """After an engine error the session is not deleted (that can crash durable-rules); it stays in the
-        ruleset. Past MAX_LEAKED such sessions (durable allows 1024 live ones) the ruleset is replaced."""
+        """After an engine error the session is not deleted (that can crash durable-rules) nor used again: it stays
+        in the ruleset, and the backend takes a new session. Past MAX_LEAKED such sessions (durable allows 1024
+        live ones) the ruleset is replaced."""
+        self.backend._new_session()
         self.leaked += 1
         if self.leaked >= MAX_LEAKED:
             old = self.ruleset
@@ -265,12 +275,13 @@ class DurableBackend:
 
     name = "durable"
 
-    def __init__(self, stages: Sequence[Stage]):
-        planned = plan(stages)
+    def __init__(self, stages: Sequence[Stage], planned: list[StagePlan] | None = None):
+        planned = plan(stages) if planned is None else planned
         self._host = _Host()
         self._handles: list[int] = []
         self._free = weakref.finalize(self, _free, self._handles)
         self._sessions = itertools.count(1)
+        self._new_session()
         self._closed = False
         try:
             self._stages = [_StagePlan(self, stage) for stage in planned]
@@ -282,7 +293,11 @@ class DurableBackend:
         """The (rule id, item idx or None) of every rule that fires on these facts."""
         if self._closed:
             raise EngineError("the durable-rules engine was closed")
-        return self._stages[stage].run(facts, str(next(self._sessions)))
+        return self._stages[stage].run(facts, self._sid)
+
+    def _new_session(self) -> None:
+        """Evaluations share one session per ruleset, emptied after each; after an engine error, a new one."""
+        self._sid = str(next(self._sessions))
 
     def close(self) -> None:
         """Free the engine's rulesets (the stock durable Host never does); the backend cannot run afterwards."""

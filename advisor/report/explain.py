@@ -8,6 +8,7 @@ read the same values.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from ..engine.facts import compute, get_path
@@ -59,16 +60,50 @@ def _static(template: Template) -> "str | Template":
     return "".join(template.parts) if all(isinstance(p, str) for p in template.parts) else template
 
 
-def _question(blank: list[Ref], subject: str | None, advice: str) -> tuple[str, str, str]:
+def _question(blank: tuple[Ref, ...], subject: str | None, advice: str) -> tuple[str, str, str]:
     """A question to settle: its title asks for the first blank field, its message says what is not recorded (and
     for which partner, goal, KPI or risk), its advice what the guide asks once it is settled."""
+    asked, labels = _asking(blank)
+    owner = possessive(subject) + " " if subject else ""
+    message = f"Not recorded yet: {owner}{labels}."
+    return (asked.replace("{item}", subject or "it"), message,
+            f"Settle this with the partners and record the answer. What the guide asks: {_first_sentence(advice)}")
+
+
+@lru_cache(maxsize=1024)
+def _asking(blank: tuple[Ref, ...]) -> tuple[str, str]:
+    """The question and the labels of a set of blank fields (the same for every profile)."""
     words = [words_for((ref.collection or ()) + ref.path) for ref in blank]
     labels = [w.label if w else ".".join(ref.path).replace("_", " ") for w, ref in zip(words, blank)]
     asked = next((w.question for w in words if w and w.question), None) or f"What is the {labels[0]}?"
-    owner = possessive(subject) + " " if subject else ""
-    message = f"Not recorded yet: {owner}{'; '.join(labels)}."
-    return (asked.replace("{item}", subject or "it"), message,
-            f"Settle this with the partners and record the answer. What the guide asks: {first_sentence(advice)}")
+    return asked, "; ".join(labels)
+
+
+_first_sentence = lru_cache(maxsize=1024)(first_sentence)
+
+#: Frozen dataclasses check every field they set; these are built by the thousand per portfolio, so their fields
+#: are put in place at once (the values are the same, and so are equality, hashing and repr).
+_new = object.__new__
+
+
+def _evidence(path: str, value: Any, line: int | None, note: str | None, place: Place) -> Evidence:
+    ev = _new(Evidence)
+    ev.__dict__.update(path=path, value=value, line=line, note=note, place=place)
+    return ev
+
+
+#: Place.text by (field, collection, index, derived): the same paths recur in every profile.
+_PLACE_TEXT: dict[tuple, str] = {}
+
+
+def _place_text(place: Place) -> str:
+    key = (place.field, place.collection, place.index, place.derived)
+    text = _PLACE_TEXT.get(key)
+    if text is None:
+        if len(_PLACE_TEXT) >= 4096:
+            _PLACE_TEXT.clear()
+        text = _PLACE_TEXT[key] = place.text
+    return text
 
 
 #: Items of a collection shown one by one in a finding's evidence before a summary row.
@@ -89,6 +124,8 @@ class Explainer:
         }
         self._plans: dict[tuple[str, bool], _Plan] = {}
         self._atom_ids: dict[_Atom, int] = {}
+        #: a profile field's place, its text and its kind, by path
+        self._fixed: dict[tuple, tuple[Place, str, str]] = {}
 
     def finding(self, loaded: LoadedProfile, derived: dict, hit: Hit, as_of: date, memo: dict) -> Finding:
         idx = None if hit.item_index < 0 else hit.item_index
@@ -108,7 +145,10 @@ class Explainer:
                 key = (key, idx)
             found = memo.get(key)
             if found is None:
-                found = memo[key] = tuple(self._rows(loaded, derived, atom, idx if own else None, as_of))
+                if atom.ref.scope == "profile":
+                    found = memo[key] = self._profile_row(loaded, atom.ref)
+                else:
+                    found = memo[key] = tuple(self._rows(loaded, derived, atom, idx if own else None, as_of))
             rows.extend(found)
         if plan.overlap:
             first: dict[str, Evidence] = {}
@@ -120,9 +160,10 @@ class Explainer:
         advice = advice if type(advice) is str else self.render(advice, loaded, derived, item, as_of)
         title = rule.title
         if plan.asks:
-            blank = [ref for ref in plan.asks if self.value_of(ref, loaded, derived, item, as_of) is None]
-            title, message, advice = _question(blank or list(plan.asks), subject, advice)
-        return Finding(
+            blank = tuple(ref for ref in plan.asks if self.value_of(ref, loaded, derived, item, as_of) is None)
+            title, message, advice = _question(blank or plan.asks, subject, advice)
+        finding = _new(Finding)
+        finding.__dict__.update(
             rule=rule.id,
             kind=hit.kind,
             severity=hit.severity,
@@ -138,6 +179,7 @@ class Explainer:
             guide_order=self.guide_order[rule.id],
             item_index=-1 if idx is None else idx,
         )
+        return finding
 
     def _plan(self, engine_id: str, per_item: bool) -> "_Plan":
         """What explaining a variant reads, worked out once: the evidence atoms in the order a reader sees them
@@ -199,6 +241,24 @@ class Explainer:
                 out.append(in_words(self.value_of(ref, loaded, derived, item, as_of), fmt))
         return "".join(out)
 
+    def _profile_row(self, loaded: LoadedProfile, ref: Ref) -> tuple[Evidence]:
+        """The evidence row of a field read from the profile's root (what _rows gives for one, sooner: the place,
+        its text and the kind of field are the same in every profile)."""
+        fixed = self._fixed.get(ref.path)
+        if fixed is None:
+            place = Place(ref.path)
+            fixed = self._fixed[ref.path] = (place, place.text, ref.type.kind)
+        place, text, kind = fixed
+        value = get_path(loaded.profile, ref.path)
+        note = None
+        if kind == "collection":
+            value, note = len(value or ()), "number of items"
+        elif kind == "object":
+            value, note = ("set", None) if value is not None else (None, "section missing")
+        document = loaded.document
+        mark = document.marks.get(ref.path) if document is not None else None
+        return (_evidence(text, _json_value(value), mark[0] if mark else None, note, place),)
+
     def _rows(self, loaded: LoadedProfile, derived: dict, atom: "_Atom", idx: int | None, as_of: date):
         """Evidence rows of one atom. Rows over every item of a collection are bounded: at most
         EVIDENCE_ITEMS items, and in a finding about one item, a derived fact that reads the whole
@@ -209,13 +269,14 @@ class Explainer:
 
         def make(place: Place, value: Any, note: str | None = None) -> Evidence:
             full = place.field if place.collection is None else place.collection + (place.index,) + place.field
-            return Evidence(place.text, _json_value(value), loaded.line(full), note, place)
+            return _evidence(_place_text(place), _json_value(value), loaded.line(full), note, place)
 
         if ref.scope == "derived":
             name = ref.path[0]
             value = derived.get(name)
-            yield Evidence.at(Place((name,), derived=True), round(value, 4) if isinstance(value, float) else value, None,
-                              self.derived[name].description)
+            place = Place((name,), derived=True)
+            yield _evidence(_place_text(place), round(value, 4) if isinstance(value, float) else value, None,
+                            self.derived[name].description, place)
             return
         if ref.scope == "item":
             coll = ref.collection
@@ -234,7 +295,8 @@ class Explainer:
             if idx is None and len(items) > len(shown):
                 rest = len(items) - len(shown)
                 note = f"and {rest:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
-                yield Evidence.at(Place(ref.path, coll), None, None, note)
+                place = Place(ref.path, coll)
+                yield _evidence(_place_text(place), None, None, note, place)
             return
         value = get_path(profile, ref.path)
         place = Place(ref.path)
