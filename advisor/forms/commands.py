@@ -117,20 +117,31 @@ def init(profile: str, answers_file: str | None, force: bool) -> None:
 # --------------------------------------------------------------------------- examples
 
 
+#: The schema the examples' `yaml-language-server` modeline names, shipped (and copied) beside them.
+EXAMPLE_SCHEMA = "profile.schema.json"
+
+
+def _examples_folder() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples")
+
+
 def _examples() -> list[tuple[str, str]]:
-    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples")
+    """Each example profile and what it is: the first line of its opening comment (after the modeline)."""
+    folder = _examples_folder()
     out = []
     for name in sorted(os.listdir(folder)):
         if name.endswith(".yaml"):
             path = os.path.join(folder, name)
             with open(path, encoding="utf-8") as fh:
-                first = fh.readline().lstrip("# ").strip()
+                first = next((line.lstrip("# ").strip() for line in fh
+                              if line.startswith("#") and "yaml-language-server:" not in line), "")
             out.append((path, first))
     return out
 
 
 @click.command(context_settings=_CONTEXT)
-@click.option("--copy", "folder", metavar="DIR", help="Copy the example profiles into DIR (made if missing).")
+@click.option("--copy", "folder", metavar="DIR", type=click.Path(file_okay=False),
+              help="Copy the example profiles, and the schema they name for editors, into DIR (made if missing).")
 def examples(folder: str | None) -> None:
     """List the example profiles that come with advisor, or copy them to start from.
 
@@ -153,7 +164,8 @@ def examples(folder: str | None) -> None:
     except OSError as exc:
         raise UsageError(f"cannot make the folder: {exc.strerror or exc}", Location(folder)) from None
     failed = False
-    for path, _what in found:
+    # The schema goes with them: their first line names it, for editors.
+    for path in [p for p, _what in found] + [os.path.join(_examples_folder(), EXAMPLE_SCHEMA)]:
         target = os.path.join(folder, os.path.basename(path))
         if os.path.lexists(target):
             click.echo(printable(f"error: {target}: already exists; not replaced"), err=True)
