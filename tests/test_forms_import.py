@@ -187,3 +187,17 @@ def test_a_file_that_is_not_a_spreadsheet_is_one_line(tmp_path):
     result = _import([tmp_path / "p.xlsx"], tmp_path / "out")
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
     assert "cannot be read as an Excel workbook" in result.stderr
+
+
+def test_an_odk_central_zip_imports_as_its_csv_files(tmp_path):
+    import zipfile
+
+    files = odk_central_csv(tmp_path, [KHAYELITSHA, MAMELODI])
+    archive = tmp_path / "partnership_profile.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in files:
+            z.write(f, f.name)
+    result = _import([archive], tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "out").iterdir())) == 2
+    assert "partnership_profile.zip[partnership_profile.csv]:2" in result.stdout

@@ -250,9 +250,9 @@ def import_(files: tuple[str, ...], folder: str, force: bool) -> None:
 
     Reads the submissions of the phone form (advisor form xlsform) exported
     from KoboToolbox (XLS, or CSV with the repeat groups' files) or ODK
-    Central (the CSV files of the .zip), with the question ids as headers;
-    metadata columns such as _uuid and _submission_time are left aside. Also
-    reads a simple sheet: a row per partnership, headed with the question ids
+    Central (its .zip, or the CSV files in it), with the question ids as
+    headers; metadata columns such as _uuid and _submission_time are left
+    aside. Also reads a simple sheet: a row per partnership, headed with the question ids
     (partnership_name, stage, ...), and a second sheet or file with a row per
     partner, its 'partnership' column naming the partnership.
 
@@ -263,8 +263,7 @@ def import_(files: tuple[str, ...], folder: str, force: bool) -> None:
     \b
     Example:
       advisor import kobo-export.xlsx -o profiles/
-      advisor import central/partnership_profile.csv \\
-        central/partnership_profile-partners.csv -o profiles/
+      advisor import partnership_profile.zip -o profiles/
       advisor import partnerships.csv partners.csv -o profiles/
     """
     from .importer import import_files

@@ -89,9 +89,35 @@ def read_tables(path: str) -> list[Table]:
     if path.lower().endswith((".xlsx", ".xlsm")):
         return list(_workbook(path))
     if path.lower().endswith(".csv"):
-        return [_csv(path)]
-    raise UsageError("is neither a CSV file (.csv) nor an Excel workbook (.xlsx); export the submissions as one of "
-                     "those", Location(path))
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read: {exc.strerror or exc}", Location(path)) from None
+        return [_csv(path, raw)]
+    if path.lower().endswith(".zip"):
+        return list(_zip(path))
+    raise UsageError("is neither a CSV file (.csv), an Excel workbook (.xlsx) nor a .zip of CSV files; export the "
+                     "submissions as one of those", Location(path))
+
+
+def _zip(path: str) -> Iterator[Table]:
+    """The CSV files of a .zip (ODK Central's export), each read within the size limit of an export."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SpreadsheetError(f"cannot be read as a .zip ({exc}); download the export again", Location(path)) from None
+    with archive:
+        members = [m for m in archive.infolist() if m.filename.lower().endswith(".csv") and not m.is_dir()]
+        if sum(m.file_size for m in members) > 8 * MAX_FILE_BYTES:
+            raise SpreadsheetError(f"unpacks to more than {8 * MAX_FILE_BYTES // 2**20} MiB; split the export",
+                                   Location(path))
+        for member in members:
+            with archive.open(member) as fh:
+                raw = fh.read(8 * MAX_FILE_BYTES + 1)
+            yield _csv(f"{path}[{member.filename}]", raw)
 
 
 def _workbook(path: str) -> Iterator[Table]:
@@ -121,12 +147,7 @@ def _workbook(path: str) -> Iterator[Table]:
         book.close()
 
 
-def _csv(path: str) -> Table:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read: {exc.strerror or exc}", Location(path)) from None
+def _csv(path: str, raw: bytes) -> Table:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
