@@ -201,3 +201,24 @@ def test_an_odk_central_zip_imports_as_its_csv_files(tmp_path):
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "out").iterdir())) == 2
     assert "partnership_profile.zip[partnership_profile.csv]:2" in result.stdout
+
+
+def test_a_partner_of_no_partnership_and_two_partnerships_of_one_name_are_errors(tmp_path):
+    (tmp_path / "partnerships.csv").write_text(
+        "partnership_name,stage\nWard 5,forming\nWard 6,forming\nward 5,active\n", encoding="utf-8")
+    (tmp_path / "partners.csv").write_text(
+        "partnership,partner_name\nWard 5,CPF 5\nWard 6,CPF 6\nWard 7,CPF 7\n", encoding="utf-8")
+    result = _import([tmp_path / "partnerships.csv", tmp_path / "partners.csv"], tmp_path / "out")
+    assert result.exit_code == 2
+    errors = result.stderr.splitlines()
+    assert errors[0].endswith("partnerships.csv:4:1: partnership_name: row 2 has the same partnership_name; give each "
+                              "partnership its own name so that its partners can be told apart")
+    assert errors[1].endswith("partners.csv:4:1: partnership: 'Ward 7' is not a submission or partnership of "
+                              f"{tmp_path / 'partnerships.csv'}; this partner is left out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ward-5.yaml", "ward-6.yaml"]
+
+
+def test_an_export_without_submissions_says_so(tmp_path):
+    (tmp_path / "p.csv").write_text("partnership_name,stage\n", encoding="utf-8")
+    result = _import([tmp_path / "p.csv"], tmp_path / "out")
+    assert result.exit_code == 2 and "holds no submissions" in result.stderr

@@ -144,3 +144,25 @@ def test_init_writes_nothing_when_the_answers_stop_or_the_person_says_no(tmp_pat
     result = CliRunner().invoke(cli, ["init", str(target)], input=_interactive_input())
     assert result.exit_code == 0 and "Nothing was written." in result.output
     assert list(pathlib.Path(tmp_path).iterdir()) == []  # no profile, and no temporary file either
+
+
+def test_ctrl_c_in_the_middle_of_the_questions_leaves_no_file(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    process = subprocess.Popen([sys.executable, "-m", "advisor", "init", "p.yaml"], cwd=tmp_path, env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdin.write(b"Ward 5\n3\n\n\nSAPS Ward 5\n")
+    process.stdin.flush()
+    deadline = time.monotonic() + 30
+    seen = b""
+    while b"Which sector is SAPS Ward 5 from?" not in seen and time.monotonic() < deadline:
+        seen += process.stdout.read1(4096)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert list(tmp_path.iterdir()) == []

@@ -90,6 +90,8 @@ def _with_reasons(questions: tuple[Question, ...]) -> list[Question]:
 def _answer(qn: Questionnaire, q: Question, raw: dict[str, Any], into: dict[str, Any], path: AnswerPath,
             locate: Locate, partners: list[str], outer: dict[str, Any] | None) -> None:
     value = raw.get(q.id)
+    if value is None and q.default is not None and qn.visible(q, into, outer):
+        value = q.default  # as a phone form fills it in: the person kept the suggested answer
     try:
         parsed = qn.parse(q, value, partners)
     except AnswerError as exc:
@@ -141,4 +143,5 @@ def header_lines(how: str) -> list[str]:
     """The comment at the top of a profile made from answers."""
     return [f"A partnership profile for advisor, {how} on {_dt.date.today().isoformat()}.",
             "Each answer has its question above it; change an answer here, or answer again.",
-            "Check it: advisor validate FILE    Advice: advisor evaluate FILE"]
+            "Check it: advisor validate FILE    Advice: advisor evaluate FILE",
+            "Editors check it as you type with the schema: advisor schema -o profile.schema.json"]

@@ -132,9 +132,10 @@ def _examples() -> list[tuple[str, str]]:
 @click.command(context_settings=_CONTEXT)
 @click.option("--copy", "folder", metavar="DIR", help="Copy the example profiles into DIR (made if missing).")
 def examples(folder: str | None) -> None:
-    """List the example profiles that come with advisor, or copy them to start from.
+    """List the example profiles that come with advisor, or copy them.
 
-    Existing files in DIR are never replaced.
+    pip installs them inside site-packages; --copy DIR puts them where you can
+    start from one. Existing files in DIR are never replaced.
 
     \b
     Example:
@@ -294,6 +295,8 @@ def import_(files: tuple[str, ...], folder: str, force: bool) -> None:
             failed += 1
             continue
         click.echo(f"wrote {printable(target)} ({printable(result.name or '')}, from {printable(result.origin)})")
+    if not used and not failed:
+        raise UsageError("holds no submissions: no row under the header", Location(files[0]))
     if failed:
         click.get_current_context().exit(EXIT_ERROR)
 

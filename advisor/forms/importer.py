@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from ..errors import AdvisorError, Location, UsageError, did_you_mean
 from ..profile.validation import LoadedProfile
 from ..yamlio import MAX_FILE_BYTES
-from .answers import AnswersError, make_profile, parse_answers
+from .answers import AnswersError, header_lines, make_profile, parse_answers
 from .questionnaire import Questionnaire, Repeat
 
 #: Columns the phone-form servers add to an export; they are not answers.
@@ -250,23 +250,57 @@ def import_files(qn: Questionnaire, paths: list[str]) -> Iterator[Imported]:
     children = [t for t in tables if t.repeat is not None]
     # Each item row goes to its submission; an item whose submission is not there is an error of its own.
     linked: dict[tuple[int, str], dict[str, list[tuple[Table, int, list[Any]]]]] = {}
+    owners: dict[int, dict[str, int]] = {}  # main table -> submission key -> its first row
+    orphans: list[Imported] = []
+    for m, main in enumerate(mains):
+        owners[m] = {}
+        for row, values in main.rows:
+            for child in children:
+                link = _link_columns(main, child)
+                if link is not None:
+                    owners[m].setdefault(_key(main.cell(values, link[0])), row)
     for child in children:
-        placed = False
-        for m, main in enumerate(mains):
-            link = _link_columns(main, child)
-            if link is None:
-                continue
-            placed = True
-            for row, values in child.rows:
-                key = _key(child.cell(values, link[1]))
-                linked.setdefault((m, key), {}).setdefault(child.repeat.repeat, []).append((child, row, values))
-        if not placed:
+        links = [(m, link) for m, main in enumerate(mains) if (link := _link_columns(main, child)) is not None]
+        if not links:
             loc, _n = child.at(1, None)
-            raise SpreadsheetError(f"holds {child.repeat.item}s but no column links them to a submission (_parent_index, "
-                               f"_submission__uuid, PARENT_KEY or '{SIMPLE_LINK}')", loc)
+            raise SpreadsheetError(f"holds {child.repeat.item}s but no column links them to a submission "
+                                   f"(_parent_index, _submission__uuid, PARENT_KEY or '{SIMPLE_LINK}')", loc)
+        for row, values in child.rows:
+            matched = False
+            for m, link in links:
+                key = _key(child.cell(values, link[1]))
+                if key in owners[m]:
+                    matched = True
+                    linked.setdefault((m, key), {}).setdefault(child.repeat.repeat, []).append((child, row, values))
+            if not matched:
+                column = child.header.index(links[0][1][1])
+                loc, name = child.at(row, column)
+                shown = child.cell(values, links[0][1][1])
+                orphans.append(Imported(f"{child.source}:{row}", error=SpreadsheetError(
+                    f"{str(shown)!r} is not a submission or partnership of {mains[links[0][0]].source}; this "
+                    f"{child.repeat.item} is left out", loc, name)))
     for m, main in enumerate(mains):
         for row, values in main.rows:
-            yield _submission(qn, main, m, row, values, children, linked)
+            duplicate = _duplicate(main, row, values, children, owners[m])
+            yield duplicate or _submission(qn, main, m, row, values, children, linked)
+    yield from orphans
+
+
+def _duplicate(main: Table, row: int, values: list[Any], children: list[Table], owners: dict[str, int]) -> Imported | None:
+    """A row whose key (a partnership's name, in a simple sheet) is also an earlier row's: its items cannot be told
+    apart, so it is an error rather than a profile with another partnership's partners."""
+    for child in children:
+        link = _link_columns(main, child)
+        if link is None:
+            continue
+        key = _key(main.cell(values, link[0]))
+        first = owners.get(key)
+        if first is not None and first != row:
+            loc, name = main.at(row, main.header.index(link[0]))
+            return Imported(f"{main.source}:{row}", error=SpreadsheetError(
+                f"row {first} has the same {name}; give each partnership its own name so that its "
+                f"{child.repeat.item}s can be told apart", loc, name))
+    return None
 
 
 def _submission(qn: Questionnaire, main: Table, m: int, row: int, values: list[Any], children: list[Table],
@@ -308,11 +342,8 @@ def _submission(qn: Questionnaire, main: Table, m: int, row: int, values: list[A
 
     try:
         answers = parse_answers(qn, raw, locate, known_only=False)
-        text, profile = make_profile(qn, answers, origin, [
-            f"A partnership profile for advisor, imported from {os.path.basename(main.source)} row {row} by "
-            f"`advisor import`.",
-            "Each answer has its question above it.",
-            "Check it: advisor validate FILE    Advice: advisor evaluate FILE"])
+        text, profile = make_profile(qn, answers, origin, header_lines(
+            f"imported from {os.path.basename(main.source)} row {row} by `advisor import`"))
     except AnswersError as exc:
         return Imported(origin, str(name) if name else None, error=exc)
     return Imported(origin, profile.profile.name, text=text, profile=profile)
