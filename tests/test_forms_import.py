@@ -222,3 +222,37 @@ def test_an_export_without_submissions_says_so(tmp_path):
     (tmp_path / "p.csv").write_text("partnership_name,stage\n", encoding="utf-8")
     result = _import([tmp_path / "p.csv"], tmp_path / "out")
     assert result.exit_code == 2 and "holds no submissions" in result.stderr
+
+
+def test_a_kobo_csv_export_with_semicolons_and_repeat_files_imports(tmp_path):
+    import csv
+    from openpyxl import load_workbook
+
+    book = load_workbook(kobo_xlsx(tmp_path / "kobo.xlsx", [KHAYELITSHA]), read_only=True)
+    files = []
+    for sheet in book.worksheets:  # Kobo's CSV export separates with ';'
+        path = tmp_path / f"{sheet.title.replace(' ', '_')}.csv"
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, delimiter=";")
+            for row in sheet.iter_rows(values_only=True):
+                writer.writerow(["" if v is None else v for v in row])
+        files.append(path)
+    result = _import(files, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    made = tmp_path / "out" / "khayelitsha-safer-schools-partnership.yaml"
+    assert len(load_profile(str(made)).profile.partners) == 3
+
+
+def test_an_export_with_labels_for_headers_says_how_to_export(tmp_path):
+    (tmp_path / "labels.csv").write_text("What is the partnership called?;_uuid\nX;abc\n", encoding="utf-8")
+    result = _import([tmp_path / "labels.csv"], tmp_path / "out")
+    assert result.exit_code == 2 and "export with 'XML values and headers', not labels" in result.stderr
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused(tmp_path, monkeypatch):
+    import advisor.forms.importer as importer
+
+    monkeypatch.setattr(importer, "MAX_UNPACKED", 1000)
+    export = kobo_xlsx(tmp_path / "kobo.xlsx", [MAMELODI])
+    result = _import([export], tmp_path / "out")
+    assert result.exit_code == 2 and "unpacks to more than" in result.stderr

@@ -120,9 +120,22 @@ def _zip(path: str) -> Iterator[Table]:
             yield _csv(f"{path}[{member.filename}]", raw)
 
 
-def _workbook(path: str) -> Iterator[Table]:
-    from openpyxl import load_workbook
+#: A workbook is a .zip of XML files: at most this much XML once unpacked (a small file can unpack to gigabytes).
+MAX_UNPACKED = 32 * MAX_FILE_BYTES
 
+
+def _workbook(path: str) -> Iterator[Table]:
+    import zipfile
+
+    from openpyxl import load_workbook  # with defusedxml installed, openpyxl refuses XML entity bombs
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(m.file_size for m in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        unpacked = 0  # openpyxl says below that it is not a workbook
+    if unpacked > MAX_UNPACKED:
+        raise SpreadsheetError(f"unpacks to more than {MAX_UNPACKED // 2**20} MiB; split the export", Location(path))
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
@@ -237,10 +250,11 @@ def import_files(qn: Questionnaire, paths: list[str]) -> Iterator[Imported]:
         for table in read_tables(path):
             classify(qn, table)
             if not table.columns:
-                if table.simple and table.rows:
+                exported = any(table.has(c) for c in ("_uuid", "KEY"))
+                if (table.simple and table.rows) or exported:
                     loc, _n = table.at(1, None)
-                    raise SpreadsheetError("no column is a question of the questionnaire; export with the XML values and "
-                                       "headers (the question ids), or see `advisor form xlsform`", loc)
+                    raise SpreadsheetError("no column is named by a question id (partnership_name, stage, ...); "
+                                           "export with 'XML values and headers', not labels", loc)
                 continue
             tables.append(table)
     mains = [t for t in tables if t.repeat is None]
