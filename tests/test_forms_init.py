@@ -171,3 +171,13 @@ def test_ctrl_c_in_the_middle_of_the_questions_leaves_no_file(tmp_path):
     process.communicate(timeout=30)
     assert process.returncode == 130
     assert list(tmp_path.iterdir()) == []
+
+
+def test_init_from_answers_to_standard_output(tmp_path):
+    answers = tmp_path / "a.json"
+    answers.write_text('{"partnership_name": "Ward 5", "partners": [{"partner_name": "Ward 5 CPF"}]}')
+    result = CliRunner().invoke(cli, ["init", "--from", str(answers), "-"])
+    assert result.exit_code == 0 and result.stdout.startswith(MODELINE)
+    assert 'name: "Ward 5"' in result.stdout and list(tmp_path.iterdir()) == [answers]
+    asked = CliRunner().invoke(cli, ["init", "-"])
+    assert asked.exit_code == 2 and "give a file name for the profile" in asked.stderr

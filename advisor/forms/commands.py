@@ -76,16 +76,21 @@ def init(profile: str, answers_file: str | None, force: bool) -> None:
     Partners, goals, risks and KPIs repeat until you stop adding them. A
     summary is shown before anything is written, and the profile is written
     whole or not at all (Ctrl-C leaves nothing behind). The profile keeps
-    each question as a comment above its answer, and validates.
+    each question as a comment above its answer, and validates. With --from,
+    PROFILE may be - for standard output.
 
     \b
     Example:
       advisor init khayelitsha.yaml
       advisor init --from answers.yaml khayelitsha.yaml
+      advisor init --from answers.json -
       advisor evaluate khayelitsha.yaml
     """
     qn = load_questionnaire()
-    if os.path.lexists(profile) and not force:
+    if profile == "-" and answers_file is None:
+        raise UsageError("the questions are asked on the terminal; give a file name for the profile, or use - "
+                         "with --from ANSWERS")
+    if profile != "-" and os.path.lexists(profile) and not force:
         raise UsageError("already exists; give another file name, or --force to replace it", Location(profile))
     if answers_file is not None:
         if os.path.exists(profile) and os.path.exists(answers_file) and os.path.samefile(profile, answers_file):
@@ -109,7 +114,12 @@ def init(profile: str, answers_file: str | None, force: bool) -> None:
             click.echo("Nothing was written.")
             return
         how = "made by `advisor init`"
-    text, _loaded = make_profile(qn, answers, profile, header_lines(how))
+    text, _loaded = make_profile(qn, answers, "<stdout>" if profile == "-" else profile, header_lines(how))
+    if profile == "-":
+        from ..report.output import write_stdout
+
+        write_stdout(text)
+        return
     _write_new(profile, text, force)
     click.echo(f"wrote {printable(profile)}; next: advisor evaluate {printable(profile)}")
 
