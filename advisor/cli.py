@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import logging
 import os
 import signal
 import sys
+import textwrap
 from typing import Any, Sequence
 
 import click
 
+from click.core import ParameterSource
+
 from . import __version__
 from . import engine as engines
+from .config import CONFIG_FILE, DATE_HINT, Config, find_config, load_config, parse_date
 from .errors import AdvisorError, UsageError, did_you_mean, printable
-from .language.docs import coverage_lines, problem_table, rule_reference, rule_table, rule_text
+from .language.docs import coverage_lines, focus_lines, problem_table, rule_reference, rule_table, rule_text
 from .profile.reading import Source, expand_inputs, read_profiles
 from .profile.schema import field_reference, json_schema
-from .report.output import FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
+from .report.output import DOCUMENT_FORMATS, FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
 from .report.summary import PortfolioSummary
 from .report.text import MAX_WIDTH, terminal_width
 from .rulebook import load_rules
@@ -41,7 +46,7 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 #: A progress bar is drawn (on a terminal) when more profiles than this are evaluated.
 PROGRESS_MIN = 20
 
-_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 80}
 
 
 def _error(exc: AdvisorError | str) -> None:
@@ -53,10 +58,21 @@ def _isatty(stream: Any) -> bool:
     return bool(isatty and isatty())
 
 
-def _use_color(stream: Any) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+#: --color: auto (a terminal, unless NO_COLOR; FORCE_COLOR colours a pipe too), always, never.
+COLOR_WHEN = ("auto", "always", "never")
+
+
+def _use_color(stream: Any, when: str = "auto") -> bool:
+    """Whether text on this stream is coloured. `auto` colours a terminal, never when NO_COLOR is set
+    (https://no-color.org) and also a pipe when FORCE_COLOR is set (https://force-color.org; 0 or false
+    turn it off); NO_COLOR wins over FORCE_COLOR. --color always and never override both."""
+    if when != "auto":
+        return when == "always"
     if os.environ.get("NO_COLOR"):
         return False
+    force = os.environ.get("FORCE_COLOR")
+    if force:
+        return force.strip().lower() not in ("0", "false", "no")
     return _isatty(stream)
 
 
@@ -152,9 +168,38 @@ class AdvisorGroup(click.Group):
 
 
 rules_option = click.option(
-    "--rules", "rule_dirs", multiple=True, metavar="DIR",
+    "--rules", "rule_dirs", multiple=True, metavar="DIR", type=click.Path(file_okay=False),
     help="A folder of extra rule files, loaded on top of the shipped rules (repeatable).",
 )
+
+
+class DateType(click.ParamType):
+    """A date written YYYY-MM-DD; anything else is an error that shows how to write one."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime.date):
+            return value
+        date = parse_date(str(value))
+        if date is None:
+            self.fail(f"{str(value)!r} is not a date; {DATE_HINT}", param, ctx)
+        return date
+
+
+def _complete_rule_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of a rule id: the shipped rules' and those of --rules folders given before it."""
+    try:
+        rulebook = load_rules(ctx.params.get("rule_dirs") or ())
+    except AdvisorError:
+        rulebook = load_rules()
+    return [click.shell_completion.CompletionItem(rule.id, help=rule.title)
+            for rule in rulebook.rules if rule.id.startswith(incomplete)]
+
+
+def _profile_argument(help_name: str = "PROFILE|DIR|GLOB...") -> Any:
+    # A path type, so that shell completion offers files and folders (a plain string would offer nothing).
+    return click.argument("profiles", nargs=-1, required=True, metavar=help_name, type=click.Path())
 
 
 # --------------------------------------------------------------------------- the commands
@@ -178,7 +223,12 @@ def _version(ctx: click.Context, _param: Any, value: bool) -> None:
 @click.group(cls=AdvisorGroup, context_settings=_CONTEXT)
 @click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
               help="Show advisor's, the rules' and the guide's versions and the engine, and exit.")
-def cli() -> None:
+@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help=f"Read default options from FILE ({CONFIG_FILE} or a pyproject.toml with [tool.advisor]) instead "
+                   f"of the nearest one in this folder or its parents.")
+@click.option("--no-config", is_flag=True, help="Read no configuration file: only the options given count.")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, no_config: bool) -> None:
     """Partnership advisor: checks a partnership profile against "A Guide to Strategic Partnering"
     (Civilian Secretariat for Police Service, 2020) and reports the recommended structure, the
     governance gaps, the failure risks and the strengths, each citing the guide.
@@ -186,29 +236,43 @@ def cli() -> None:
     Exit codes: 0 ok, 1 findings at or above --fail-on, 2 bad input or usage, 128 + N stopped by signal N
     (130 Ctrl-C, 143 SIGTERM), 141 the reader of the output went away (| head).
 
+    Defaults for options (rules, engine, fail-on, as-of, format) come from the
+    nearest .advisor.yaml, or pyproject.toml with a [tool.advisor] table, in
+    this folder or its parents; options on the command line win. Shell
+    completion: see `advisor completion --help`.
+
     \b
     Example:
       advisor evaluate profiles/khayelitsha.yaml
       advisor validate profiles/*.yaml
       advisor rules list
     """
+    if no_config and config_file:
+        raise click.UsageError("--config and --no-config cannot be used together")
+    path = None if no_config else config_file or find_config()
+    if path is not None:
+        config = load_config(path)
+        ctx.default_map = config.default_map()
+        ctx.obj = config
 
 
 @cli.command(context_settings=_CONTEXT)
-@click.argument("profiles", nargs=-1, required=True, metavar="PROFILE|DIR|GLOB...")
+@_profile_argument()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for a terminal (one profile: its report; several: a line each, then the portfolio "
                    "summary); json prints one JSON object per profile per line (JSON Lines); markdown, html and "
                    "pdf write an advice document (html with -o DIR also writes the portfolio overview index.html).")
-@click.option("-o", "--output", metavar="FILE|DIR",
-              help="Write to FILE instead of standard output (atomically), or one file per profile into an "
-                   "existing DIR (or a path ending in /). Never overwrites an input profile.")
+@click.option("-o", "--output", metavar="FILE|DIR", type=click.Path(),
+              help="Write to FILE instead of standard output (atomically), or one file per profile into DIR: a "
+                   "folder, created when missing (several documents, or a path ending in /). Never overwrites an "
+                   "input profile.")
 @rules_option
 @click.option("--engine", type=click.Choice(engines.ENGINES), default=None,
               help="The rules engine. [default: durable where it is available, else python]")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="high", show_default=True,
-              help="Exit with 1 when a finding (not a strength) is at or above this severity.")
-@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Exit with 1 when a finding (not a strength) is at or above this severity. Documents (markdown, "
+                   "html, pdf) exit 0 once written, unless --fail-on is given.")
+@click.option("--as-of", type=DateType(), metavar="YYYY-MM-DD",
               help="Evaluate as on this date (reviews overdue, waivers expired). [default: today, or SOURCE_DATE_EPOCH]")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
               help="Evaluate in N worker processes (at most two per core); results and their order are the same "
@@ -222,11 +286,14 @@ def cli() -> None:
                    "structure, later, waivers) instead of the brief and one line for the rest.")
 @click.option("--summary-only", is_flag=True,
               help="Print only the portfolio summary (with --format json, as one JSON object).")
+@click.option("--color", "color", type=click.Choice(COLOR_WHEN), default="auto", show_default=True,
+              help="Colour the text on standard output: auto colours a terminal (not when NO_COLOR is set; "
+                   "FORCE_COLOR colours a pipe too), always and never override both. Files are never coloured.")
 @click.option("-v", "--verbose", is_flag=True, help="Say on stderr which engine is used and why, and which files are written.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no report and no progress, only errors; the exit code tells the result.")
 def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs: tuple[str, ...], engine: str | None,
-             fail_on: str, as_of: Any, jobs: int | None, brief: bool, everything: bool, summary_only: bool, verbose: bool,
-             quiet: bool) -> None:
+             fail_on: str, as_of: Any, jobs: int | None, brief: bool, everything: bool, summary_only: bool, color: str,
+             verbose: bool, quiet: bool) -> None:
     """Evaluate partnership profiles and print the advice for each.
 
     The text (the default) and every document open with the committee brief: how
@@ -276,17 +343,20 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
                    f"(two per core, {cores()} core{'s' if cores() != 1 else ''} here)", err=True)
 
     items = list(expand_inputs(profiles))
-    single = len(items) == 1 and isinstance(items[0], Source) and items[0].kind == "file"
+    single = len(items) == 1 and isinstance(items[0], Source) and items[0].kind in ("file", "stdin")
     stdout = sys.stdout
     to_terminal = not output and stdout.isatty()
     out = Output(fmt, output, items, single=single, summary_only=summary_only, quiet=quiet,
-                 color=to_terminal and _use_color(stdout),
+                 color=not output and _use_color(stdout, color),
                  # None: the terminal's own width; files and pipes get the widest text.
                  width=None if to_terminal else MAX_TEXT_WIDTH,
                  say=(lambda note: click.echo(printable(note), err=True)) if verbose else None, brief=brief,
                  everything=everything)
     if verbose:
         _notes_on_stderr()
+        config = click.get_current_context().find_root().obj
+        if isinstance(config, Config):
+            click.echo(printable(f"note: defaults from {config.path}: {config.describe()}"), err=True)
     if verbose and engine is None:
         problem = engines.durable_problem()
         if problem:
@@ -300,7 +370,7 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
     bar = (click.progressbar(length=len(items), label="Evaluating", file=stderr, show_pos=True)
            if show_progress else contextlib.nullcontext())
     outcomes = evaluate_portfolio(
-        items, rules=rulebook, engine=engine, as_of=as_of.date() if as_of else None, jobs=jobs,
+        items, rules=rulebook, engine=engine, as_of=as_of, jobs=jobs,
         render=out.render, progress=bar.update if show_progress else None,
     )
     try:
@@ -310,7 +380,11 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
     except BaseException:
         out.discard()  # a signal, a reader gone (`| head`) or an error: no temporary file is left behind
         raise
-    click.get_current_context().exit(EXIT_ERROR if summary.failed else EXIT_FINDINGS if summary.at_fail_on else EXIT_OK)
+    ctx = click.get_current_context()
+    # A document is written to be read: its findings fail the command only when --fail-on asks for it.
+    checking = fmt not in DOCUMENT_FORMATS or ctx.get_parameter_source("fail_on") is not ParameterSource.DEFAULT
+    ctx.exit(EXIT_ERROR if summary.failed or summary.unmatched
+             else EXIT_FINDINGS if summary.at_fail_on and checking else EXIT_OK)
 
 
 def _deliver(outcomes: Any, summary: PortfolioSummary, out: Output, clear_line: bool) -> None:
@@ -319,7 +393,7 @@ def _deliver(outcomes: Any, summary: PortfolioSummary, out: Output, clear_line: 
         if outcome.error is not None:
             # Start on a clean line when the progress bar is drawn on this terminal.
             click.echo(("\r\x1b[K" if clear_line else "") + printable(f"error: {outcome.error}"), err=True)
-            summary.add_error(outcome.error)
+            summary.add_error(outcome.error, unmatched=outcome.unmatched)
             out.skip(outcome)
         else:
             summary.add(outcome.record)
@@ -327,7 +401,7 @@ def _deliver(outcomes: Any, summary: PortfolioSummary, out: Output, clear_line: 
 
 
 @cli.command(context_settings=_CONTEXT)
-@click.argument("profiles", nargs=-1, required=True, metavar="PROFILE|DIR|GLOB...")
+@_profile_argument()
 @rules_option
 def validate(profiles: tuple[str, ...], rule_dirs: tuple[str, ...]) -> None:
     """Check that profiles are valid, without evaluating them.
@@ -397,18 +471,28 @@ def rules_list(rule_dirs: tuple[str, ...]) -> None:
       advisor rules list --rules my-rules/
     """
     rulebook = load_rules(rule_dirs)
-    lines = rule_table(rulebook)
+    width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
+    lines = rule_table(rulebook, width)
     lines += ["", f"{len(rulebook.rules)} rules, {len(rulebook.derived)} derived facts", "",
               "Actionable guide ids cited by a rule, per area:"]
     coverage = coverage_lines(rulebook)
     lines += ["  " + line for line in coverage[:-1]]
     lines.append(coverage[-1])
     lines += ["", "Problems (findings of several rules told once):"] + ["  " + line for line in problem_table(rulebook)]
-    click.echo("\n".join(lines))
+    lines += ["", "Rules that read the partnership's focus, per focus:"] + ["  " + line for line in focus_lines(rulebook)]
+    click.echo("\n".join(wrapped for line in lines for wrapped in _fit(line, width)))
+
+
+def _fit(line: str, width: int) -> list[str]:
+    """A line as lines no wider than width, continued under its own indent plus four spaces."""
+    if len(line) <= width:
+        return [line]
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return textwrap.wrap(line, width=width, subsequent_indent=indent, break_on_hyphens=False) or [line]
 
 
 @rules.command("show", context_settings=_CONTEXT)
-@click.argument("rule_id")
+@click.argument("rule_id", shell_complete=_complete_rule_ids)
 @rules_option
 def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
     """Show everything about one rule: its condition in words, templates and the guide text it cites.
@@ -439,6 +523,39 @@ def rules_docs(output: str | None, rule_dirs: tuple[str, ...]) -> None:
     write_output(rule_reference(load_rules(rule_dirs)), output)
 
 
+#: The shells `advisor completion` writes a script for.
+SHELLS = ("bash", "zsh", "fish")
+
+
+@cli.command(context_settings=_CONTEXT)
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print the shell completion script for bash, zsh or fish.
+
+    Completes commands, options, their choices and rule ids (rules show), and
+    keeps the shell's own completion of files and folders for profiles.
+
+    \b
+    Example: write the script where the shell looks, then open a new shell.
+      bash: advisor completion bash > ~/.bash_completion.d/advisor
+            (and, in ~/.bashrc: source ~/.bash_completion.d/advisor)
+      zsh:  advisor completion zsh > ~/.zfunc/_advisor
+            (and, in ~/.zshrc before compinit: fpath+=~/.zfunc)
+      fish: advisor completion fish > ~/.config/fish/completions/advisor.fish
+    Or, for this shell only:
+      eval "$(advisor completion bash)"
+    """
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)
+    assert complete is not None  # every one of SHELLS is click's
+    click.echo(complete(cli, {}, PROG, COMPLETE_VAR).source())
+
+
+#: The command's name, and the environment variable its completion scripts call it with (click's _PROG_COMPLETE).
+PROG, COMPLETE_VAR = "advisor", "_ADVISOR_COMPLETE"
+
+
 from .forms.commands import register as _register_forms  # noqa: E402  init, form, import, table, examples (issue 15)
 
 _register_forms(cli)
@@ -446,4 +563,4 @@ _register_forms(cli)
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console-script entry point (`advisor`, `python -m advisor`)."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="advisor")
+    cli.main(args=list(argv) if argv is not None else None, prog_name=PROG)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import os
+import re
 from dataclasses import dataclass
 from typing import ClassVar, Iterable
 
@@ -103,8 +105,24 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     if len(candidates) > MAX_CANDIDATES:
         candidates = sorted(set(_nearest(word, candidates) + _nearest(word[::-1], sorted(c[::-1] for c in candidates),
                                                                         reverse=True)))
+    shortened = [c for c in candidates if _abbreviates(word, c)]
+    if shortened:  # `risk.lack-of-comms` is short for `risk.lack-of-communication`, not a typo of `...-of-trust`
+        return f"; did you mean '{min(shortened, key=len)}'?"
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+_WORD_PARTS = re.compile(r"[.\-_ ]")
+
+
+def _abbreviates(word: str, choice: str) -> bool:
+    """Whether word is choice with some of its parts (between dots, dashes, underscores) cut short: each part
+    of word starts the same part of choice, but perhaps for its last letter (`comms` for `communication`)."""
+    parts, full = _WORD_PARTS.split(word), _WORD_PARTS.split(choice)
+    if len(parts) != len(full) or word == choice:
+        return False
+    return all(f.startswith(p) if len(p) < 4 else len(os.path.commonprefix([p, f])) >= len(p) - 1
+               for p, f in zip(parts, full))
 
 
 def _nearest(word: str, ordered: list[str], reverse: bool = False) -> list[str]:

@@ -68,6 +68,8 @@ class Outcome:
     record: ProfileRecord | None = None
     output: str | bytes | None = None
     error: str | None = None
+    #: The error is an argument that named no profile (a glob without matches), not a profile's.
+    unmatched: bool = False
 
 
 def _message(name: str, exc: BaseException) -> str:
@@ -281,7 +283,7 @@ def _batches(items: Iterable[Source | AdvisorError], size: int) -> Iterator[list
                 yield chunk
                 chunk = []
             where = str(item.location.source) if item.location else ""
-            yield Outcome(where, error=str(item))
+            yield Outcome(where, error=str(item), unmatched=isinstance(item, UsageError))
             continue
         chunk.append(item)
         if len(chunk) >= size:
@@ -376,7 +378,7 @@ def summarize(
     summary = PortfolioSummary(rulebook, top=top, fail_on=fail_on)
     for outcome in evaluate_portfolio(inputs, rules=rulebook, engine=engine, as_of=as_of, jobs=jobs):
         if outcome.error is not None:
-            summary.add_error(outcome.error)
+            summary.add_error(outcome.error, unmatched=outcome.unmatched)
         else:
             summary.add(outcome.record)
     return summary

@@ -103,7 +103,7 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
             )
         if not stat.S_ISREG(st.st_mode) and hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)  # a pipe or device named explicitly is read as `cat` would, within the limit
-        raw = _read_at_most(fd, max_bytes + 1)
+        raw = read_at_most(fd, max_bytes + 1)
     except OSError as exc:
         raise reading.fail(read_problem(exc)) from None
     finally:
@@ -113,7 +113,7 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
     return _decode(raw, reading)
 
 
-def _read_at_most(fd: int, limit: int) -> bytes:
+def read_at_most(fd: int, limit: int) -> bytes:
     chunks, size = [], 0
     while size < limit:
         chunk = os.read(fd, min(limit - size, 1 << 20))

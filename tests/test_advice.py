@@ -251,14 +251,16 @@ def test_values_written_differently_are_the_same_value() -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("focus,severity,advice,refs", [
-    ([], "medium", "Agree how partners refer people to each other.", ("21.6",)),
+@pytest.mark.parametrize("focus,severity,advice,beyond", [
+    ([], "medium", "Agree how partners refer people to each other.", ()),
     (["victim_support"], "high", "Agree how a survivor is screened and referred, by whom and within how many hours.",
-     ("21.6", "law.domestic-violence")),
-    (["surveillance"], "low", "Agree how partners refer people to each other.", ("21.6",)),
+     ("law.domestic-violence",)),
+    (["surveillance"], "low", "Agree how partners refer people to each other.", ()),
 ], ids=["no focus", "victim support", "cctv"])
-def test_a_rule_adapts_its_severity_and_advice_to_the_focus(custom, engine, focus, severity, advice, refs) -> None:
+def test_a_rule_adapts_its_severity_and_advice_to_the_focus(custom, engine, focus, severity, advice, beyond) -> None:
     report = run(custom[engine], stage="active", focus=focus, governance={"screening_and_referral_protocol": False})
     (finding,) = [f for f in report.findings if f.rule == "custom.referral"]
-    assert (finding.severity, finding.advice, finding.guide_refs) == (severity, advice, refs)
+    # advice beyond the guide is cited apart from the guide's sections, never among them
+    assert (finding.severity, finding.advice, finding.guide_refs, finding.beyond_refs) == (severity, advice, ("21.6",), beyond)
+    assert ("beyond_guide" in finding.to_dict()) == bool(beyond)
     assert (finding.note is None) == (not focus)

@@ -270,11 +270,11 @@ def test_no_field_path_or_rule_id_in_the_brief_or_the_text(path):
 def test_evidence_names_items_and_fields_in_words_in_the_full_document(struggling_report):
     md = documents.render(struggling_report, "markdown")
     appendix = md[md.index("## Evidence, for whoever keeps the profile"):md.index("## References")]
-    assert "- Budget committed: **R180 000** — line 46" in appendix  # in the profile's currency
-    assert "- Last review: **1 December 2025** — line 180" in appendix
+    assert "- Budget committed: **R180 000** — line 47" in appendix  # in the profile's currency
+    assert "- Last review: **1 December 2025** — line 181" in appendix
     assert "`risk.value-mismatch`" in appendix  # the expert's appendix cites rule ids, set apart
     before = md[: md.index("## Evidence, for whoever keeps the profile")]
-    assert "risk.value-mismatch" not in before and "line 46" not in before
+    assert "risk.value-mismatch" not in before and "line 47" not in before
 
 
 def test_the_report_currency_writes_money_as_people_write_it(struggling_report):
@@ -283,7 +283,7 @@ def test_the_report_currency_writes_money_as_people_write_it(struggling_report):
         md = documents.render(struggling_report, "markdown")
     finally:
         object.__delattr__(struggling_report, "currency")
-    assert "- Budget committed: **R180 000** — line 46" in md and "- Budget required: **R1 200 000** — line 45" in md
+    assert "- Budget committed: **R180 000** — line 47" in md and "- Budget required: **R1 200 000** — line 46" in md
 
 
 def test_words_write_values_as_people_write_them():

@@ -24,7 +24,7 @@ def test_a_row_per_profile_with_readiness_counts_and_the_first_problems(tmp_path
     result = CliRunner().invoke(cli, ["table", "--as-of", "2026-11-25", str(EXAMPLES), str(bad)])
     assert result.exit_code == 2  # the bad profile is reported, the others are in the table
     rows = _rows(result.stdout)
-    assert len(rows) == 5
+    assert len(rows) == len(list(EXAMPLES.glob("*.yaml"))) + 1  # every example, and the bad profile
     by_name = {r["profile"]: r for r in rows}
     struggling = by_name["Pietermaritzburg CBD Business Against Crime Forum"]
     assert struggling["readiness"] == "Not ready yet" and struggling["stage"] == "running"

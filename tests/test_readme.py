@@ -38,7 +38,7 @@ def test_the_portfolio_example_prints_the_most_common_failure_risks_of_the_examp
     assert 1 <= len(lines) <= 3
     for line in lines:
         count, rule = line.split()
-        assert rule.startswith("risk.") and 1 <= int(count) <= 4  # four example profiles
+        assert rule.startswith("risk.") and 1 <= int(count) <= 7  # seven example profiles
 
 
 def test_the_single_profile_example_prints_findings_with_their_evidence() -> None:

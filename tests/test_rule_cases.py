@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from advisor.language.docs import focus_readers
 from advisor.yamlio import load_file
 
 from conftest import AS_OF, ENGINES, get_advisor
@@ -59,8 +60,32 @@ def test_rule_case(rule_id: str, case: dict, engine: str) -> None:
         assert {f.severity for f in fired} == {case["severity"]}
     if "message" in case:
         assert case["message"] in [f.message for f in fired]
+    if "advice" in case:  # words the advice must hold (for this partnership's focus, say)
+        assert all(case["advice"] in f.advice for f in fired), [f.advice for f in fired]
+    for words in case.get("not_in_advice", []):  # a situation this partnership does not have
+        assert all(words not in f.message + " " + f.advice for f in fired), [f.advice for f in fired]
+    if "beyond" in case:  # advice beyond the guide it cites, never among the guide's refs
+        assert {tuple(f.beyond_refs) for f in fired} == {tuple(case["beyond"])}
     for other in case.get("must_not", []):
         assert other not in {f.rule for f in report.findings}, f"{other} should not fire"
+
+
+def test_every_focus_a_rule_reads_has_cases_that_fire_and_stay_silent(py_advisor) -> None:
+    """A rule that reads the partnership's focus (in its condition, an adapt entry or a derived fact it reads)
+    has, for each focus it reads, a case with that focus that fires and one with that focus that stays silent."""
+    outcomes: dict[tuple[str, str], set] = {}
+    for path in _case_files():
+        data = load_file(path).data
+        for case in data["cases"]:
+            for focus in (case.get("profile") or {}).get("focus") or ():
+                outcomes.setdefault((data["rule"], focus), set()).add(case["expect"])
+    lacking = []
+    for focus, rule_ids in focus_readers(py_advisor.ruleset).items():
+        for rule_id in rule_ids:
+            seen = outcomes.get((rule_id, focus), set())
+            if not (seen & {"fire", "question"} and "silent" in seen):
+                lacking.append(f"{rule_id} ({focus})")
+    assert not lacking, f"rules that read a focus need a firing and a silent case with it: {lacking}"
 
 
 def test_every_rule_has_a_case_file_with_both_outcomes(py_advisor) -> None:

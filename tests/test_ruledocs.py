@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,9 @@ def test_reference_is_deterministic_and_complete() -> None:
             assert line.strip().removeprefix("- ") in text.replace("\\", ""), (rule.id, line)
         for ref in rule.refs:
             assert f"> **{ref} " in text
+        for ref in [r for r in rule.refs if knowledge.is_beyond(r)] + [r for a in rule.adapt for r in a.refs]:
+            if knowledge.is_beyond(ref):  # advice beyond the guide is labelled so, never quoted as the guide
+                assert f"> **{ref} {knowledge.get(ref).title}**: beyond the guide" in text.replace("\\", "")
     for derived in ruleset.derived:
         assert f"### `{derived.name}`" in text
     assert text.index("## Failure risks") < text.index("## Strengths")
@@ -109,9 +114,13 @@ def test_every_shipped_condition_has_words() -> None:
 
 def test_rule_table_and_coverage() -> None:
     ruleset, knowledge = advisor.load_rules(), load_knowledge()
-    table = rule_table(ruleset)
-    assert table[0].split() == ["ID", "KIND", "SEVERITY", "GUIDE", "TITLE"]
-    assert len(table) == len(ruleset.rules) + 1
+    table = rule_table(ruleset, width=80)
+    assert table[0].split() == ["ID", "SEVERITY", "GUIDE"]
+    assert all(len(line) <= 80 for line in table), max(table, key=len)
+    for rule in ruleset.rules:  # each rule: its id starts a line, its title follows indented
+        at = next(i for i, line in enumerate(table) if line.split() and line.split()[0] == rule.id)
+        below = " ".join(line.strip() for line in table[at + 1: at + 5] if re.match(r"    \S", line))
+        assert below.startswith(rule.title), rule.id
     rows = coverage(ruleset, knowledge)
     assert [r.name for r in rows[: len(knowledge.areas)]] == [a.name for a in knowledge.areas]
     cited = {ref for rule in ruleset.rules for ref in rule.refs}

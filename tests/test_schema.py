@@ -129,3 +129,12 @@ def test_the_committed_field_reference_is_up_to_date() -> None:
 
     committed = (ROOT / "docs" / "profile-fields.md").read_text(encoding="utf-8")
     assert committed == field_reference(), f"docs/profile-fields.md is out of date: run `{FIELDS_COMMAND}`"
+
+
+def test_the_examples_name_the_schema_shipped_beside_them() -> None:
+    committed = json.loads((EXAMPLES / "profile.schema.json").read_text(encoding="utf-8"))
+    assert committed == json_schema(), "advisor/examples/profile.schema.json is out of date: run " \
+                                       "`advisor schema -o advisor/examples/profile.schema.json`"
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=profile.schema.json", path.name

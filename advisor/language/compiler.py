@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..engine import ir
 from ..engine.ir import simplify
 from ..vocabulary import QUESTION
+from .contradiction import contradiction
 from .syntax import All, AnyOf, Check, Compare, Count, Derived, Not, Proportion, Quantifier, Ref, Rule, RuleSet, refs_of
 
 
@@ -238,7 +239,7 @@ class _Compiler:
         if rule.for_each is not None:
             scope = self.keys.plan.scopes.setdefault(rule.for_each, _slug(rule.for_each))
             self.keys.plan.items.setdefault(rule.for_each, {})
-        cases = (*rule.adapt, *rule.proportion)
+        cases = (*_cases_of(rule), *rule.proportion)
         refs = refs_of(rule.when) + [r for p in cases for r in refs_of(p.when)]
         self.reads[rule.id] = tuple(refs_of(rule.when))
         # The first stage in whose facts every derived fact it reads is decided.
@@ -256,6 +257,21 @@ class _Compiler:
         cond = All((rule.when, *[Not(q) for q in previous])) if previous else rule.when
         self.add(stage, rule.id, cond, scope, True)
         self.variants[rule.id] = Variant(rule, rule.severity, None)
+
+
+def _cases_of(rule: Rule) -> list[Proportion]:
+    """A rule's `adapt` entries as cases. An entry that gives no severity of its own keeps the rule's as its
+    `proportion` entries lighten it: it becomes one case per proportion entry that can hold with it (that
+    entry's severity, both reasons, the adapted texts), then the entry itself at the rule's severity."""
+    out: list[Proportion] = []
+    for a in rule.adapt:
+        if not a.own_severity:
+            for p in rule.proportion:
+                if contradiction([rule.when, a.when, p.when]) is None:
+                    out.append(replace(a, when=All((a.when, p.when)), severity=p.severity,
+                                       because=f"{a.because} {p.because}", own_severity=True))
+        out.append(a)
+    return out
 
 
 def compile_rules(ruleset: RuleSet) -> Compiled:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..knowledge import KnowledgeBase
 from ..resources import data_path
-from ..vocabulary import (KIND_ORDER, KIND_TITLES, KIND_WORDS, MARKER_AREAS, MARKER_TITLES, SEVERITY_ORDER, STAGE_LABELS,
+from ..vocabulary import (FOCUS_LABELS, FOCUSES, KIND_ORDER, KIND_TITLES, KIND_WORDS, MARKER_AREAS, MARKER_TITLES, SEVERITY_ORDER, STAGE_LABELS,
                           STAGES)
 from ..words import literal
 from .syntax import All, AnyOf, Check, Compare, Count, Derived, Not, ProblemDef, Quantifier, Ranking, Ref, Rule, RuleSet
@@ -187,12 +187,27 @@ def problem_table(ruleset: RuleSet | Rulebook) -> list[str]:
     return [f"{pid:<{width}}  {sum(1 for r in rules if r.part_of == pid):>2} rules  {p.title}" for pid, p in problems.items()]
 
 
-def rule_table(ruleset: RuleSet) -> list[str]:
-    """A plain-text table of every rule: id, kind, severity, guide refs, title (header first)."""
-    rows = [("ID", "KIND", "SEVERITY", "GUIDE", "TITLE")]
-    rows += [(r.id, r.kind, r.severity, ", ".join(r.refs), r.title) for r in sorted_rules(ruleset)]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
+def rule_table(ruleset: RuleSet, width: int = 80) -> list[str]:
+    """A plain-text list of every rule under a heading per kind, no line wider than `width` when the guide refs
+    fit: the id, severity and guide refs in columns (an id too long for its column on a line of its own), then
+    the title indented and wrapped below it."""
+    rules = sorted_rules(ruleset)
+    severity_w = max(len("SEVERITY"), *(len(r.severity) for r in rules)) if rules else len("SEVERITY")
+    refs_w = max((len(", ".join(r.refs)) for r in rules), default=0)
+    id_w = max(16, min(max((len(r.id) for r in rules), default=0), width - severity_w - refs_w - 4))
+    out = [f"{'ID':<{id_w}}  {'SEVERITY':<{severity_w}}  GUIDE"]
+    kind = None
+    for rule in rules:
+        if rule.kind != kind:
+            kind = rule.kind
+            out += ["", KIND_TITLES.get(kind, kind)]
+        columns = f"{rule.severity:<{severity_w}}  {', '.join(rule.refs)}"
+        if len(rule.id) <= id_w:
+            out.append(f"{rule.id:<{id_w}}  {columns}".rstrip())
+        else:
+            out += [rule.id, f"{'':<{id_w}}  {columns}".rstrip()]
+        out += textwrap.wrap(rule.title, width=max(20, width - 4), initial_indent="    ", subsequent_indent="    ")
+    return out
 
 
 # --------------------------------------------------------------------------- coverage
@@ -228,6 +243,48 @@ def coverage(ruleset: RuleSet | Rulebook, knowledge: KnowledgeBase | None = None
         actionable = tuple(i for i in ids if knowledge.sections[i].actionable)
         rows.append(RuleCoverage(name, title, actionable, tuple(i for i in actionable if i in cited)))
     return rows
+
+
+def _focus_values(node: Any, derived: Mapping[str, Any], seen: frozenset = frozenset()) -> set[str]:
+    """The focus values a condition tests, directly or through the derived facts it reads."""
+    if isinstance(node, (All, AnyOf)):
+        return {v for item in node.items for v in _focus_values(item, derived, seen)}
+    if isinstance(node, Not):
+        return _focus_values(node.item, derived, seen)
+    if isinstance(node, Quantifier):
+        return _focus_values(node.where, derived, seen)
+    ref = getattr(node, "ref", None)
+    if ref is None:
+        return set()
+    if ref.scope == "derived" and ref.path[0] not in seen and ref.path[0] in derived:
+        d = derived[ref.path[0]]
+        return {v for case in d.cases for v in _focus_values(case.when, derived, seen | {ref.path[0]})}
+    if ref.scope == "profile" and ref.path == ("focus",) and isinstance(node, Compare):
+        values = node.value if isinstance(node.value, (list, tuple)) else (node.value,)
+        return {str(v) for v in values}
+    return set()
+
+
+def focus_readers(ruleset: RuleSet | Rulebook) -> dict[str, list[str]]:
+    """For each focus of the profile model, the ids of the rules that read it (in their condition, an `adapt` or
+    `proportion` entry, or a derived fact they read)."""
+    derived = {d.name: d for d in ruleset.derived}
+    out: dict[str, list[str]] = {f: [] for f in FOCUSES}
+    for rule in ruleset.rules:
+        values = _focus_values(rule.when, derived)
+        for case in (*rule.adapt, *rule.proportion):
+            values |= _focus_values(case.when, derived)
+        for v in sorted(values):
+            out.setdefault(v, []).append(rule.id)
+    return out
+
+
+def focus_lines(ruleset: RuleSet | Rulebook) -> list[str]:
+    """`victim_support   4 rules  (victim support and gender-based violence)` per focus."""
+    readers = focus_readers(ruleset)
+    width = max(len(f) for f in readers)
+    return [f"{f:<{width}}  {len(ids):>2} rule{'' if len(ids) == 1 else 's'}  ({FOCUS_LABELS.get(f, f)})"
+            for f, ids in readers.items()]
 
 
 def coverage_lines(ruleset: RuleSet | Rulebook, knowledge: KnowledgeBase | None = None) -> list[str]:
@@ -313,13 +370,19 @@ def rule_text(rule: Rule, knowledge: Any, width: int = 100, problems: Mapping[st
                                    break_long_words=False, break_on_hyphens=False))
     field("message", rule.message.text)
     field("advice", rule.advice.text)
+    for p in rule.adapt:
+        field("adapt", adaptation_in_words(p, knowledge, rule.severity))
     for p in rule.proportion:
         field("proportion", f"severity {p.severity} when {condition_in_words(p.when)}: {p.because}")
     for label, text in advice_lines(rule, knowledge, problems):
         field(label, text)
+    beyond = [r for r in rule.refs if knowledge.is_beyond(r)] + [r for p in rule.adapt for r in p.refs if knowledge.is_beyond(r)]
+    for ref in dict.fromkeys(beyond):
+        entry = knowledge.get(ref)
+        field("beyond", f"{ref}: {entry.title} (beyond the guide, {entry.kind}). {entry.text}")
     lines.append("")
     lines.append("guide")
-    for ref in rule.refs:
+    for ref in (r for r in rule.refs if not knowledge.is_beyond(r)):
         section = knowledge.get(ref)
         if section is None:
             field(f"  {ref}", "(not in the knowledge base)")
@@ -387,7 +450,27 @@ def _outline(label: str, cond: Any, case: bool = False) -> list[str]:
 
 def _ref_title(ref: str, knowledge: Any) -> str:
     section = knowledge.get(ref)
+    if section is not None and knowledge.is_beyond(ref):
+        return f"{ref} {_md(section.title)} (beyond the guide)"
     return f"{ref} {_md(section.title)}" if section is not None else ref
+
+
+def adaptation_in_words(case: Any, knowledge: Any, severity: str) -> str:
+    """One `adapt` entry in words: when it applies, what it changes, why; advice beyond the guide labelled so."""
+    changes = []
+    if case.severity != severity:
+        changes.append(f"severity {case.severity}")
+    if case.message is not None:
+        changes.append(f"message “{case.message.text}”")
+    if case.advice is not None:
+        changes.append(f"advice “{case.advice.text}”")
+    guide = [r for r in case.refs if not knowledge.is_beyond(r)]
+    beyond = [r for r in case.refs if knowledge.is_beyond(r)]
+    if guide:
+        changes.append(f"also cites the guide's {', '.join(guide)}")
+    if beyond:
+        changes.append("cites beyond the guide " + ", ".join(f"{r} ({knowledge.get(r).title})" for r in beyond))
+    return f"when {condition_in_words(case.when)}: {'; '.join(changes)}. Because: {case.because}"
 
 
 def _rule_section(rule: Rule, knowledge: Any, problems: Mapping[str, ProblemDef]) -> list[str]:
@@ -400,6 +483,10 @@ def _rule_section(rule: Rule, knowledge: Any, problems: Mapping[str, ProblemDef]
     out += _outline("Fires when", rule.when)
     out.append(f"- **Message:** {_md(rule.message.text)}")
     out.append(f"- **Advice:** {_md(rule.advice.text)}")
+    if rule.adapt:
+        out.append("- **Adapted** to the partnership (the first case that holds wins, before any proportion):")
+        for p in rule.adapt:
+            out.append(f"  - {_md(adaptation_in_words(p, knowledge, rule.severity))}")
     if rule.proportion:
         out.append("- **Proportion** (severity lowered for a smaller partnership):")
         for p in rule.proportion:
@@ -417,9 +504,17 @@ def _rule_section(rule: Rule, knowledge: Any, problems: Mapping[str, ProblemDef]
         out.append(f"- **Harm:** {_md(rule.harm)}")
     if rule.blocks:
         out.append(f"- **Blocks:** {_md(rule.blocks)}")
-    out.append(f"- **Guide:** {', '.join(_ref_title(r, knowledge) for r in rule.refs)}")
+    out.append(f"- **Guide:** {', '.join(_ref_title(r, knowledge) for r in rule.refs if not knowledge.is_beyond(r))}")
+    beyond = dict.fromkeys([r for r in rule.refs if knowledge.is_beyond(r)]
+                           + [r for p in rule.adapt for r in p.refs if knowledge.is_beyond(r)])
+    if beyond:
+        out.append(f"- **Beyond the guide:** {', '.join(_ref_title(r, knowledge) for r in beyond)}")
     out.append("")
-    out += _guide_block(rule.refs, knowledge)
+    out += _guide_block([r for r in rule.refs if not knowledge.is_beyond(r)], knowledge)
+    for ref in beyond:
+        entry = knowledge.get(ref)
+        out += [f"> **{ref} {_md(entry.title)}**: beyond the guide ({entry.kind}), not the guide's words", ">",
+                "> " + _md(entry.text), ""]
     return out
 
 

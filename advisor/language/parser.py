@@ -203,7 +203,8 @@ class Parser:
             at.fail(path + ("when",), f"this adaptation can never apply together with the rule's condition: {dead}")
         message = self.template(at, path + ("message",), a.message, "message") if a.message else None
         advice = self.template(at, path + ("advice",), a.advice, "advice") if a.advice else None
-        return Proportion(awhen, a.severity or record.severity, a.because, message, advice, a.refs)
+        return Proportion(awhen, a.severity or record.severity, a.because, message, advice, a.refs,
+                          own_severity=a.severity is not None)
 
     def asked(self, at: _At, path: tuple, fields: tuple[str, ...], when: Any) -> tuple[Ref, ...]:
         """The fields of `ask`: each read by the condition, a profile or item field whose blank is a question."""

@@ -90,6 +90,8 @@ class Proportion:
     message: "Template | None" = None
     advice: "Template | None" = None
     refs: tuple[str, ...] = ()
+    #: whether the entry gives its own severity; an `adapt` entry that does not is still lightened by `proportion`
+    own_severity: bool = True
 
 
 @dataclass(frozen=True)

@@ -240,11 +240,12 @@ class Governance(StrictModel):
     decision_making: choice(DecisionMaking) = about("how decisions are taken", "How do the partners take decisions?", guide="14, 3")
     processes_documented: YesNo = about("processes written down", "Are the partnership's processes clarified and written down?", guide="15")
     conflict_resolution: YesNo = about("way to resolve disagreements", "Have the partners agreed how to resolve disagreements?", guide="14")
-    ip_and_ownership_agreement: YesNo = about("agreement on ownership and intellectual property",
-                                              "Have the partners agreed who owns what the partnership produces?", guide="C.2")
+    ip_and_ownership_agreement: YesNo = about("agreement on ownership",
+                                              "Have the partners agreed in writing who owns what they put in, share or produce?",
+                                              guide="C.2")
     data_sharing_agreement: YesNo = about("data sharing agreement", "Have the partners agreed rules for sharing information and data?", guide="10.3")
     screening_and_referral_protocol: YesNo = about("screening and referral protocol",
-                                                   "Is there a protocol for screening and referring victims and learners between partners?", guide="21.6")
+                                                   "Is there a protocol for screening and referring people who need help between partners?", guide="21.6")
 
 
 class Communication(StrictModel):

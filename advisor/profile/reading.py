@@ -15,12 +15,13 @@ import glob
 import json
 import os
 import stat
+import sys
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from ..errors import AdvisorError, Location, ProfileError, UsageError
 from ..words import quoted
-from ..yamlio import MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NUMBER_CHARS, YamlDocument, decode, load_document, load_documents, read_problem, read_text
+from ..yamlio import MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NUMBER_CHARS, YamlDocument, decode, load_document, load_documents, read_at_most, read_problem, read_text
 from .models import Profile
 from .validation import LoadedProfile, validate
 
@@ -44,11 +45,12 @@ class Source:
     """
 
     path: str
-    kind: str = "file"  # "file" | "document" | "line"
+    kind: str = "file"  # "file" | "document" | "line" | "stdin"
     start: int = 0  # byte range of a document or line
     end: int = 0
     line: int = 1  # the line it starts on
     index: int = 0  # the document's number in its file (from 1)
+    data: bytes | None = None  # what standard input held (kind "stdin"), read once by the main process
 
     @property
     def name(self) -> str:
@@ -189,9 +191,19 @@ def expand_inputs(args: Iterable[str | os.PathLike]) -> Iterator[Source | Adviso
     document. A folder without profiles, a glob without matches, a sub-folder that cannot be
     read, an entry that is not a regular file (a FIFO) or a file that cannot be read gives an
     error in its place; a missing profile is passed on (the loader reports it where it stands).
+    `-` stands for standard input, read once (a YAML profile, or several as documents), named
+    `<stdin>`.
     """
+    stdin_read = False
     for arg in args:
         arg = os.fspath(arg)
+        if arg == STDIN:
+            if stdin_read:
+                yield UsageError("standard input ('-') is given twice; it can be read once", Location(STDIN_NAME))
+            else:
+                stdin_read = True
+                yield stdin_source()
+            continue
         if os.path.isdir(arg):
             found = _folder_items(arg)
             if not found:
@@ -208,6 +220,30 @@ def expand_inputs(args: Iterable[str | os.PathLike]) -> Iterator[Source | Adviso
                 yield from file_sources(item)
             else:
                 yield item
+
+
+#: The argument that stands for standard input, and the name its profile is reported under.
+STDIN, STDIN_NAME = "-", "<stdin>"
+
+
+def stdin_source(stream: Any = None) -> Source | AdvisorError:
+    """Standard input read whole (within the limit of one file) as a source named `<stdin>`."""
+    stream = stream if stream is not None else sys.stdin
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # a stream without a descriptor (tests, embedding)
+        buffer = getattr(stream, "buffer", None)
+        raw = buffer.read(MAX_FILE_BYTES + 1) if buffer is not None else stream.read(MAX_FILE_BYTES + 1)
+        raw = raw.encode("utf-8") if isinstance(raw, str) else raw
+    else:
+        try:
+            raw = read_at_most(fd, MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            return ProfileError(read_problem(exc), Location(STDIN_NAME))
+    if len(raw) > MAX_FILE_BYTES:
+        return ProfileError(f"standard input is over the limit of {MAX_FILE_BYTES:,} bytes for one profile file",
+                            Location(STDIN_NAME))
+    return Source(STDIN_NAME, "stdin", data=raw)
 
 
 def file_sources(path: str) -> Iterator[Source | AdvisorError]:
@@ -434,6 +470,8 @@ def _read_source(src: Source, rule_ids: set[str] | None) -> Iterator[tuple[str, 
         yield src.name, _json_line(src, rule_ids)
     elif src.kind == "document":
         yield src.name, _document(src, rule_ids)
+    elif src.kind == "stdin":
+        yield from _file(src.path, rule_ids, src.data or b"")
     else:
         yield from _file(src.path, rule_ids)
 
@@ -497,12 +535,15 @@ def _document(src: Source, rule_ids: set[str] | None) -> LoadedProfile | Advisor
     return _validate(data, src.name, YamlDocument(data, src.name, marks), rule_ids)
 
 
-def _file(path: str, rule_ids: set[str] | None) -> Iterator[tuple[str, LoadedProfile | AdvisorError]]:
-    """Every profile of a whole YAML file: one, or one per document (`path#N`)."""
+def _file(path: str, rule_ids: set[str] | None,
+          data: bytes | None = None) -> Iterator[tuple[str, LoadedProfile | AdvisorError]]:
+    """Every profile of a whole YAML file (or of data already read, named path): one, or one per
+    document (`path#N`)."""
     docs: list[YamlDocument] = []
     error: ProfileError | None = None
     try:
-        for doc in load_documents(read_text(path, error=ProfileError), path, ProfileError):
+        text = read_text(path, error=ProfileError) if data is None else decode(data, path, ProfileError)
+        for doc in load_documents(text, path, ProfileError):
             docs.append(doc)
     except ProfileError as exc:
         error = exc

@@ -270,6 +270,21 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class Beyond:
+    """A law or a good practice beyond the guide that a problem's advice rests on: what it is and what it asks."""
+
+    id: str
+    kind: str
+    title: str
+    text: str
+
+    @property
+    def label(self) -> str:
+        """How every document introduces it: beyond the guide, a law or good practice."""
+        return "Beyond the guide (law)" if self.kind == "law" else "Beyond the guide (good practice)"
+
+
+@dataclass(frozen=True)
 class Item:
     """One finding inside a problem: its subject, message, evidence in words, advice and (for the expert) its rule."""
 
@@ -305,6 +320,8 @@ class Action:
     see_also: tuple[Quote, ...]
     #: What the subjects are, in the plural ("partners", "goals", "KPIs", "risks").
     subject_noun: str = "items"
+    #: Advice beyond the guide the problem cites (laws, good practice), shown as such, never as the guide's words.
+    beyond: tuple[Beyond, ...] = ()
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -472,6 +489,8 @@ def _action(number: int, prefix: str, problem: Any, kb: KnowledgeBase, currency:
         quoted=quoted,
         see_also=tuple(q for q in quotes if q not in quoted),
         subject_noun=f"{noun}s" if noun else "items",
+        beyond=tuple(Beyond(b.id, b.kind, b.title, b.text) for b in (kb.beyond.get(r) for r in problem.beyond_refs)
+                     if b is not None),
     )
 
 

@@ -51,6 +51,8 @@ class _Plan(NamedTuple):
     advice: "str | Template"
     asks: tuple[Ref, ...] = ()  # a question's fields: the finding asks for the blank ones
     refs: tuple[str, ...] = ()  # the guide refs of the finding: the rule's, and its case's
+    beyond: tuple[str, ...] = ()  # advice beyond the guide (laws, good practice) the finding cites
+    adapted: bool = False  # an `adapt` entry gave the advice: the problem tells it, not its generic advice
 
 
 def _static(template: Template) -> "str | Template":
@@ -79,6 +81,7 @@ class Explainer:
 
     def __init__(self, compiled: Compiled, knowledge: Any):
         self.compiled = compiled
+        self.knowledge = knowledge
         self.derived = {d.name: d for d in compiled.ruleset.derived}
         #: each rule's place in the guide: its earliest guide ref
         self.guide_order = {
@@ -127,6 +130,8 @@ class Explainer:
             message=message,
             advice=advice,
             guide_refs=plan.refs,
+            beyond_refs=plan.beyond,
+            adapted=plan.adapted,
             evidence=tuple(rows),
             subject=subject,
             note=plan.because,
@@ -159,6 +164,7 @@ class Explainer:
         # over all items); elsewhere every atom writes paths of its own.
         item_fields = [(a.ref.collection, a.ref.path) for a in atoms if a.ref.scope == "item"]
         ids = self._atom_ids
+        refs_cited = tuple(dict.fromkeys(rule.refs + case.refs)) if case is not None else rule.refs
         return _Plan(
             rule=rule,
             severity=variant.severity,
@@ -168,7 +174,9 @@ class Explainer:
             message=_static(case.message if case is not None and case.message else rule.message),
             advice=_static(case.advice if case is not None and case.advice else rule.advice),
             asks=rule.ask if variant.question else (),
-            refs=tuple(dict.fromkeys(rule.refs + case.refs)) if case is not None else rule.refs,
+            refs=tuple(r for r in refs_cited if not self.knowledge.is_beyond(r)),
+            beyond=tuple(r for r in refs_cited if self.knowledge.is_beyond(r)),
+            adapted=case is not None and case.advice is not None and not any(case is p for p in rule.proportion),
         )
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:

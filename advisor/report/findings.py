@@ -101,9 +101,14 @@ class Finding:
     guide_refs: tuple[str, ...]
     evidence: tuple[Evidence, ...] = ()
     subject: str | None = None
-    note: str | None = None  # why the severity was lowered for this partnership (proportion)
+    note: str | None = None  # why the finding is adapted to this partnership (adapt, proportion)
     guide_order: int = 0
     item_index: int = -1
+    #: advice beyond the guide the finding cites (laws, good practice: knowledge/guide.yaml `beyond:`), never
+    #: among guide_refs, so nothing shows it as the guide's words
+    beyond_refs: tuple[str, ...] = ()
+    #: whether an `adapt` entry gave the advice (for this partnership's focus, say): the problem then tells it
+    adapted: bool = field(default=False, compare=False)
 
     @property
     def sort_key(self) -> tuple:
@@ -123,6 +128,8 @@ class Finding:
         }
         if self.note:
             out["note"] = self.note
+        if self.beyond_refs:
+            out["beyond_guide"] = list(self.beyond_refs)
         return out
 
 
@@ -411,6 +418,8 @@ def _finding_json(f: Finding, rows: dict[int, str]) -> str:
         evidence.append(text)
     subject = "null" if f.subject is None else _string(f.subject)
     note = f", \"note\": {_string(f.note)}" if f.note else ""
+    if f.beyond_refs:
+        note += f", \"beyond_guide\": {_encode(list(f.beyond_refs))}"
     refs = _cached(_REFS, f.guide_refs, _encode) if type(f.guide_refs) is tuple else _encode(list(f.guide_refs))
     return (f"{opening}, \"message\": {_cached(_STRINGS, f.message, _string)}, "
             f"\"advice\": {_cached(_STRINGS, f.advice, _string)}, \"guide_refs\": {refs}, \"evidence\": [{', '.join(evidence)}], "

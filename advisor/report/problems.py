@@ -37,6 +37,8 @@ class Problem:
     evidence: tuple[Evidence, ...]
     owner: str | None = None
     points: int = field(default=0, compare=False)
+    #: advice beyond the guide its findings cite (laws, good practice), labelled so wherever it is shown
+    beyond_refs: tuple[str, ...] = ()
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -56,6 +58,7 @@ class Problem:
             "owner": self.owner,
             "findings": [{"rule": f.rule, "subject": f.subject} for f in self.findings],
             "evidence": [e.to_dict() for e in self.evidence],
+            **({"beyond_guide": list(self.beyond_refs)} if self.beyond_refs else {}),
         }
 
 
@@ -98,6 +101,8 @@ class Advice:
             title, message, advice = (_fill(text, subjects) for text in (definition.title, definition.message, definition.advice))
             if len(group) == 1:  # one finding says it with its own figures ("15% of the budget is committed")
                 message = worst.message
+            if worst.adapted:  # advice written for this partnership (its focus) says more than the problem's
+                advice = worst.advice
         elif len(group) == 1:
             title, message, advice = worst.title, worst.message, worst.advice
         else:
@@ -115,6 +120,7 @@ class Advice:
             message=message, advice=advice, why="; ".join(reasons),
             findings=tuple(group), evidence=_union(f.evidence for f in group),
             owner=", ".join(owners) if owners else None, points=points,
+            beyond_refs=tuple(dict.fromkeys(ref for f in group for ref in f.beyond_refs)),
         )
 
     def readiness(self, hits: Any) -> tuple[int, int]:

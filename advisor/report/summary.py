@@ -6,7 +6,7 @@ import heapq
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import AdvisorError
+from ..errors import AdvisorError, UsageError
 from ..vocabulary import ACTION_KINDS, SEVERITY_ORDER, leaves_step_open
 from .findings import Report
 
@@ -129,6 +129,8 @@ class PortfolioSummary:
         self.evaluated = 0
         self.failed = 0
         self.errors: list[str] = []
+        #: Arguments that named no profile at all (a glob without matches, a folder without profiles).
+        self.unmatched = 0
         #: Profiles with a high-severity finding; with a finding at or above fail_on.
         self.with_high = 0
         self.at_fail_on = 0
@@ -181,9 +183,13 @@ class PortfolioSummary:
                 heapq.heapreplace(self._at_risk, entry)
         return record
 
-    def add_error(self, error: AdvisorError | str) -> None:
-        """Count one profile that could not be evaluated."""
-        self.failed += 1
+    def add_error(self, error: AdvisorError | str, unmatched: bool = False) -> None:
+        """Count one profile that could not be evaluated, or (unmatched, or a UsageError) an argument that named
+        no profile."""
+        if unmatched or isinstance(error, UsageError):
+            self.unmatched += 1
+        else:
+            self.failed += 1
         if len(self.errors) < self.top:
             self.errors.append(str(error))
 
@@ -214,6 +220,7 @@ class PortfolioSummary:
             "profiles": self.profiles,
             "evaluated": self.evaluated,
             "failed": self.failed,
+            "unmatched": self.unmatched,
             "errors": list(self.errors),
             "with_high": self.with_high,
             "fail_on": self.fail_on,

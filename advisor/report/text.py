@@ -259,9 +259,11 @@ class _Writer:
         self.wrap(a.why, body + f"{why}: ")
         self.wrap(a.advice, body + "→ ")
         self.wrap(a.owner or "to be agreed", body + "owner: ")
-        for note in a.notes:
-            self.wrap(note, body + "less severe here: ")
-        if evidence:
+        if evidence:  # why it is adapted to this partnership, and the law or practice beyond the guide it rests on
+            for note in a.notes:
+                self.wrap(note, body + "for this partnership: ")
+            for b in a.beyond:
+                self.wrap(f"{b.title}: {b.text}", body + f"{b.label.lower()}: ")
             rows = list(a.common_evidence) + [ln for i in a.items for ln in i.evidence]
             if rows:
                 prefix = body + "because: "
@@ -293,8 +295,12 @@ class _Writer:
         head = [f"{profiles:,} profile{'' if profiles == 1 else 's'}"]
         if summary.failed:
             head[0] += f" ({summary.failed:,} could not be evaluated)"
-        head.append(f"{summary.with_high:,} with high-severity findings{_share(summary.with_high, n)}")
-        if summary.fail_on not in ("high", "never"):
+        if summary.unmatched:
+            head[0] += (f", {summary.unmatched:,} argument{' named no profile' if summary.unmatched == 1 else 's named no profiles'}"
+                        " (see the errors above)")
+        if n:
+            head.append(f"{summary.with_high:,} with high-severity findings{_share(summary.with_high, n)}")
+        if n and summary.fail_on not in ("high", "never"):
             head.append(f"{summary.at_fail_on:,} at or above {summary.fail_on}{_share(summary.at_fail_on, n)}")
         if summary.mean_score is not None:
             head.append(f"mean readiness {summary.mean_score:.0f}%")
