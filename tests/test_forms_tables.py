@@ -55,7 +55,8 @@ def test_examples_are_listed_and_copied_without_replacing_anything(tmp_path):
     assert "advisor examples --copy DIR" in listed.stdout
     folder = tmp_path / "mine"
     assert CliRunner().invoke(cli, ["examples", "--copy", str(folder)]).exit_code == 0
-    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in EXAMPLES.glob("*.yaml"))
+    assert sorted(p.name for p in folder.iterdir()) == sorted([p.name for p in EXAMPLES.glob("*.yaml")]
+                                                              + ["profile.schema.json"])
     (folder / "khayelitsha-safer-schools.yaml").write_text("# changed\n", encoding="utf-8")
     again = CliRunner().invoke(cli, ["examples", "--copy", str(folder)])
     assert again.exit_code == 2 and "already exists; not replaced" in again.stderr

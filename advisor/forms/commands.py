@@ -144,8 +144,9 @@ def _examples() -> list[tuple[str, str]]:
 def examples(folder: str | None) -> None:
     """List the example profiles that come with advisor, or copy them.
 
-    pip installs them inside site-packages; --copy DIR puts them where you can
-    start from one. Existing files in DIR are never replaced.
+    pip installs them inside site-packages; --copy DIR puts them (and the
+    schema their first line names, for editors) where you can start from
+    one. Existing files in DIR are never replaced.
 
     \b
     Example:
@@ -164,7 +165,9 @@ def examples(folder: str | None) -> None:
     except OSError as exc:
         raise UsageError(f"cannot make the folder: {exc.strerror or exc}", Location(folder)) from None
     failed = False
-    for path, _what in found:
+    # The examples' modeline names the schema beside them, so an editor checks a copy as you type.
+    schema = os.path.join(os.path.dirname(found[0][0]), "profile.schema.json")
+    for path in [p for p, _what in found] + ([schema] if os.path.exists(schema) else []):
         target = os.path.join(folder, os.path.basename(path))
         if os.path.lexists(target):
             click.echo(printable(f"error: {target}: already exists; not replaced"), err=True)
