@@ -187,3 +187,72 @@ def test_a_file_that_is_not_a_spreadsheet_is_one_line(tmp_path):
     result = _import([tmp_path / "p.xlsx"], tmp_path / "out")
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
     assert "cannot be read as an Excel workbook" in result.stderr
+
+
+def test_an_odk_central_zip_imports_as_its_csv_files(tmp_path):
+    import zipfile
+
+    files = odk_central_csv(tmp_path, [KHAYELITSHA, MAMELODI])
+    archive = tmp_path / "partnership_profile.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in files:
+            z.write(f, f.name)
+    result = _import([archive], tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "out").iterdir())) == 2
+    assert "partnership_profile.zip[partnership_profile.csv]:2" in result.stdout
+
+
+def test_a_partner_of_no_partnership_and_two_partnerships_of_one_name_are_errors(tmp_path):
+    (tmp_path / "partnerships.csv").write_text(
+        "partnership_name,stage\nWard 5,forming\nWard 6,forming\nward 5,active\n", encoding="utf-8")
+    (tmp_path / "partners.csv").write_text(
+        "partnership,partner_name\nWard 5,CPF 5\nWard 6,CPF 6\nWard 7,CPF 7\n", encoding="utf-8")
+    result = _import([tmp_path / "partnerships.csv", tmp_path / "partners.csv"], tmp_path / "out")
+    assert result.exit_code == 2
+    errors = result.stderr.splitlines()
+    assert errors[0].endswith("partnerships.csv:4:1: partnership_name: row 2 has the same partnership_name; give each "
+                              "partnership its own name so that its partners can be told apart")
+    assert errors[1].endswith("partners.csv:4:1: partnership: 'Ward 7' is not a submission or partnership of "
+                              f"{tmp_path / 'partnerships.csv'}; this partner is left out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ward-5.yaml", "ward-6.yaml"]
+
+
+def test_an_export_without_submissions_says_so(tmp_path):
+    (tmp_path / "p.csv").write_text("partnership_name,stage\n", encoding="utf-8")
+    result = _import([tmp_path / "p.csv"], tmp_path / "out")
+    assert result.exit_code == 2 and "holds no submissions" in result.stderr
+
+
+def test_a_kobo_csv_export_with_semicolons_and_repeat_files_imports(tmp_path):
+    import csv
+    from openpyxl import load_workbook
+
+    book = load_workbook(kobo_xlsx(tmp_path / "kobo.xlsx", [KHAYELITSHA]), read_only=True)
+    files = []
+    for sheet in book.worksheets:  # Kobo's CSV export separates with ';'
+        path = tmp_path / f"{sheet.title.replace(' ', '_')}.csv"
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, delimiter=";")
+            for row in sheet.iter_rows(values_only=True):
+                writer.writerow(["" if v is None else v for v in row])
+        files.append(path)
+    result = _import(files, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    made = tmp_path / "out" / "khayelitsha-safer-schools-partnership.yaml"
+    assert len(load_profile(str(made)).profile.partners) == 3
+
+
+def test_an_export_with_labels_for_headers_says_how_to_export(tmp_path):
+    (tmp_path / "labels.csv").write_text("What is the partnership called?;_uuid\nX;abc\n", encoding="utf-8")
+    result = _import([tmp_path / "labels.csv"], tmp_path / "out")
+    assert result.exit_code == 2 and "export with 'XML values and headers', not labels" in result.stderr
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused(tmp_path, monkeypatch):
+    import advisor.forms.importer as importer
+
+    monkeypatch.setattr(importer, "MAX_UNPACKED", 1000)
+    export = kobo_xlsx(tmp_path / "kobo.xlsx", [MAMELODI])
+    result = _import([export], tmp_path / "out")
+    assert result.exit_code == 2 and "unpacks to more than" in result.stderr

@@ -74,6 +74,8 @@ def test_init_from_json_answers(tmp_path):
      "answers.yaml:4:1: lead_partner: 'B' is not one of the partners (A)"),
     ("partnership_name: X\npartners:\n  - partner_name: A\nstart_date: 2027-01-01\nend_date: 2026-01-01\n",
      "answers.yaml:5:1: end_date: 2026-01-01 is before 2027-01-01"),
+    ("partnership_name: X\npartners:\n  - partner_name: A\n    partner_competes_with: B Security\n  - partner_name: C\n",
+     "answers.yaml:4:5: partners[1].partner_competes_with: 'B Security' is not one of the partners (C)"),
 ])
 def test_a_wrong_answer_names_the_file_line_and_question(tmp_path, monkeypatch, text, expected):
     answers = tmp_path / "answers.yaml"
@@ -103,11 +105,12 @@ def _interactive_input() -> str:
         "runing",                  # stage: a typo is asked again
         "3",                       # stage: Running, by number
         "", "",                    # focus, affected
-        "SAPS Ward 5", "police", "", "", "2; 3", "", "", "", "yes", "", "", "",  # partner 1
+        "SAPS Ward 5", "police", "", "", "2; 3", "", "", "", "yes", "", "", "Ward 5 CP",  # partner 1
         "y",                       # add another partner
         "SAPS Ward 5",             # the same name again: refused
         "Ward 5 CPF", "7", "", "", "", "", "", "", "", "", "", "",  # partner 2
         "n",                       # no more partners
+        "Ward 5 CPF",              # the competitor's name again: "Ward 5 CP" is no partner's
         "2",                       # lead partner: Ward 5 CPF
     ]
     return "\n".join(lines) + "\n" * 200
@@ -130,6 +133,8 @@ def test_init_asks_in_the_terminal_shows_a_summary_and_writes_on_yes(tmp_path):
     assert profile.partners[0].contributes == ["staff", "skills"]
     assert profile.partners[0].leader_engaged is True
     assert profile.lead_partner == "Ward 5 CPF"
+    assert "Name them as the partners were named: Ward 5 CPF" in out
+    assert profile.partners[0].competes_with == ["Ward 5 CPF"]
 
 
 def test_init_writes_nothing_when_the_answers_stop_or_the_person_says_no(tmp_path, monkeypatch):
@@ -144,3 +149,35 @@ def test_init_writes_nothing_when_the_answers_stop_or_the_person_says_no(tmp_pat
     result = CliRunner().invoke(cli, ["init", str(target)], input=_interactive_input())
     assert result.exit_code == 0 and "Nothing was written." in result.output
     assert list(pathlib.Path(tmp_path).iterdir()) == []  # no profile, and no temporary file either
+
+
+def test_ctrl_c_in_the_middle_of_the_questions_leaves_no_file(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    process = subprocess.Popen([sys.executable, "-m", "advisor", "init", "p.yaml"], cwd=tmp_path, env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdin.write(b"Ward 5\n3\n\n\nSAPS Ward 5\n")
+    process.stdin.flush()
+    deadline = time.monotonic() + 30
+    seen = b""
+    while b"Which sector is SAPS Ward 5 from?" not in seen and time.monotonic() < deadline:
+        seen += process.stdout.read1(4096)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_from_answers_to_standard_output(tmp_path):
+    answers = tmp_path / "a.json"
+    answers.write_text('{"partnership_name": "Ward 5", "partners": [{"partner_name": "Ward 5 CPF"}]}')
+    result = CliRunner().invoke(cli, ["init", "--from", str(answers), "-"])
+    assert result.exit_code == 0 and result.stdout.startswith(MODELINE)
+    assert 'name: "Ward 5"' in result.stdout and list(tmp_path.iterdir()) == [answers]
+    asked = CliRunner().invoke(cli, ["init", "-"])
+    assert asked.exit_code == 2 and "give a file name for the profile" in asked.stderr

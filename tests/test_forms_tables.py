@@ -24,7 +24,7 @@ def test_a_row_per_profile_with_readiness_counts_and_the_first_problems(tmp_path
     result = CliRunner().invoke(cli, ["table", "--as-of", "2026-11-25", str(EXAMPLES), str(bad)])
     assert result.exit_code == 2  # the bad profile is reported, the others are in the table
     rows = _rows(result.stdout)
-    assert len(rows) == len(list(EXAMPLES.glob("*.yaml"))) + 1, (result.stdout, result.stderr)  # every example, the bad
+    assert len(rows) == len(list(EXAMPLES.glob("*.yaml"))) + 1  # every example, and the bad profile
     by_name = {r["profile"]: r for r in rows}
     struggling = by_name["Pietermaritzburg CBD Business Against Crime Forum"]
     assert struggling["readiness"] == "Not ready yet" and struggling["stage"] == "running"
@@ -57,7 +57,7 @@ def test_examples_are_listed_and_copied_without_replacing_anything(tmp_path):
     folder = tmp_path / "mine"
     assert CliRunner().invoke(cli, ["examples", "--copy", str(folder)]).exit_code == 0
     assert sorted(p.name for p in folder.iterdir()) == sorted([p.name for p in EXAMPLES.glob("*.yaml")]
-                                                              + ["profile.schema.json"])  # the schema they name
+                                                              + ["profile.schema.json"])
     (folder / "khayelitsha-safer-schools.yaml").write_text("# changed\n", encoding="utf-8")
     again = CliRunner().invoke(cli, ["examples", "--copy", str(folder)])
     assert again.exit_code == 2 and "already exists; not replaced" in again.stderr

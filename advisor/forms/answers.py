@@ -11,7 +11,7 @@ from .. import yamlio
 from ..errors import AdvisorError, Location, ProfileError, did_you_mean
 from ..profile.reading import profile_from_text
 from ..profile.validation import LoadedProfile
-from .questionnaire import REASON_SUFFIX, AnswerError, Question, Questionnaire, Repeat
+from .questionnaire import REASON_SUFFIX, AnswerError, Question, Questionnaire, Repeat, other_partners
 from .writer import profile_yaml
 
 #: Where a raw answer sits: ("stage",) or ("partners", 0, "partner_sector").
@@ -70,6 +70,15 @@ def parse_answers(qn: Questionnaire, raw: dict[str, Any], locate: Locate, *, kno
                         loc, field = locate((entry.repeat, i, entry.key.id))
                         raise AnswersError(f"{name!r} is listed twice; give each partner once", loc, field)
                     partners.append(name)
+            if entry.repeat == "partners":
+                for i, values in enumerate(parsed):
+                    for q in entry.questions:
+                        if q.names_partners and values.get(q.id):
+                            try:
+                                values[q.id] = other_partners(values[q.id], values.get(entry.key.id), partners)
+                            except AnswerError as exc:
+                                loc, field = locate((entry.repeat, i, q.id))
+                                raise AnswersError(str(exc), loc, field) from None
             answers[entry.repeat] = parsed
         else:
             for q in _with_reasons((entry,)):
@@ -90,6 +99,8 @@ def _with_reasons(questions: tuple[Question, ...]) -> list[Question]:
 def _answer(qn: Questionnaire, q: Question, raw: dict[str, Any], into: dict[str, Any], path: AnswerPath,
             locate: Locate, partners: list[str], outer: dict[str, Any] | None) -> None:
     value = raw.get(q.id)
+    if value is None and q.default is not None and qn.visible(q, into, outer):
+        value = q.default  # as a phone form fills it in: the person kept the suggested answer
     try:
         parsed = qn.parse(q, value, partners)
     except AnswerError as exc:
@@ -141,4 +152,5 @@ def header_lines(how: str) -> list[str]:
     """The comment at the top of a profile made from answers."""
     return [f"A partnership profile for advisor, {how} on {_dt.date.today().isoformat()}.",
             "Each answer has its question above it; change an answer here, or answer again.",
-            "Check it: advisor validate FILE    Advice: advisor evaluate FILE"]
+            "Check it: advisor validate FILE    Advice: advisor evaluate FILE",
+            "Editors check it as you type with the schema: advisor schema -o profile.schema.json"]

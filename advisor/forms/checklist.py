@@ -72,26 +72,25 @@ def blocks(qn: Questionnaire) -> list[Block]:
     """The checklist's blocks in order: each section, with its repeats printed as numbered blank copies."""
     out: list[Block] = []
     numbers: dict[str, str] = {}
+    items: list[Item] = []
+
+    def flush(title: str, level: int, note: str, guide: str) -> None:
+        out.append(Block(title, guide, note, tuple(items), level))
+        items.clear()
+
     n = 0
-    for s, section in enumerate(qn.sections, 1):
-        items: list[Item] = []
-
-        def flush(title: str = section.title, level: int = 1, note: str = "", guide: str = section.guide) -> None:
-            out.append(Block(title, guide, note, tuple(items), level))
-            items.clear()
-
+    for section in qn.sections:
         first = True
         for entry in section.questions:
             if isinstance(entry, Repeat):
                 if items or first:
-                    flush()
+                    flush(section.title, 1, "", section.guide)
                 first = False
-                copies = COPIES.get(entry.repeat, 2)
                 noun = entry.item[0].upper() + entry.item[1:]
                 n += 1
                 base = n
                 condition = _condition(qn, entry.when, numbers)
-                for copy in range(1, copies + 1):
+                for copy in range(1, COPIES.get(entry.repeat, 2) + 1):
                     for letter, q in zip("abcdefghijklmnopqrstuvwxyz", _with_reasons(entry.questions)):
                         items.append(_item(qn, q, f"{base}{letter}", numbers))
                     note = (condition + " " if condition else "") + (
@@ -102,7 +101,7 @@ def blocks(qn: Questionnaire) -> list[Block]:
                 n += 1
                 items.append(_item(qn, q, str(n), numbers))
         if items or first:
-            flush(section.title if first else f"{section.title} (continued)")
+            flush(section.title if first else f"{section.title} (continued)", 1, "", section.guide)
     return out
 
 

@@ -76,16 +76,21 @@ def init(profile: str, answers_file: str | None, force: bool) -> None:
     Partners, goals, risks and KPIs repeat until you stop adding them. A
     summary is shown before anything is written, and the profile is written
     whole or not at all (Ctrl-C leaves nothing behind). The profile keeps
-    each question as a comment above its answer, and validates.
+    each question as a comment above its answer, and validates. With --from,
+    PROFILE may be - for standard output.
 
     \b
     Example:
       advisor init khayelitsha.yaml
       advisor init --from answers.yaml khayelitsha.yaml
+      advisor init --from answers.json -
       advisor evaluate khayelitsha.yaml
     """
     qn = load_questionnaire()
-    if os.path.lexists(profile) and not force:
+    if profile == "-" and answers_file is None:
+        raise UsageError("the questions are asked on the terminal; give a file name for the profile, or use - "
+                         "with --from ANSWERS")
+    if profile != "-" and os.path.lexists(profile) and not force:
         raise UsageError("already exists; give another file name, or --force to replace it", Location(profile))
     if answers_file is not None:
         if os.path.exists(profile) and os.path.exists(answers_file) and os.path.samefile(profile, answers_file):
@@ -109,7 +114,12 @@ def init(profile: str, answers_file: str | None, force: bool) -> None:
             click.echo("Nothing was written.")
             return
         how = "made by `advisor init`"
-    text, _loaded = make_profile(qn, answers, profile, header_lines(how))
+    text, _loaded = make_profile(qn, answers, "<stdout>" if profile == "-" else profile, header_lines(how))
+    if profile == "-":
+        from ..report.output import write_stdout
+
+        write_stdout(text)
+        return
     _write_new(profile, text, force)
     click.echo(f"wrote {printable(profile)}; next: advisor evaluate {printable(profile)}")
 
@@ -117,17 +127,9 @@ def init(profile: str, answers_file: str | None, force: bool) -> None:
 # --------------------------------------------------------------------------- examples
 
 
-#: The schema the examples' `yaml-language-server` modeline names, shipped (and copied) beside them.
-EXAMPLE_SCHEMA = "profile.schema.json"
-
-
-def _examples_folder() -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples")
-
-
 def _examples() -> list[tuple[str, str]]:
     """Each example profile and what it is: the first line of its opening comment (after the modeline)."""
-    folder = _examples_folder()
+    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples")
     out = []
     for name in sorted(os.listdir(folder)):
         if name.endswith(".yaml"):
@@ -140,12 +142,13 @@ def _examples() -> list[tuple[str, str]]:
 
 
 @click.command(context_settings=_CONTEXT)
-@click.option("--copy", "folder", metavar="DIR", type=click.Path(file_okay=False),
-              help="Copy the example profiles, and the schema they name for editors, into DIR (made if missing).")
+@click.option("--copy", "folder", metavar="DIR", help="Copy the example profiles into DIR (made if missing).")
 def examples(folder: str | None) -> None:
-    """List the example profiles that come with advisor, or copy them to start from.
+    """List the example profiles that come with advisor, or copy them.
 
-    Existing files in DIR are never replaced.
+    pip installs them inside site-packages; --copy DIR puts them (and the
+    schema their first line names, for editors) where you can start from
+    one. Existing files in DIR are never replaced.
 
     \b
     Example:
@@ -164,8 +167,9 @@ def examples(folder: str | None) -> None:
     except OSError as exc:
         raise UsageError(f"cannot make the folder: {exc.strerror or exc}", Location(folder)) from None
     failed = False
-    # The schema goes with them: their first line names it, for editors.
-    for path in [p for p, _what in found] + [os.path.join(_examples_folder(), EXAMPLE_SCHEMA)]:
+    # The examples' modeline names the schema beside them, so an editor checks a copy as you type.
+    schema = os.path.join(os.path.dirname(found[0][0]), "profile.schema.json")
+    for path in [p for p, _what in found] + ([schema] if os.path.exists(schema) else []):
         target = os.path.join(folder, os.path.basename(path))
         if os.path.lexists(target):
             click.echo(printable(f"error: {target}: already exists; not replaced"), err=True)
@@ -262,9 +266,9 @@ def import_(files: tuple[str, ...], folder: str, force: bool) -> None:
 
     Reads the submissions of the phone form (advisor form xlsform) exported
     from KoboToolbox (XLS, or CSV with the repeat groups' files) or ODK
-    Central (the CSV files of the .zip), with the question ids as headers;
-    metadata columns such as _uuid and _submission_time are left aside. Also
-    reads a simple sheet: a row per partnership, headed with the question ids
+    Central (its .zip, or the CSV files in it), with the question ids as
+    headers; metadata columns such as _uuid and _submission_time are left
+    aside. Also reads a simple sheet: a row per partnership, headed with the question ids
     (partnership_name, stage, ...), and a second sheet or file with a row per
     partner, its 'partnership' column naming the partnership.
 
@@ -275,8 +279,7 @@ def import_(files: tuple[str, ...], folder: str, force: bool) -> None:
     \b
     Example:
       advisor import kobo-export.xlsx -o profiles/
-      advisor import central/partnership_profile.csv \\
-        central/partnership_profile-partners.csv -o profiles/
+      advisor import partnership_profile.zip -o profiles/
       advisor import partnerships.csv partners.csv -o profiles/
     """
     from .importer import import_files
@@ -307,6 +310,8 @@ def import_(files: tuple[str, ...], folder: str, force: bool) -> None:
             failed += 1
             continue
         click.echo(f"wrote {printable(target)} ({printable(result.name or '')}, from {printable(result.origin)})")
+    if not used and not failed:
+        raise UsageError("holds no submissions: no row under the header", Location(files[0]))
     if failed:
         click.get_current_context().exit(EXIT_ERROR)
 

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from ..errors import AdvisorError, Location, UsageError, did_you_mean
 from ..profile.validation import LoadedProfile
 from ..yamlio import MAX_FILE_BYTES
-from .answers import AnswersError, make_profile, parse_answers
+from .answers import AnswersError, header_lines, make_profile, parse_answers
 from .questionnaire import Questionnaire, Repeat
 
 #: Columns the phone-form servers add to an export; they are not answers.
@@ -89,14 +89,53 @@ def read_tables(path: str) -> list[Table]:
     if path.lower().endswith((".xlsx", ".xlsm")):
         return list(_workbook(path))
     if path.lower().endswith(".csv"):
-        return [_csv(path)]
-    raise UsageError("is neither a CSV file (.csv) nor an Excel workbook (.xlsx); export the submissions as one of "
-                     "those", Location(path))
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read: {exc.strerror or exc}", Location(path)) from None
+        return [_csv(path, raw)]
+    if path.lower().endswith(".zip"):
+        return list(_zip(path))
+    raise UsageError("is neither a CSV file (.csv), an Excel workbook (.xlsx) nor a .zip of CSV files; export the "
+                     "submissions as one of those", Location(path))
+
+
+def _zip(path: str) -> Iterator[Table]:
+    """The CSV files of a .zip (ODK Central's export), each read within the size limit of an export."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SpreadsheetError(f"cannot be read as a .zip ({exc}); download the export again", Location(path)) from None
+    with archive:
+        members = [m for m in archive.infolist() if m.filename.lower().endswith(".csv") and not m.is_dir()]
+        if sum(m.file_size for m in members) > 8 * MAX_FILE_BYTES:
+            raise SpreadsheetError(f"unpacks to more than {8 * MAX_FILE_BYTES // 2**20} MiB; split the export",
+                                   Location(path))
+        for member in members:
+            with archive.open(member) as fh:
+                raw = fh.read(8 * MAX_FILE_BYTES + 1)
+            yield _csv(f"{path}[{member.filename}]", raw)
+
+
+#: A workbook is a .zip of XML files: at most this much XML once unpacked (a small file can unpack to gigabytes).
+MAX_UNPACKED = 32 * MAX_FILE_BYTES
 
 
 def _workbook(path: str) -> Iterator[Table]:
-    from openpyxl import load_workbook
+    import zipfile
 
+    from openpyxl import load_workbook  # with defusedxml installed, openpyxl refuses XML entity bombs
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(m.file_size for m in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        unpacked = 0  # openpyxl says below that it is not a workbook
+    if unpacked > MAX_UNPACKED:
+        raise SpreadsheetError(f"unpacks to more than {MAX_UNPACKED // 2**20} MiB; split the export", Location(path))
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
@@ -121,12 +160,7 @@ def _workbook(path: str) -> Iterator[Table]:
         book.close()
 
 
-def _csv(path: str) -> Table:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read: {exc.strerror or exc}", Location(path)) from None
+def _csv(path: str, raw: bytes) -> Table:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -216,10 +250,11 @@ def import_files(qn: Questionnaire, paths: list[str]) -> Iterator[Imported]:
         for table in read_tables(path):
             classify(qn, table)
             if not table.columns:
-                if table.simple and table.rows:
+                exported = any(table.has(c) for c in ("_uuid", "KEY"))
+                if (table.simple and table.rows) or exported:
                     loc, _n = table.at(1, None)
-                    raise SpreadsheetError("no column is a question of the questionnaire; export with the XML values and "
-                                       "headers (the question ids), or see `advisor form xlsform`", loc)
+                    raise SpreadsheetError("no column is named by a question id (partnership_name, stage, ...); "
+                                           "export with 'XML values and headers', not labels", loc)
                 continue
             tables.append(table)
     mains = [t for t in tables if t.repeat is None]
@@ -229,23 +264,57 @@ def import_files(qn: Questionnaire, paths: list[str]) -> Iterator[Imported]:
     children = [t for t in tables if t.repeat is not None]
     # Each item row goes to its submission; an item whose submission is not there is an error of its own.
     linked: dict[tuple[int, str], dict[str, list[tuple[Table, int, list[Any]]]]] = {}
+    owners: dict[int, dict[str, int]] = {}  # main table -> submission key -> its first row
+    orphans: list[Imported] = []
+    for m, main in enumerate(mains):
+        owners[m] = {}
+        for row, values in main.rows:
+            for child in children:
+                link = _link_columns(main, child)
+                if link is not None:
+                    owners[m].setdefault(_key(main.cell(values, link[0])), row)
     for child in children:
-        placed = False
-        for m, main in enumerate(mains):
-            link = _link_columns(main, child)
-            if link is None:
-                continue
-            placed = True
-            for row, values in child.rows:
-                key = _key(child.cell(values, link[1]))
-                linked.setdefault((m, key), {}).setdefault(child.repeat.repeat, []).append((child, row, values))
-        if not placed:
+        links = [(m, link) for m, main in enumerate(mains) if (link := _link_columns(main, child)) is not None]
+        if not links:
             loc, _n = child.at(1, None)
-            raise SpreadsheetError(f"holds {child.repeat.item}s but no column links them to a submission (_parent_index, "
-                               f"_submission__uuid, PARENT_KEY or '{SIMPLE_LINK}')", loc)
+            raise SpreadsheetError(f"holds {child.repeat.item}s but no column links them to a submission "
+                                   f"(_parent_index, _submission__uuid, PARENT_KEY or '{SIMPLE_LINK}')", loc)
+        for row, values in child.rows:
+            matched = False
+            for m, link in links:
+                key = _key(child.cell(values, link[1]))
+                if key in owners[m]:
+                    matched = True
+                    linked.setdefault((m, key), {}).setdefault(child.repeat.repeat, []).append((child, row, values))
+            if not matched:
+                column = child.header.index(links[0][1][1])
+                loc, name = child.at(row, column)
+                shown = child.cell(values, links[0][1][1])
+                orphans.append(Imported(f"{child.source}:{row}", error=SpreadsheetError(
+                    f"{str(shown)!r} is not a submission or partnership of {mains[links[0][0]].source}; this "
+                    f"{child.repeat.item} is left out", loc, name)))
     for m, main in enumerate(mains):
         for row, values in main.rows:
-            yield _submission(qn, main, m, row, values, children, linked)
+            duplicate = _duplicate(main, row, values, children, owners[m])
+            yield duplicate or _submission(qn, main, m, row, values, children, linked)
+    yield from orphans
+
+
+def _duplicate(main: Table, row: int, values: list[Any], children: list[Table], owners: dict[str, int]) -> Imported | None:
+    """A row whose key (a partnership's name, in a simple sheet) is also an earlier row's: its items cannot be told
+    apart, so it is an error rather than a profile with another partnership's partners."""
+    for child in children:
+        link = _link_columns(main, child)
+        if link is None:
+            continue
+        key = _key(main.cell(values, link[0]))
+        first = owners.get(key)
+        if first is not None and first != row:
+            loc, name = main.at(row, main.header.index(link[0]))
+            return Imported(f"{main.source}:{row}", error=SpreadsheetError(
+                f"row {first} has the same {name}; give each partnership its own name so that its "
+                f"{child.repeat.item}s can be told apart", loc, name))
+    return None
 
 
 def _submission(qn: Questionnaire, main: Table, m: int, row: int, values: list[Any], children: list[Table],
@@ -287,11 +356,8 @@ def _submission(qn: Questionnaire, main: Table, m: int, row: int, values: list[A
 
     try:
         answers = parse_answers(qn, raw, locate, known_only=False)
-        text, profile = make_profile(qn, answers, origin, [
-            f"A partnership profile for advisor, imported from {os.path.basename(main.source)} row {row} by "
-            f"`advisor import`.",
-            "Each answer has its question above it.",
-            "Check it: advisor validate FILE    Advice: advisor evaluate FILE"])
+        text, profile = make_profile(qn, answers, origin, header_lines(
+            f"imported from {os.path.basename(main.source)} row {row} by `advisor import`"))
     except AnswersError as exc:
         return Imported(origin, str(name) if name else None, error=exc)
     return Imported(origin, profile.profile.name, text=text, profile=profile)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol
 
-from .questionnaire import NOT_APPLICABLE, AnswerError, Question, Questionnaire, Repeat, answer_words
+from .questionnaire import NOT_APPLICABLE, AnswerError, Question, Questionnaire, Repeat, answer_words, other_partners
 
 
 class Prompter(Protocol):
@@ -58,6 +58,8 @@ def interview(qn: Questionnaire, prompter: Prompter) -> dict[str, Any]:
                     items.append(item)
                     if entry.repeat == "partners":
                         partners.append(item[entry.key.id])
+                if entry.repeat == "partners":
+                    _check_partner_names(qn, prompter, entry, items, partners)
                 answers[entry.repeat] = items
             else:
                 _ask(qn, prompter, entry, answers, None, partners, None)
@@ -92,6 +94,32 @@ def _ask(qn: Questionnaire, prompter: Prompter, q: Question, into: dict[str, Any
                            lambda text: qn.parse(reason, text))
         if why:
             into[reason.id] = why
+
+
+def _check_partner_names(qn: Questionnaire, prompter: Prompter, repeat: Repeat, items: list[dict[str, Any]],
+                         partners: list[str]) -> None:
+    """Once every partner is named: each name given as another partner's (a competitor) must be a partner's;
+    a question with a name that is not is asked again."""
+    for item in items:
+        own = item.get(repeat.key.id)
+        for q in repeat.questions:
+            if not q.names_partners or not item.get(q.id):
+                continue
+            try:
+                item[q.id] = other_partners(item[q.id], own, partners)
+            except AnswerError:
+                others = [p for p in partners if p != own]
+
+                def read(text: str, q: Question = q) -> Any:
+                    value = qn.parse(q, text)
+                    return other_partners(value, own, partners) if value else None
+
+                value = prompter.ask(qn.label(q, own), "Name them as the partners were named: " + "; ".join(others),
+                                     others, _hint(q, False), None, read)
+                if value:
+                    item[q.id] = value
+                else:
+                    item.pop(q.id, None)
 
 
 def summary(qn: Questionnaire, answers: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -88,6 +88,7 @@ class Question(_Strict):
     pattern_message: Optional[str] = None
     after: Optional[str] = None
     inverse: Optional[str] = None
+    names_partners: bool = False
     when: Optional[Condition] = None
 
     @field_validator("guide", mode="before")
@@ -495,6 +496,17 @@ def _partner(text: str, partners: list[str]) -> str:
     raise AnswerError(f"{_shown(text)} is not one of the partners ({listed}){did_you_mean(text, partners)}")
 
 
+def other_partners(names: list[str], own: str | None, partners: list[str]) -> list[str]:
+    """Names of other partners (as a partner's competitors), spelt as the partners are; AnswerError for a name
+    that is not one of them."""
+    out = []
+    for name in names:
+        found = _partner(name, [p for p in partners if p != own])
+        if found not in out:
+            out.append(found)
+    return out
+
+
 def _partner_list(raw: Any, partners: list[str]) -> list[str]:
     if isinstance(raw, list):
         return list(dict.fromkeys(_partner(_text(v), partners) for v in raw))
@@ -642,6 +654,8 @@ def _check_question(qn: Questionnaire, q: Question, node: FieldType | None, loc:
         raise fail("every question needs help text and the guide sections it comes from")
     if q.inverse and (repeat is None or q.type != "partners"):
         raise fail("inverse is for a partners question inside a repeat")
+    if q.names_partners and (repeat != "partners" or q.type != "list"):
+        raise fail("names_partners is for a list question inside the partners repeat")
     if q.when:
         _check_condition(qn, q.when, seen, loc, q.id, repeat)
     if q.after:

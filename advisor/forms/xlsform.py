@@ -8,8 +8,8 @@ from typing import Any
 
 from .questionnaire import Question, Questionnaire, Repeat
 
-SURVEY_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message",
-                  "appearance", "default")
+SURVEY_COLUMNS = ("type", "name", "label", "hint", "required", "required_message", "relevant", "constraint",
+                  "constraint_message", "appearance", "default")
 #: How each type of question is written in XLSForm (choice lists and partner choices are added below).
 _TYPES = {"text": "text", "list": "text", "number": "decimal", "whole": "integer", "date": "date"}
 LIST_HINT = "One a line, or separated by ;"
@@ -60,6 +60,7 @@ def _row(qn: Questionnaire, q: Question, repeat: Repeat | None) -> dict[str, str
         row["appearance"] = "multiline"
     if q.required:
         row["required"] = "yes"
+        row["required_message"] = "An answer is needed here."
     if q.default is not None:
         row["default"] = q.default
     constraints, messages = [], []
@@ -143,7 +144,7 @@ def workbook_bytes(qn: Questionnaire) -> bytes:
         for row in rows:
             sheet.append([row.get(c, "") or None for c in columns])
         sheet.freeze_panes = "A2"
-        for letter, width in zip("ABCDEFGHIJ", (22, 30, 60, 60, 9, 40, 30, 40, 12, 10)):
+        for letter, width in zip("ABCDEFGHIJK", (22, 30, 60, 60, 9, 24, 40, 30, 40, 12, 10)):
             sheet.column_dimensions[letter].width = width
     buffer = io.BytesIO()
     book.save(buffer)
