@@ -9,6 +9,7 @@ from typing import Any, get_args
 from advisor.profile import models
 
 SECTORS = get_args(models.Sector)
+FOCUSES = get_args(models.Focus)
 CONTRIBUTIONS = get_args(models.Contribution)
 VALUES = ["respect", "accountability", "ubuntu", "transparency", "child safety", "integrity", "service"]
 PLACES = ["Khayelitsha", "Soweto", "Mamelodi", "Umlazi", "Mitchells Plain", "Galeshewe", "Mdantsane", "Polokwane"]
@@ -135,4 +136,20 @@ def random_profile(rng: random.Random, partners: int | None = None) -> dict[str,
             "reports_progress": _bool(rng), "lessons_learned_shared": _bool(rng)}.items() if v is not None}
     if _maybe(rng, 0.6):
         profile["trust"] = {"prior_collaboration": rng.choice([True, False]), "level": rng.choice(get_args(models.Rating))}
+    _focus(profile, names)
     return profile
+
+
+def _focus(profile: dict[str, Any], names: list[str]) -> None:
+    """What the partnership is for, who is most affected, and disputes between partners, drawn from a generator
+    seeded by the profile itself, so the profiles drawn before these fields existed stay as they were."""
+    rng = random.Random(repr(profile))
+    if _maybe(rng, 0.6):
+        profile["focus"] = rng.sample(FOCUSES, rng.randint(0, 3))
+    if _maybe(rng, 0.4):
+        profile["affected"] = rng.sample(["commuters", "learners", "farm workers", "traders"], rng.randint(0, 2))
+    if len(names) > 1 and _maybe(rng, 0.5) and "lead_partner" not in profile:
+        profile["lead_partner"] = rng.choice(names)
+    for risk in profile.get("risks", ()):
+        if len(names) > 1 and _maybe(rng, 0.3):
+            risk["between"] = rng.sample(names, 2)

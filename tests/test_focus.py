@@ -121,3 +121,10 @@ def test_advice_beyond_the_guide_is_labelled_in_every_format(engine: str) -> Non
     assert f'<span class="label-inline">Beyond the guide (law)</span> {title}' in html
     for doc in (text, markdown, html):  # never quoted as the guide's words
         assert "the guide, law." not in doc and "the guide, practice." not in doc
+
+
+@pytest.mark.skipif(len(ENGINES) < 2, reason="durable-rules is not importable here")
+@pytest.mark.parametrize("path", sorted(FOCUS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_engines_agree_on_every_focus_profile(path: Path) -> None:
+    reports = [get_advisor(engine).evaluate(path, as_of=AS_OF).to_json() for engine in ("durable", "python")]
+    assert reports[0] == reports[1]

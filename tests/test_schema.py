@@ -28,6 +28,7 @@ BEYOND_A_SCHEMA = {
     "broken-cross-reference.yaml": "the lead partner must be one of the partners",
     "duplicate-partner.yaml": "partner names must differ",
     "goal-owner.yaml": "a goal's owner must be a partner",
+    "dispute-between-unknown-partner.yaml": "the parties to a dispute must be partners",
     "objective-not-goal.yaml": "a partner's objectives must be goal ids",
     "unknown-waiver-rule.yaml": "a waiver must name a rule",
     "end-before-start.yaml": "the end must come after the start",

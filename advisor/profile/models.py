@@ -277,6 +277,8 @@ class Risk(StrictModel):
     impact: choice(Rating) = about("impact", "How much harm would it do if {item}?", guide="19")
     mitigation: Optional[Text] = about("mitigation", "What will the partners do about this risk: {item}?", guide="19")
     owner: Optional[Text] = about("owner", "Which partner looks after this risk: {item}?", guide="19")
+    between: Optional[list[Text]] = about("partners it is a dispute between",
+                                          "Is this risk a dispute between partners, and between which: {item}?", guide="C.2")
 
 
 class KPI(StrictModel):

@@ -212,6 +212,8 @@ def reference_problems(profile: Profile, rule_ids: Known | set[str] | None = Non
                 partner_ref(("partners", i, "competes_with", j), other)
     for i, risk in enumerate(profile.risks or ()):
         partner_ref(("risks", i, "owner"), risk.owner)
+        for j, party in enumerate(risk.between or ()):
+            partner_ref(("risks", i, "between", j), party)
     if isinstance(rule_ids, Known):
         rule_ids, steps = rule_ids
         for i, skipped in enumerate(profile.not_applicable or ()):
