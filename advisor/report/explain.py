@@ -81,15 +81,10 @@ def _asking(blank: tuple[Ref, ...]) -> tuple[str, str]:
 
 _first_sentence = lru_cache(maxsize=1024)(first_sentence)
 
-#: Frozen dataclasses check every field they set; these are built by the thousand per portfolio, so their fields
-#: are put in place at once (the values are the same, and so are equality, hashing and repr).
-_new = object.__new__
-
-
 def _evidence(path: str, value: Any, line: int | None, note: str | None, place: Place) -> Evidence:
-    ev = _new(Evidence)
-    ev.__dict__.update(path=path, value=value, line=line, note=note, place=place)
-    return ev
+    # Built by the frozen dataclass's own __init__: filling __dict__ directly was barely faster and gave every
+    # instance a dict of its own keys (29 MB more for a profile of 10,000 partners).
+    return Evidence(path, value, line, note, place)
 
 
 #: Place.text by (field, collection, index, derived): the same paths recur in every profile.
@@ -162,8 +157,7 @@ class Explainer:
         if plan.asks:
             blank = tuple(ref for ref in plan.asks if self.value_of(ref, loaded, derived, item, as_of) is None)
             title, message, advice = _question(blank or plan.asks, subject, advice)
-        finding = _new(Finding)
-        finding.__dict__.update(
+        return Finding(
             rule=rule.id,
             kind=hit.kind,
             severity=hit.severity,
@@ -179,7 +173,6 @@ class Explainer:
             guide_order=self.guide_order[rule.id],
             item_index=-1 if idx is None else idx,
         )
-        return finding
 
     def _plan(self, engine_id: str, per_item: bool) -> "_Plan":
         """What explaining a variant reads, worked out once: the evidence atoms in the order a reader sees them
