@@ -555,3 +555,24 @@ def test_both_backends_agree_on_random_conditions_and_facts(conds, fact_list):
             same(py, du, facts_for(rules, profile, {"partners": partner_rows}))
     finally:
         du.close()
+
+
+def test_many_durable_advisors_made_and_closed_share_their_rulesets_and_keep_working():
+    # durable-rules failed to create a ruleset (error 102) after others were deleted: making, running and
+    # closing an Advisor in a loop failed at its 13th turn. Rulesets now live in one pool per process.
+    from datetime import date
+    from pathlib import Path
+
+    import advisor
+
+    profile = Path(__file__).resolve().parents[1] / "advisor" / "examples" / "struggling-business-forum.yaml"
+    first = None
+    for _ in range(20):
+        made = advisor.Advisor(engine="durable")
+        try:
+            report = made.evaluate(profile, as_of=date(2026, 11, 25)).to_json()
+        finally:
+            made.close()
+        first = first or report
+        assert report == first
+    assert len({r._handle for r in durable_module._POOL.rulesets.values()}) == len(durable_module._POOL.rulesets)

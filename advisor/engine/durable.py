@@ -58,7 +58,8 @@ cost about 30% more). After an engine error the session is left alone (durable-r
 deleting it) and counted, and the backend takes a new session id; a ruleset that collected
 MAX_LEAKED such sessions is replaced.
 
-Not thread-safe: use one backend from one thread at a time (durable-rules never releases the
+Rulesets are made once per process and shared by every backend with the same rules (_Pool).
+Not thread-safe: use durable backends from one thread at a time (durable-rules never releases the
 GIL, and the stock Host's timer threads, which crashed with several hosts, are not started).
 """
 
@@ -149,33 +150,65 @@ class _Ruleset(_durable.Ruleset):
             raise _engine_error(f"ruleset '{name}': create_ruleset", exc) from exc
 
 
-def _free(handles: list[int]) -> None:
-    """Free rulesets in the engine (the stock Host never does); each handle once."""
-    while handles:
-        handle = handles.pop()
-        with contextlib.suppress(_engine.error):  # an invalid handle: nothing left to free
-            _engine.delete_ruleset(handle)
+class _Pool:
+    """The process's rulesets, one per ruleset text, shared by every backend and never deleted.
+
+    durable-rules fails to create rulesets after some have been deleted (error 102 on a text it
+    accepted before: measured on 2026-12-02, a loop making, running and closing an Advisor failed
+    at its 13th turn in each of three processes, and never in 150 turns when no ruleset was
+    deleted). ENGINE-NOTES says so too: build rulesets once per process. A backend takes its
+    rulesets from here: making a thousand Advisors with the same rules makes each ruleset once,
+    and the engine's memory grows only with the distinct rule sets a process uses.
+    """
+
+    def __init__(self) -> None:
+        self.host = _Host()
+        self.rulesets: dict[str, _Ruleset] = {}
+
+    def get(self, text: str) -> _Ruleset:
+        ruleset = self.rulesets.get(text)
+        if ruleset is None:
+            ruleset = self.rulesets[text] = self.fresh(text)
+        return ruleset
+
+    def fresh(self, text: str) -> _Ruleset:
+        """A new ruleset for this text, taking the place of the old one (left alive, never deleted)."""
+        ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", self.host, text)
+        self.host.add(ruleset)
+        self.rulesets[text] = ruleset
+        return ruleset
+
+
+_POOL = _Pool()
+#: Session ids, unique in the process: each backend has its own session in every ruleset it uses (emptied
+#: after each run, deleted when the backend goes), and a new one after an engine error.
+_session_ids = itertools.count(1)
+
+
+def _end_sessions(handles: list[int], session: list[str]) -> None:
+    """Delete a backend's clean session from the shared rulesets it used (one after an error stays: deleting it
+    can crash durable-rules)."""
+    for handle in handles:
+        with contextlib.suppress(_engine.error):  # never asserted into: there is nothing to delete
+            _engine.delete_state(handle, session[0])
 
 
 class _Chunk:
     """One ruleset: built from its plan, with its session bookkeeping."""
 
     def __init__(self, backend: DurableBackend, plan: ChunkPlan):
-        self.backend = backend
+        # A weak reference: a chunk does not keep its backend alive in a cycle.
+        self.backend = weakref.proxy(backend)
         self.label = plan.label
         self.rule_ids = plan.rule_ids
         self.scopes = plan.scopes
         self.text = plan.text
         self.leaked = 0
-        self._build()
+        self._use(_POOL.get(self.text))
 
-    def _build(self) -> None:
-        name = f"{_PREFIX}_{next(_ruleset_ids)}"
-        self.ruleset = _Ruleset(name, self.backend._host, self.text)
-        self.backend._host.add(self.ruleset)
-        self.handle = self.ruleset._handle
-        self.backend._handles.append(self.handle)
-        self.leaked = 0
+    def _use(self, ruleset: _Ruleset) -> None:
+        self.ruleset = ruleset
+        self.handle = ruleset._handle
 
     def run(self, texts: list[tuple[str, Any]], sid: str, fired: set) -> None:
         """Assert the facts one by one in the backend's session, record the rules fired, then retract the facts."""
@@ -228,16 +261,13 @@ class _Chunk:
         """After an engine error the session is not deleted (that can crash durable-rules) nor used again: it stays
         in the ruleset, and the backend takes a new session. Past MAX_LEAKED such sessions (durable allows 1024
         live ones) the ruleset is replaced."""
-        self.backend._new_session()
         self.leaked += 1
         if self.leaked >= MAX_LEAKED:
-            old = self.ruleset
-            self._build()
-            self.backend._host.remove(old)
-            handles = self.backend._handles
-            if old._handle in handles:
-                handles.remove(old._handle)
-                _free([old._handle])
+            # Another backend may have replaced the shared ruleset already; else this one does.
+            shared = _POOL.get(self.text)
+            self._use(shared if shared is not self.ruleset else _POOL.fresh(self.text))
+            self.leaked = 0
+        self.backend._new_session()
 
 
 class _StagePlan:
@@ -277,17 +307,15 @@ class DurableBackend:
 
     def __init__(self, stages: Sequence[Stage], planned: list[StagePlan] | None = None):
         planned = plan(stages) if planned is None else planned
-        self._host = _Host()
-        self._handles: list[int] = []
-        self._free = weakref.finalize(self, _free, self._handles)
-        self._sessions = itertools.count(1)
-        self._new_session()
+        self._session = [str(next(_session_ids))]  # a list, shared with the finalizer: the current session id
         self._closed = False
-        try:
-            self._stages = [_StagePlan(self, stage) for stage in planned]
-        except BaseException:
-            self._free()
-            raise
+        self._stages = [_StagePlan(self, stage) for stage in planned]
+        self._handles = [chunk.handle for stage in self._stages for chunk in stage.chunks]
+        self._end = weakref.finalize(self, _end_sessions, self._handles, self._session)
+
+    @property
+    def _sid(self) -> str:
+        return self._session[0]
 
     def run(self, stage: int, facts: Facts) -> set[tuple[str, int | None]]:
         """The (rule id, item idx or None) of every rule that fires on these facts."""
@@ -297,10 +325,13 @@ class DurableBackend:
 
     def _new_session(self) -> None:
         """Evaluations share one session per ruleset, emptied after each; after an engine error, a new one."""
-        self._sid = str(next(self._sessions))
+        self._session[0] = str(next(_session_ids))
+        self._handles.clear()  # the session left behind is not deleted; the new one is, from every ruleset
+        self._handles.extend(chunk.handle for stage in getattr(self, "_stages", ()) for chunk in stage.chunks)
 
     def close(self) -> None:
-        """Free the engine's rulesets (the stock durable Host never does); the backend cannot run afterwards."""
+        """The backend cannot run afterwards. Its rulesets stay in the process's pool for the next backend with
+        the same rules (see _Pool: durable-rules cannot be trusted to create rulesets after deleting some)."""
         self._closed = True
         self._stages = []
-        self._free()
+        self._end()
