@@ -340,7 +340,7 @@ def test_html_fetches_nothing_and_runs_nothing(struggling):
 # ---- deterministic ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "html", "pdf"])
+@pytest.mark.parametrize("fmt", ["markdown", "html", pytest.param("pdf", marks=pytest.mark.slow)])
 def test_identical_inputs_give_identical_bytes(fmt):
     if fmt == "pdf" and WEASYPRINT:
         pytest.skip(WEASYPRINT)

@@ -567,7 +567,7 @@ def test_many_durable_advisors_made_and_closed_share_their_rulesets_and_keep_wor
 
     profile = Path(__file__).resolve().parents[1] / "advisor" / "examples" / "struggling-business-forum.yaml"
     first = None
-    for _ in range(20):
+    for _ in range(16):
         made = advisor.Advisor(engine="durable")
         try:
             report = made.evaluate(profile, as_of=date(2026, 11, 25)).to_json()

@@ -148,6 +148,7 @@ def test_a_flipped_bit_in_the_cache_never_changes_the_advice(cache_dir, custom_r
 @pytest.mark.parametrize("damage", [b"\x80\x05\x8e\xff\xff\xff\xff\xff\xff\x00\x00", b"\x80\x05K\x01r\xff\xff\xff\x7f.",
                                     b"F1e999999\n.", b"h\x05.", b"", b"\x80\x05(" * 10],
                          ids=["MemoryError", "huge-memo", "OverflowError", "missing-memo", "empty", "unfinished"])
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_a_damaged_cache_is_rebuilt_not_a_crash(cache_dir, custom_rules, damage) -> None:
     advisor.load_rules([custom_rules])
     for entry in _entries(cache_dir):
@@ -185,6 +186,7 @@ def test_the_cache_prunes_its_own_old_entries(cache_dir, custom_rules) -> None:
     assert old not in _entries(cache_dir) and len(_entries(cache_dir)) == 1
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_verbose_says_in_one_line_why_the_cache_was_not_used(cache_dir, custom_rules) -> None:
     args = ["evaluate", "--verbose", "--engine", "python", "--as-of", AS_OF, "--rules", str(custom_rules), str(EXAMPLE)]
     assert CliRunner().invoke(cli, args).exit_code in (0, 1)
@@ -217,6 +219,7 @@ def test_o_onto_a_device_writes_into_it_and_leaves_it_a_device(tmp_path) -> None
     assert not [p for p in tmp_path.iterdir() if p.name != "null"]  # no temporary file left
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_o_onto_a_fifo_writes_into_it(tmp_path) -> None:
     fifo = tmp_path / "out.txt"
     os.mkfifo(fifo)
@@ -264,6 +267,7 @@ def test_a_gibibyte_without_a_newline_is_refused_in_bounded_memory(tmp_path, suf
     _refused(path, message)
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_json_lines_linked_to_dev_zero_are_refused(tmp_path) -> None:
     path = tmp_path / "zero.jsonl"
     path.symlink_to("/dev/zero")
@@ -271,6 +275,7 @@ def test_json_lines_linked_to_dev_zero_are_refused(tmp_path) -> None:
                    "(save it to one first)")
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_two_million_documents_in_one_yaml_stream_are_refused_before_any_is_read(tmp_path) -> None:
     path = tmp_path / "dashes.yaml"
     path.write_text("---\n" * 2_000_000)
@@ -288,6 +293,7 @@ def test_a_library_read_of_a_million_documents_is_refused_quickly(tmp_path) -> N
                                        "('---'); split it into several files"]
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_json_lines_with_more_profiles_than_the_limit_are_refused(tmp_path) -> None:
     path = tmp_path / "many.jsonl"
     path.write_text("{}\n" * (MAX_DOCUMENTS + 1))
@@ -300,6 +306,7 @@ def test_json_lines_with_more_profiles_than_the_limit_are_refused(tmp_path) -> N
 # --------------------------------------------------------------------------- 6. hangs and loops; 8. silently skipped
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_a_fifo_named_like_a_profile_in_a_folder_is_reported_not_read(tmp_path) -> None:
     folder = tmp_path / "profiles"
     folder.mkdir()
@@ -313,6 +320,7 @@ def test_a_fifo_named_like_a_profile_in_a_folder_is_reported_not_read(tmp_path) 
         assert b"Khayelitsha" in result.stdout or b"ok: " in result.stdout
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_a_fifo_named_explicitly_without_a_writer_does_not_hang(tmp_path) -> None:
     fifo = tmp_path / "p.yaml"
     os.mkfifo(fifo)
@@ -320,6 +328,7 @@ def test_a_fifo_named_explicitly_without_a_writer_does_not_hang(tmp_path) -> Non
     assert result.returncode == 2 and result.stderr.decode().startswith(f"error: {fifo}: the profile is empty")
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_a_pipe_named_explicitly_is_read_as_a_file(tmp_path) -> None:
     read, write = os.pipe()  # what `advisor evaluate <(command)` hands over
     os.write(write, EXAMPLE.read_bytes())
@@ -331,6 +340,7 @@ def test_a_pipe_named_explicitly_is_read_as_a_file(tmp_path) -> None:
     assert result.returncode == 0 and result.stdout == f"ok: /dev/fd/{read}\n".encode(), result.stderr
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_a_glob_through_a_link_to_a_parent_folder_finds_each_file_once(tmp_path) -> None:
     folder = tmp_path / "d"
     (folder / "sub").mkdir(parents=True)
@@ -408,6 +418,7 @@ def many_profiles(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_stops_every_worker_removes_temporary_files_and_exits_128_plus_n(tmp_path, many_profiles, signum):
@@ -437,6 +448,7 @@ def test_a_stop_signal_stops_every_worker_removes_temporary_files_and_exits_128_
 
 @pytest.mark.parametrize("command", [["evaluate", "--engine", "python", "--format", "json", "--as-of", AS_OF], ["validate"]],
                          ids=["evaluate", "validate"])
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_a_reader_that_goes_away_is_a_quiet_exit_141(many_profiles, command) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, "-m", "advisor", *command, "--", str(many_profiles)],
@@ -450,6 +462,7 @@ def test_a_reader_that_goes_away_is_a_quiet_exit_141(many_profiles, command) -> 
 # --------------------------------------------------------------------------- 5. quadratic work
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 @pytest.mark.parametrize("count", [4000, pytest.param(40_000, marks=pytest.mark.slow)])
 def test_thousands_of_partners_naming_unknown_competitors_are_refused_in_seconds(tmp_path, count) -> None:
     path = tmp_path / "competitors.yaml"
@@ -473,6 +486,7 @@ def test_did_you_mean_over_many_names_is_quick_and_still_helps() -> None:
 # --------------------------------------------------------------------------- 7. one rule folder, one error
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_a_rule_durable_rules_cannot_take_is_refused_once_at_load_on_both_engines(tmp_path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
@@ -528,6 +542,7 @@ def unicode_profile(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_text_output_to_a_stdout_that_is_not_utf8_is_written_not_a_traceback(unicode_profile) -> None:
     env = {"PYTHONIOENCODING": "cp1252"}
     for command in (["evaluate", "--as-of", AS_OF], ["validate"]):
@@ -540,6 +555,7 @@ def test_text_output_to_a_stdout_that_is_not_utf8_is_written_not_a_traceback(uni
 
 @pytest.mark.parametrize("fmt", [pytest.param("json", marks=pytest.mark.slow), "markdown",
                                  pytest.param("html", marks=pytest.mark.slow)])
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_data_formats_to_a_stdout_that_is_not_utf8_are_utf8(unicode_profile, fmt) -> None:
     args = ["evaluate", "--engine", "python", "--format", fmt, "--as-of", AS_OF, str(unicode_profile)]
     narrow = _run(*args, env={"PYTHONIOENCODING": "cp1252"})
@@ -655,6 +671,7 @@ def test_numbers_yaml_reads_in_another_base_say_what_to_write(tmp_path, written,
 # --------------------------------------------------------------------------- 14. bounded workers
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_jobs_is_capped_at_two_per_core_and_says_so(tmp_path, many_profiles, monkeypatch) -> None:
     from advisor import portfolio
 
@@ -689,6 +706,7 @@ def test_jobs_is_capped_at_two_per_core_and_says_so(tmp_path, many_profiles, mon
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x9b31m\u202e"
 
 
+@pytest.mark.slow  # a process or a large input each: the slow run (CI) checks it
 def test_escape_sequences_in_file_names_and_values_never_reach_the_terminal_raw(tmp_path) -> None:
     folder = tmp_path / "p"
     folder.mkdir()
