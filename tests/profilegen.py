@@ -153,3 +153,7 @@ def _focus(profile: dict[str, Any], names: list[str]) -> None:
     for risk in profile.get("risks", ()):
         if len(names) > 1 and _maybe(rng, 0.3):
             risk["between"] = rng.sample(names, 2)
+    # Drawn after the risks' disputes, from the same generator, so the profiles drawn before stay as they were.
+    for goal in profile.get("goals", ()):
+        if len(names) > 1 and _maybe(rng, 0.2):
+            goal["between"] = rng.sample(names, 2)

@@ -29,6 +29,7 @@ BEYOND_A_SCHEMA = {
     "duplicate-partner.yaml": "partner names must differ",
     "goal-owner.yaml": "a goal's owner must be a partner",
     "dispute-between-unknown-partner.yaml": "the parties to a dispute must be partners",
+    "goal-dispute-unknown-partner.yaml": "the parties to a disputed goal must be partners",
     "objective-not-goal.yaml": "a partner's objectives must be goal ids",
     "unknown-waiver-rule.yaml": "a waiver must name a rule",
     "end-before-start.yaml": "the end must come after the start",

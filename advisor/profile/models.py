@@ -142,6 +142,8 @@ class Goal(StrictModel):
     priority: Optional[Annotated[WholeNumber, Field(ge=1, le=MAX_WHOLE)]] = about("priority (1 is the highest)", "How important is goal {item} compared with the others?", guide="6")
     measurable: YesNo = about("measurable", "Can the partners measure whether goal {item} is met?", guide="5, 20.5")
     owner: Optional[Text] = about("owner", "Which partner owns goal {item}?", guide="13.1")
+    between: Optional[list[Text]] = about("partners it is disputed between",
+                                          "Is goal {item} disputed between partners, and between which?", guide="C.2")
 
 
 class PartnershipType(StrictModel):

@@ -210,6 +210,9 @@ def reference_problems(profile: Profile, rule_ids: Known | set[str] | None = Non
                 problems.append((("partners", i, "competes_with", j), "a partner cannot compete with itself; remove it from competes_with"))
             else:
                 partner_ref(("partners", i, "competes_with", j), other)
+    for i, goal in enumerate(profile.goals or ()):
+        for j, party in enumerate(goal.between or ()):
+            partner_ref(("goals", i, "between", j), party)
     for i, risk in enumerate(profile.risks or ()):
         partner_ref(("risks", i, "owner"), risk.owner)
         for j, party in enumerate(risk.between or ()):
