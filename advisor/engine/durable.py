@@ -172,8 +172,15 @@ class _Pool:
         return ruleset
 
     def fresh(self, text: str) -> _Ruleset:
-        """A new ruleset for this text, taking the place of the old one (left alive, never deleted)."""
-        ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", self.host, text)
+        """A new ruleset for this text, taking the place of the old one (left alive, never deleted).
+
+        durable-rules has refused, once in a CI run, a ruleset text it accepted in every other process (error
+        102 on the third ruleset of a fresh process; not reproduced in about 30 runs here): a refused text is
+        tried once more under a new name before the error stands. A text durable cannot take fails twice."""
+        try:
+            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", self.host, text)
+        except EngineError:
+            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", self.host, text)
         self.host.add(ruleset)
         self.rulesets[text] = ruleset
         return ruleset
