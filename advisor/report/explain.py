@@ -17,7 +17,7 @@ from ..language.syntax import Ref, Template, refs_of
 from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..profile.schema import words_for
-from ..words import first_sentence, in_words, possessive
+from ..words import UNITS, first_sentence, in_words, money, possessive
 from .findings import Evidence, Finding, Hit, Place
 
 def _json_value(value: Any) -> Any:
@@ -231,7 +231,13 @@ class Explainer:
                 out.append(part)
             else:
                 ref, fmt = part
-                out.append(in_words(self.value_of(ref, loaded, derived, item, as_of), fmt))
+                value = self.value_of(ref, loaded, derived, item, as_of)
+                if fmt == "," and ref.scope == "profile" and UNITS.get(".".join(ref.path)) == "money" \
+                        and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    funding = loaded.profile.funding
+                    out.append(money(value, funding.currency if funding is not None else None))  # R310 000
+                else:
+                    out.append(in_words(value, fmt))
         return "".join(out)
 
     def _profile_row(self, loaded: LoadedProfile, ref: Ref) -> tuple[Evidence]:
