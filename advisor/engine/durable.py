@@ -192,12 +192,12 @@ _POOL = _Pool()
 _session_ids = itertools.count(1)
 
 
-def _end_sessions(handles: list[int], session: list[str]) -> None:
+def _end_sessions(chunks: list[_Chunk], session: list[str]) -> None:
     """Delete a backend's clean session from the shared rulesets it used (one after an error stays: deleting it
     can crash durable-rules)."""
-    for handle in handles:
+    for chunk in chunks:  # each chunk's ruleset now (one replaced after errors is the new one)
         with contextlib.suppress(_engine.error):  # never asserted into: there is nothing to delete
-            _engine.delete_state(handle, session[0])
+            _engine.delete_state(chunk.handle, session[0])
 
 
 class _Chunk:
@@ -317,8 +317,8 @@ class DurableBackend:
         self._session = [str(next(_session_ids))]  # a list, shared with the finalizer: the current session id
         self._closed = False
         self._stages = [_StagePlan(self, stage) for stage in planned]
-        self._handles = [chunk.handle for stage in self._stages for chunk in stage.chunks]
-        self._end = weakref.finalize(self, _end_sessions, self._handles, self._session)
+        chunks = [chunk for stage in self._stages for chunk in stage.chunks]
+        self._end = weakref.finalize(self, _end_sessions, chunks, self._session)
 
     @property
     def _sid(self) -> str:
@@ -333,8 +333,6 @@ class DurableBackend:
     def _new_session(self) -> None:
         """Evaluations share one session per ruleset, emptied after each; after an engine error, a new one."""
         self._session[0] = str(next(_session_ids))
-        self._handles.clear()  # the session left behind is not deleted; the new one is, from every ruleset
-        self._handles.extend(chunk.handle for stage in getattr(self, "_stages", ()) for chunk in stage.chunks)
 
     def close(self) -> None:
         """The backend cannot run afterwards. Its rulesets stay in the process's pool for the next backend with

@@ -210,9 +210,9 @@ def html_page(qn: Questionnaire) -> str:
 
 def pdf(qn: Questionnaire) -> bytes:
     """The checklist as an A4 PDF (WeasyPrint, the `pdf` extra)."""
-    from ..report.document import _pdf
+    from ..report.document import pdf_from_html
 
-    return _pdf(html_page(qn))
+    return pdf_from_html(html_page(qn))
 
 
 def render(qn: Questionnaire, fmt: str) -> str | bytes:

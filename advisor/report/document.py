@@ -107,7 +107,7 @@ def render(report: Report, fmt: str, knowledge: KnowledgeBase | None = None, bri
     html = _html(doc, brief)
     if fmt == "html":
         return html
-    return _pdf(html)
+    return pdf_from_html(html)
 
 
 def render_portfolio(summary: Any, rows: Any, knowledge: KnowledgeBase | None = None) -> str:
@@ -129,7 +129,8 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict:
     raise ValueError(f"the advice document fetches nothing: {url}")
 
 
-def _pdf(html: str) -> bytes:
+def pdf_from_html(html: str) -> bytes:
+    """An HTML page as PDF bytes (WeasyPrint, no network): documents and the printable checklist."""
     try:
         import weasyprint  # optional extra partnership-advisor[pdf]: imported only here
     except ImportError:

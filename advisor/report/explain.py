@@ -17,7 +17,7 @@ from ..language.syntax import Ref, Template, refs_of
 from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..profile.schema import words_for
-from ..words import UNITS, first_sentence, in_words, money, possessive
+from ..words import UNITS, first_sentence, in_words, possessive, value_words
 from .findings import Evidence, Finding, Hit, Place
 
 def _json_value(value: Any) -> Any:
@@ -233,9 +233,9 @@ class Explainer:
                 ref, fmt = part
                 value = self.value_of(ref, loaded, derived, item, as_of)
                 if fmt == "," and ref.scope == "profile" and UNITS.get(".".join(ref.path)) == "money" \
-                        and isinstance(value, (int, float)) and not isinstance(value, bool):
+                        and value is not None:  # R310 000, as the evidence writes it
                     funding = loaded.profile.funding
-                    out.append(money(value, funding.currency if funding is not None else None))  # R310 000
+                    out.append(value_words(value, "money", funding.currency if funding is not None else None))
                 else:
                     out.append(in_words(value, fmt))
         return "".join(out)
