@@ -17,8 +17,8 @@ from ..language.syntax import Ref, Template, refs_of
 from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..profile.schema import words_for
-from ..words import UNITS, first_sentence, in_words, possessive, value_words
-from .findings import Evidence, Finding, Hit, Place
+from ..words import UNITS, first_sentence, in_words, path_text, possessive, value_words
+from .findings import Evidence, Finding, Hit, Place, make_evidence, make_finding, make_place
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, date):
@@ -81,11 +81,24 @@ def _asking(blank: tuple[Ref, ...]) -> tuple[str, str]:
 
 _first_sentence = lru_cache(maxsize=1024)(first_sentence)
 
-def _evidence(path: str, value: Any, line: int | None, note: str | None, place: Place) -> Evidence:
-    # Built by the frozen dataclass's own __init__: filling __dict__ directly was barely faster and gave every
-    # instance a dict of its own keys (29 MB more for a profile of 10,000 partners).
-    return Evidence(path, value, line, note, place)
+#: How a template's reference is read (Explainer._compile)
+_DERIVED, _ITEM, _ITEM_COMPUTED, _PROFILE, _MONEY = range(5)
+#: in_words of a text value: the same words recur in every profile (bounded)
+_WORDS_OF: dict[str, str] = {}
 
+
+def _words(text: str) -> str:
+    words = _WORDS_OF.get(text)
+    if words is None:
+        if len(_WORDS_OF) >= 4096:
+            _WORDS_OF.clear()
+        words = _WORDS_OF[text] = in_words(text)
+    return words
+
+
+#: Values written as they are (everything else goes through _json_value)
+_PLAIN = frozenset({str, int, bool, float})
+_NO_MARKS: dict = {}
 
 #: Place.text by (field, collection, index, derived): the same paths recur in every profile.
 _PLACE_TEXT: dict[tuple, str] = {}
@@ -121,6 +134,10 @@ class Explainer:
         self._atom_ids: dict[_Atom, int] = {}
         #: a profile field's place, its text and its kind, by path
         self._fixed: dict[tuple, tuple[Place, str, str]] = {}
+        #: the full path of a field of an item and its text, by (collection, field, index): the same in every profile
+        self._item_paths: dict[tuple, tuple[tuple, str]] = {}
+        #: each message and advice template, compiled on first use (render), by id (the template is kept with it)
+        self._templates: dict[int, tuple[Template, tuple]] = {}
 
     def finding(self, loaded: LoadedProfile, derived: dict, hit: Hit, as_of: date, memo: dict) -> Finding:
         idx = None if hit.item_index < 0 else hit.item_index
@@ -143,7 +160,7 @@ class Explainer:
                 if atom.ref.scope == "profile":
                     found = memo[key] = self._profile_row(loaded, atom.ref)
                 else:
-                    found = memo[key] = tuple(self._rows(loaded, derived, atom, idx if own else None, as_of))
+                    found = memo[key] = tuple(self._rows(loaded, derived, atom, idx if own else None, as_of, memo))
             rows.extend(found)
         if plan.overlap:
             first: dict[str, Evidence] = {}
@@ -157,22 +174,8 @@ class Explainer:
         if plan.asks:
             blank = tuple(ref for ref in plan.asks if self.value_of(ref, loaded, derived, item, as_of) is None)
             title, message, advice = _question(blank or plan.asks, subject, advice)
-        return Finding(
-            rule=rule.id,
-            kind=hit.kind,
-            severity=hit.severity,
-            title=title,
-            message=message,
-            advice=advice,
-            guide_refs=plan.refs,
-            beyond_refs=plan.beyond,
-            adapted=plan.adapted,
-            evidence=tuple(rows),
-            subject=subject,
-            note=plan.because,
-            guide_order=self.guide_order[rule.id],
-            item_index=-1 if idx is None else idx,
-        )
+        return make_finding(rule.id, hit.kind, hit.severity, title, message, advice, plan.refs, tuple(rows), subject,
+                            plan.because, self.guide_order[rule.id], -1 if idx is None else idx, plan.beyond, plan.adapted)
 
     def _plan(self, engine_id: str, per_item: bool) -> "_Plan":
         """What explaining a variant reads, worked out once: the evidence atoms in the order a reader sees them
@@ -225,20 +228,52 @@ class Explainer:
         return get_path(loaded.profile, ref.path)
 
     def render(self, template: Template, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> str:
+        parts = self._templates.get(id(template))
+        if parts is None or parts[0] is not template:
+            parts = self._templates[id(template)] = (template, self._compile(template))
         out = []
+        profile = loaded.profile
+        for part in parts[1]:
+            if type(part) is str:
+                out.append(part)
+                continue
+            how, path, d, fmt = part
+            if how == _DERIVED:
+                value = derived.get(path[0])
+            elif how == _ITEM:
+                value = get_path(item, path)
+            elif how == _ITEM_COMPUTED:
+                value = compute(d, profile, item, as_of)
+            else:
+                value = get_path(profile, path)
+                if how == _MONEY and value is not None:  # R310 000, as the evidence writes it
+                    funding = profile.funding
+                    out.append(value_words(value, "money", funding.currency if funding is not None else None))
+                    continue
+            out.append(_words(value) if type(value) is str and not fmt else in_words(value, fmt))
+        return "".join(out)
+
+    def _compile(self, template: Template) -> tuple:
+        """A template's parts, each reference worked out once: how its value is read (_DERIVED, _ITEM,
+        _ITEM_COMPUTED, _PROFILE or _MONEY), its path, the derived fact computing it and its format."""
+        out: list = []
         for part in template.parts:
             if isinstance(part, str):
                 out.append(part)
+                continue
+            ref, fmt = part
+            d = None
+            if ref.scope == "derived":
+                how = _DERIVED
+            elif ref.scope == "item":
+                d = self.derived.get(ref.path[0])
+                how = _ITEM_COMPUTED if d is not None and d.for_each == ref.collection else _ITEM
+            elif fmt == "," and ref.scope == "profile" and UNITS.get(".".join(ref.path)) == "money":
+                how = _MONEY
             else:
-                ref, fmt = part
-                value = self.value_of(ref, loaded, derived, item, as_of)
-                if fmt == "," and ref.scope == "profile" and UNITS.get(".".join(ref.path)) == "money" \
-                        and value is not None:  # R310 000, as the evidence writes it
-                    funding = loaded.profile.funding
-                    out.append(value_words(value, "money", funding.currency if funding is not None else None))
-                else:
-                    out.append(in_words(value, fmt))
-        return "".join(out)
+                how = _PROFILE
+            out.append((how, ref.path, d, fmt))
+        return tuple(out)
 
     def _profile_row(self, loaded: LoadedProfile, ref: Ref) -> tuple[Evidence]:
         """The evidence row of a field read from the profile's root (what _rows gives for one, sooner: the place,
@@ -256,52 +291,71 @@ class Explainer:
             value, note = ("set", None) if value is not None else (None, "section missing")
         document = loaded.document
         mark = document.marks.get(ref.path) if document is not None else None
-        return (_evidence(text, _json_value(value), mark[0] if mark else None, note, place),)
+        return (make_evidence(text, _json_value(value), mark[0] if mark else None, note, place),)
 
-    def _rows(self, loaded: LoadedProfile, derived: dict, atom: "_Atom", idx: int | None, as_of: date):
+    def _rows(self, loaded: LoadedProfile, derived: dict, atom: "_Atom", idx: int | None, as_of: date, memo: dict):
         """Evidence rows of one atom. Rows over every item of a collection are bounded: at most
         EVIDENCE_ITEMS items, and in a finding about one item, a derived fact that reads the whole
         collection (such as the number of sectors) shows one summary row, so evidence stays
         linear in the number of partners."""
         profile = loaded.profile
         ref = atom.ref
-
-        def make(place: Place, value: Any, note: str | None = None) -> Evidence:
-            full = place.field if place.collection is None else place.collection + (place.index,) + place.field
-            return _evidence(_place_text(place), _json_value(value), loaded.line(full), note, place)
-
+        document = loaded.document
+        marks = document.marks if document is not None else _NO_MARKS
         if ref.scope == "derived":
             name = ref.path[0]
             value = derived.get(name)
-            place = Place((name,), derived=True)
-            yield _evidence(_place_text(place), round(value, 4) if isinstance(value, float) else value, None,
-                            self.derived[name].description, place)
+            place = make_place((name,), None, None, None, True)
+            yield make_evidence(_place_text(place), round(value, 4) if isinstance(value, float) else value, None,
+                                self.derived[name].description, place)
             return
         if ref.scope == "item":
             coll = ref.collection
             items = get_path(profile, coll) or []
+            # The items' names, read once per profile for every row about them.
+            names = memo.get(coll)
+            if names is None:
+                name_of = SUBJECT_FIELD[".".join(coll)]
+                names = memo[coll] = [str(getattr(item, name_of)) for item in items]
             d = self.derived.get(ref.path[0])
-            name_of = SUBJECT_FIELD[".".join(coll)]
+            computed = d is not None and d.for_each == coll
+            field = (ref.path[0],) if computed else ref.path
+            note = d.description if computed else None
             shown = [idx] if idx is not None else range(min(len(items), 0 if (atom.per_item and atom.via_derived) else EVIDENCE_ITEMS))
+            paths = self._item_paths
             for i in shown:
                 item = items[i]
-                if d is not None and d.for_each == coll:
+                if computed:
                     value = compute(d, profile, item, as_of)
-                    yield make(Place((ref.path[0],), coll, i, str(getattr(item, name_of))),
-                               round(value, 4) if isinstance(value, float) else value, d.description)
+                    if isinstance(value, float):
+                        value = round(value, 4)
                 else:
-                    yield make(Place(ref.path, coll, i, str(getattr(item, name_of))), get_path(item, ref.path))
+                    value = get_path(item, field)
+                if not (value is None or type(value) in _PLAIN):
+                    value = _json_value(value)
+                key = (coll, field, i)
+                known = paths.get(key)
+                if known is None:
+                    if len(paths) >= 8192:
+                        paths.clear()
+                    full = coll + (i,) + field
+                    known = paths[key] = (full, path_text(full))
+                mark = marks.get(known[0])
+                yield make_evidence(known[1], value, mark[0] if mark else None, note,
+                                    make_place(field, coll, i, names[i], False))
             if idx is None and len(items) > len(shown):
                 rest = len(items) - len(shown)
                 note = f"and {rest:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
                 place = Place(ref.path, coll)
-                yield _evidence(_place_text(place), None, None, note, place)
+                yield make_evidence(_place_text(place), None, None, note, place)
             return
         value = get_path(profile, ref.path)
         place = Place(ref.path)
         if ref.type.kind == "collection":
-            yield make(place, len(value or ()), "number of items")
+            value, note = len(value or ()), "number of items"
         elif ref.type.kind == "object":
-            yield make(place, "set" if value is not None else None, None if value is not None else "section missing")
+            value, note = ("set", None) if value is not None else (None, "section missing")
         else:
-            yield make(place, value)
+            value, note = _json_value(value), None
+        mark = marks.get(place.field)
+        yield make_evidence(_place_text(place), value, mark[0] if mark else None, note, place)

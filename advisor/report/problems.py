@@ -86,9 +86,14 @@ class Advice:
         return tuple(_ranked(p, i) for i, p in enumerate(made, 1))
 
     def _problem(self, key: str, group: list[Finding]) -> Problem:
-        worst = min(group, key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind]))
-        kind = min((f.kind for f in group), key=KIND_ORDER.__getitem__)
-        rules = [self.rules[f.rule] for f in group if f.rule in self.rules]
+        if len(group) == 1:
+            worst = group[0]
+            kind = worst.kind
+        else:
+            worst = min(group, key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER[f.kind]))
+            kind = min((f.kind for f in group), key=KIND_ORDER.__getitem__)
+        known = self.rules
+        rules = [known[f.rule] for f in group if f.rule in known]
         harm = next((r.harm for r in rules if r.harm), None)
         blocks = next((r.blocks for r in rules if r.blocks), None)
         ranking = self.ranking
@@ -98,7 +103,8 @@ class Advice:
         subjects = tuple(dict.fromkeys(f.subject for f in group if f.subject))
         definition = self.problems.get(key)
         if definition is not None:
-            title, message, advice = (_fill(text, subjects) for text in (definition.title, definition.message, definition.advice))
+            listed, count = _listed(subjects), str(len(subjects))
+            title, message, advice = (_fill(text, listed, count) for text in (definition.title, definition.message, definition.advice))
             if len(group) == 1:  # one finding says it with its own figures ("15% of the budget is committed")
                 message = worst.message
             if worst.adapted:  # advice written for this partnership (its focus) says more than the problem's
@@ -116,11 +122,11 @@ class Advice:
             reasons.append(f"other steps wait on it: {blocks}")
         return Problem(
             rank=0, id=key, title=title, kind=kind, severity=worst.severity,
-            guide_refs=tuple(dict.fromkeys(ref for f in group for ref in f.guide_refs)),
+            guide_refs=tuple(dict.fromkeys(worst.guide_refs if len(group) == 1 else (ref for f in group for ref in f.guide_refs))),
             message=message, advice=advice, why="; ".join(reasons),
             findings=tuple(group), evidence=_union(f.evidence for f in group),
             owner=", ".join(owners) if owners else None, points=points,
-            beyond_refs=tuple(dict.fromkeys(ref for f in group for ref in f.beyond_refs)),
+            beyond_refs=tuple(dict.fromkeys(ref for f in group for ref in f.beyond_refs)) if worst.beyond_refs or len(group) > 1 else (),
         )
 
     def readiness(self, hits: Any) -> tuple[int, int]:
@@ -143,8 +149,9 @@ def default_advice() -> Advice:
     return Advice({}, {}, NEUTRAL)
 
 
-def _fill(text: str, subjects: tuple[str, ...]) -> str:
-    return text.replace("{subjects}", _listed(subjects)).replace("{count}", str(len(subjects)))
+def _fill(text: str, listed: str, count: str) -> str:
+    """A problem's text with its subjects (_listed) and their count in place of {subjects} and {count}."""
+    return text.replace("{subjects}", listed).replace("{count}", count) if "{" in text else text
 
 
 def _listed(items: tuple[str, ...]) -> str:
