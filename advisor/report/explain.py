@@ -60,6 +60,7 @@ def _static(template: Template) -> "str | Template":
     return "".join(template.parts) if all(isinstance(p, str) for p in template.parts) else template
 
 
+@lru_cache(maxsize=4096)
 def _question(blank: tuple[Ref, ...], subject: str | None, advice: str) -> tuple[str, str, str]:
     """A question to settle: its title asks for the first blank field, its message says what is not recorded (and
     for which partner, goal, KPI or risk), its advice what the guide asks once it is settled."""
@@ -172,7 +173,8 @@ class Explainer:
         advice = advice if type(advice) is str else self.render(advice, loaded, derived, item, as_of)
         title = rule.title
         if plan.asks:
-            blank = tuple(ref for ref in plan.asks if self.value_of(ref, loaded, derived, item, as_of) is None)
+            value_of = self.value_of
+            blank = tuple(ref for ref in plan.asks if value_of(ref, loaded, derived, item, as_of) is None)
             title, message, advice = _question(blank or plan.asks, subject, advice)
         return make_finding(rule.id, hit.kind, hit.severity, title, message, advice, plan.refs, tuple(rows), subject,
                             plan.because, self.guide_order[rule.id], -1 if idx is None else idx, plan.beyond, plan.adapted)
@@ -218,13 +220,14 @@ class Explainer:
         )
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:
-        if ref.scope == "derived":
-            return derived.get(ref.path[0])
-        if ref.scope == "item":
+        scope = ref.scope
+        if scope == "item":
             d = self.derived.get(ref.path[0])
             if d is not None and d.for_each == ref.collection:
                 return compute(d, loaded.profile, item, as_of)
             return get_path(item, ref.path)
+        if scope == "derived":
+            return derived.get(ref.path[0])
         return get_path(loaded.profile, ref.path)
 
     def render(self, template: Template, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> str:

@@ -161,9 +161,20 @@ def make_finding(rule: str, kind: str, severity: str, title: str, message: str, 
                  _set: tuple = _FI) -> Finding:
     """Finding(...) with every field given, sooner."""
     f = _new(Finding)
-    for setter, value in zip(_set, (rule, kind, severity, title, message, advice, guide_refs, evidence, subject, note,
-                                    guide_order, item_index, beyond_refs, adapted)):
-        setter(f, value)
+    _set[0](f, rule)
+    _set[1](f, kind)
+    _set[2](f, severity)
+    _set[3](f, title)
+    _set[4](f, message)
+    _set[5](f, advice)
+    _set[6](f, guide_refs)
+    _set[7](f, evidence)
+    _set[8](f, subject)
+    _set[9](f, note)
+    _set[10](f, guide_order)
+    _set[11](f, item_index)
+    _set[12](f, beyond_refs)
+    _set[13](f, adapted)
     return f
 
 
