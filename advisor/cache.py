@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-FORMAT = 3  # 3: a Rulebook keeps the durable-rules plan
+FORMAT = 4  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages
 #: The first bytes of an entry, then its 32-byte MAC, then the pickle.
 MAGIC = b"advisor rules cache 2\n"
 #: The entries' names: rules-<digest>.cache. (Format 1 wrote rules-<digest>.pickle; those are left alone.)

@@ -84,3 +84,25 @@ def test_no_cache_when_switched_off(cache_dir, monkeypatch) -> None:
     advisor.Advisor(engine="python")
     assert cache.cache_dir() is None
     assert not cache_dir.exists()
+
+
+def test_the_python_engine_runs_the_stages_compiled_with_the_rules(cache_dir, monkeypatch) -> None:
+    """The python engine's stage functions are compiled once, with the rules, and come back from the cache: an
+    engine started from a cached rulebook compiles nothing, and runs as one that compiled its own stages."""
+    from advisor.engine import python
+
+    advisor.load_rules()  # writes the entry
+    rulebook = advisor.load_rules()
+    assert rulebook.python_code is not None and len(rulebook.python_code) == len(rulebook.compiled.stages)
+
+    def no_compiling(*_args):
+        raise AssertionError("compiled the stages again")
+
+    monkeypatch.setattr(python, "stage_source", no_compiling)
+    cached = advisor.Advisor(rulebook, engine="python")
+    monkeypatch.undo()
+    fresh = advisor.Advisor(advisor.Rulebook(rulebook.knowledge, rulebook.compiled, rulebook.version), engine="python")
+    profile = {"name": "X", "stage": "active", "partners": [{"name": "A", "sector": "government"}, {"name": "B"}]}
+    assert cached.evaluate(profile, as_of="2026-11-25").to_json() == fresh.evaluate(profile, as_of="2026-11-25").to_json()
+    with pytest.raises(ValueError):
+        python.PythonBackend(rulebook.compiled.stages, rulebook.python_code[:-1])
