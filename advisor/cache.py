@@ -25,6 +25,7 @@ logger). The cache is used on POSIX systems only.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import hmac
 import logging
@@ -246,11 +247,16 @@ def _load(fd: int, folder: Path, name: str) -> Any | None:
     if payload is None:
         _note(f"ignoring the rules cache {folder / name}: it is damaged or was not written here; rebuilding it")
         return None
+    collecting = gc.isenabled()
+    gc.disable()  # the rules unpickle into ~100k objects, none of them garbage: collecting meanwhile only costs time
     try:
         value = pickle.loads(payload)
     except Exception as exc:  # noqa: BLE001 - an authentic entry advisor can no longer read: rebuild it
         _note(f"ignoring the rules cache {folder / name}: it cannot be read ({type(exc).__name__}); rebuilding it")
         return None
+    finally:
+        if collecting:
+            gc.enable()
     with contextlib.suppress(OSError):  # in use: not pruned as unused
         os.utime(name, dir_fd=fd, follow_symlinks=False)
     return value
