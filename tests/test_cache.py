@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,28 @@ def test_the_python_engine_runs_the_stages_compiled_with_the_rules(cache_dir, mo
     assert cached.evaluate(profile, as_of="2026-11-25").to_json() == fresh.evaluate(profile, as_of="2026-11-25").to_json()
     with pytest.raises(ValueError):
         python.PythonBackend(rulebook.compiled.stages, rulebook.python_code[:-1])
+
+
+def test_an_edit_of_advisors_own_module_that_keeps_size_and_mtime_changes_the_key(tmp_path, monkeypatch) -> None:
+    """advisor's own modules enter the key by their status, not their bytes: an edit that keeps a module's size and
+    modification time (as tar, rsync -t and cp -p restore them) still changes its change time, and so the key."""
+    package = tmp_path / "advisor"
+    (package / "engine").mkdir(parents=True)
+    module = package / "engine" / "python.py"
+    module.write_text("A = 1\n", encoding="utf-8")
+    (package / "cache.py").write_text("", encoding="utf-8")
+    monkeypatch.setattr(cache, "__file__", str(package / "cache.py"))
+    rule = tmp_path / "rule.yaml"
+    rule.write_text("rules: []\n", encoding="utf-8")
+    before = cache.key([rule], "1")
+    assert cache.key([rule], "1") == before
+    st = module.stat()
+    time.sleep(0.05)  # file times tick with the kernel's clock (every few ms): the edit comes a tick later, as any edit does
+    module.write_text("A = 2\n", encoding="utf-8")
+    os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert module.stat().st_size == st.st_size and module.stat().st_mtime_ns == st.st_mtime_ns
+    assert cache.key([rule], "1") != before
+    (package / "engine" / "extra.py").write_text("", encoding="utf-8")  # a new module counts too
+    after = cache.key([rule], "1")
+    (package / "engine" / "extra.py").unlink()
+    assert after != cache.key([rule], "1")
