@@ -132,3 +132,23 @@ def test_an_edit_of_advisors_own_module_that_keeps_size_and_mtime_changes_the_ke
     after = cache.key([rule], "1")
     (package / "engine" / "extra.py").unlink()
     assert after != cache.key([rule], "1")
+
+
+def test_reports_quote_the_guide_the_cached_rules_hold_without_reading_it_again(cache_dir, monkeypatch) -> None:
+    """A rulebook from the cache carries the knowledge base read from the same guide.yaml (its bytes are in the key):
+    the report writers' load_knowledge() returns it instead of reading and checking the file a second time."""
+    from advisor import knowledge
+
+    advisor.load_rules()  # writes the entry
+    rulebook = advisor.load_rules()
+
+    def no_reading(_file):
+        raise AssertionError("read guide.yaml again")
+
+    monkeypatch.setattr(knowledge, "_load", no_reading)
+    assert knowledge.load_knowledge() is rulebook.knowledge
+    adv = advisor.Advisor(rulebook, engine="python")
+    report = adv.evaluate({"name": "X", "partners": [{"name": "A"}]}, as_of="2026-11-25")
+    from advisor.report.text import format_text
+
+    assert format_text(report).startswith("X\nNot ready yet.")  # written with the rulebook's guide, not a second one
