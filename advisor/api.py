@@ -59,7 +59,8 @@ class Advisor:
     def __init__(self, rules: Sequence[PathLike] | Rulebook = (), *, engine: str | None = None, shipped: bool = True):
         self.rulebook = rules if isinstance(rules, Rulebook) else load_rules(rules, shipped=shipped)
         self._rule_ids = self.rulebook.known
-        self.backend = engines.create(engine, self.rulebook.compiled.stages, self.rulebook.durable_plan)
+        self.backend = engines.create(engine, self.rulebook.compiled.stages, self.rulebook.durable_plan,
+                                      self.rulebook.python_code)
         self.engine: str = self.backend.name
         self._evaluator = Evaluator(self.rulebook, self.backend)
 

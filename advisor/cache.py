@@ -2,9 +2,15 @@
 
 Loading and checking ~30 rule files and compiling them costs ~100 ms, most of a command's
 start-up; reading the result back costs a few. The key is a digest of the bytes of every rule
-file, the knowledge base and advisor's own modules (and their paths, advisor's, Python's and
-pydantic's versions), so any edit recompiles, even one that keeps a file's size and
-modification time. A rule file with a mistake is never cached: it fails to load on every run.
+file and the knowledge base (and their paths, advisor's, Python's and pydantic's versions), so
+any edit recompiles, even one that keeps a file's size and modification time (as tar, rsync -t
+and cp -p do). advisor's own modules (~55 files, 640 KB, which every start would read and hash)
+enter the key by their status instead, as git's index sees a change: path, inode, size,
+modification time and change time (ctime), all to the nanosecond. Writing a file sets its ctime
+to the present, and no program can set it back (tar, rsync and cp -p restore the modification
+time, not the change time), so an edit that keeps size and modification time is still seen; a
+new install writes new files (new inodes and ctimes). A rule file with a mistake is never
+cached: it fails to load on every run.
 Set ADVISOR_NO_CACHE=1 to switch the cache off, ADVISOR_CACHE_DIR to move it.
 
 A cache entry is a pickle, and reading a pickle can run code, so an entry is only read when
@@ -25,6 +31,7 @@ logger). The cache is used on POSIX systems only.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import hmac
 import logging
@@ -37,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-FORMAT = 3  # 3: a Rulebook keeps the durable-rules plan
+FORMAT = 4  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages
 #: The first bytes of an entry, then its 32-byte MAC, then the pickle.
 MAGIC = b"advisor rules cache 2\n"
 #: The entries' names: rules-<digest>.cache. (Format 1 wrote rules-<digest>.pickle; those are left alone.)
@@ -74,19 +81,33 @@ def _supported() -> bool:
 
 
 def key(files: Iterable[Path], version: str) -> str | None:
-    """A digest of the files' paths and bytes, with advisor's own modules; None when a file cannot be hashed
-    (not a regular file, or too large): then nothing is cached and the loader reports the file."""
+    """A digest of the files' paths and bytes, with the status of advisor's own modules; None when a file cannot
+    be hashed (not a regular file, or too large): then nothing is cached and the loader reports the file."""
     import pydantic
 
     digest = hashlib.sha256(f"{FORMAT}|{version}|{sys.version}|{pydantic.VERSION}".encode())
-    own = sorted(Path(__file__).parent.rglob("*.py"))
-    for path in list(files) + own:
+    for path in files:
         data = _read_regular(str(path), MAX_HASHED_BYTES)
         if data is None:
             return None
         digest.update(f"{os.path.realpath(path)}|{len(data)}\n".encode())
         digest.update(data)
+    for path, st in _own_modules():
+        digest.update(f"{path}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}\n".encode())
     return digest.hexdigest()[:32]
+
+
+def _own_modules() -> list[tuple[str, os.stat_result]]:
+    """advisor's modules (every *.py file of the package, recursively) with their status, in a stable order."""
+    found, folders = [], [os.path.realpath(os.path.dirname(__file__))]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.is_file():
+                    found.append((entry.path, entry.stat()))
+                elif entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    folders.append(entry.path)
+    return sorted(found, key=lambda item: item[0])
 
 
 def _read_regular(path: str, limit: int, dir_fd: int | None = None, *, own: bool = False,
@@ -246,11 +267,16 @@ def _load(fd: int, folder: Path, name: str) -> Any | None:
     if payload is None:
         _note(f"ignoring the rules cache {folder / name}: it is damaged or was not written here; rebuilding it")
         return None
+    collecting = gc.isenabled()
+    gc.disable()  # the rules unpickle into ~100k objects, none of them garbage: collecting meanwhile only costs time
     try:
         value = pickle.loads(payload)
     except Exception as exc:  # noqa: BLE001 - an authentic entry advisor can no longer read: rebuild it
         _note(f"ignoring the rules cache {folder / name}: it cannot be read ({type(exc).__name__}); rebuilding it")
         return None
+    finally:
+        if collecting:
+            gc.enable()
     with contextlib.suppress(OSError):  # in use: not pruned as unused
         os.utime(name, dir_fd=fd, follow_symlinks=False)
     return value

@@ -395,7 +395,19 @@ def load_knowledge(path: str | os.PathLike[str] | None = None) -> KnowledgeBase:
 
     Raises KnowledgeError naming file, line, column and field when the file is missing or inconsistent.
     """
-    return _load(knowledge_file(path))
+    file = knowledge_file(path)
+    return _adopted.get(file) or _load(file)
+
+
+#: Knowledge bases loaded and checked before, by file, that need not be read again: the one the rules cache holds
+#: (advisor.rulebook), which came from the same bytes, since the knowledge file is part of the cache's key. Without
+#: it the first report of a command read and checked guide.yaml again (~75% of writing the report).
+_adopted: dict[pathlib.Path, KnowledgeBase] = {}
+
+
+def adopt(file: pathlib.Path, knowledge: KnowledgeBase) -> None:
+    """Let load_knowledge() return this knowledge base, read and checked from `file` before (by the rules cache)."""
+    _adopted[file] = knowledge
 
 
 @functools.lru_cache(maxsize=8)

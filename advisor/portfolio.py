@@ -7,15 +7,12 @@ report room's (advisor.report.summary); this module adds only the worker pool.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from .api import Advisor, as_of_date
 from .engine import check
@@ -27,6 +24,12 @@ from .report.findings import Report
 from .report.summary import PortfolioSummary, ProfileRecord, Recorder
 from .rulebook import PathLike, Rulebook, load_rules
 from .words import quoted
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+# multiprocessing and concurrent.futures are imported by the worker pool that uses them: one profile, or
+# --jobs 1, is evaluated in this process, and the command line's start-up does not pay for them.
 
 __all__ = ["Outcome", "evaluate_portfolio", "summarize", "expand_inputs", "PortfolioSummary", "ProfileRecord"]
 
@@ -186,6 +189,8 @@ class _Pool:
     """Worker processes evaluating chunks of sources, in order, with a bounded number of chunks in flight."""
 
     def __init__(self, jobs: int, initargs: tuple, engine: str):
+        import multiprocessing
+
         methods = multiprocessing.get_all_start_methods()
         # fork: a worker starts with advisor already imported and the rules already loaded.
         self.context = multiprocessing.get_context("fork" if "fork" in methods else None)
@@ -198,9 +203,13 @@ class _Pool:
         self.window = 3 * jobs
 
     def _new(self, workers: int) -> ProcessPoolExecutor:
+        from concurrent.futures import ProcessPoolExecutor
+
         return ProcessPoolExecutor(workers, mp_context=self.context, initializer=_start_worker, initargs=self.initargs)
 
     def _submit(self, chunk: list[Source]) -> Future | None:
+        from concurrent.futures.process import BrokenProcessPool
+
         if self.executor is None:
             self.executor = self._new(self.jobs)
         try:
@@ -227,6 +236,8 @@ class _Pool:
                 self.executor.shutdown(wait=True, cancel_futures=True)
 
     def _collect(self, entry: tuple[list[Source] | Outcome, Future | None], progress) -> list[Outcome]:
+        from concurrent.futures.process import BrokenProcessPool
+
         batch, future = entry
         if isinstance(batch, Outcome):
             outcomes = [batch]
@@ -248,6 +259,8 @@ class _Pool:
         return outcomes
 
     def _isolated(self, chunk: list[Source]) -> list[Outcome]:
+        from concurrent.futures.process import BrokenProcessPool
+
         out: list[Outcome] = []
         executor: ProcessPoolExecutor | None = None
         try:

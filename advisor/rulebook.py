@@ -9,8 +9,9 @@ from typing import Any, Sequence
 
 from . import __version__, cache
 from .engine import durable_form
+from .engine.python import stage_code
 from .errors import RuleError, UsageError
-from .knowledge import KnowledgeBase, knowledge_file, load_knowledge
+from .knowledge import KnowledgeBase, adopt, knowledge_file, load_knowledge
 from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
 from .language.syntax import ProblemDef
 from .profile.validation import Known
@@ -40,6 +41,9 @@ class Rulebook:
     #: what durable-rules is given for the compiled stages (engine.durable_form.plan), worked out when the rules
     #: are checked against its limits and cached with them, so that starting the durable engine does not repeat it
     durable_plan: Any = None
+    #: the python engine's stage functions, compiled (engine.python.stage_code) and cached with the rules: compiling
+    #: them costs more than the rest of the python engine's start
+    python_code: tuple[bytes, ...] | None = None
 
     @property
     def ruleset(self) -> RuleSet:
@@ -89,6 +93,7 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     digest = cache.key(files, __version__)
     hit = cache.load(digest)
     if isinstance(hit, Rulebook):
+        adopt(files[0], hit.knowledge)  # the guide the reports quote: read from the same bytes, not read again
         return hit
     rulebook = _build(folders, load_knowledge())
     cache.store(digest, rulebook)
@@ -111,7 +116,8 @@ def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     custom = any(not Path(f).resolve().is_relative_to(shipped) for f in ruleset.files)
     version = f"{__version__}+{len(ruleset.rules)}{'+custom' if custom else ''}"
     compiled = compile_rules(ruleset)
-    return Rulebook(knowledge, compiled, version, check_engine_limits(compiled))
+    plan = check_engine_limits(compiled)
+    return Rulebook(knowledge, compiled, version, plan, tuple(stage_code(stage) for stage in compiled.stages))
 
 
 def check_engine_limits(compiled: Compiled) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,70 @@ def test_no_cache_when_switched_off(cache_dir, monkeypatch) -> None:
     advisor.Advisor(engine="python")
     assert cache.cache_dir() is None
     assert not cache_dir.exists()
+
+
+def test_the_python_engine_runs_the_stages_compiled_with_the_rules(cache_dir, monkeypatch) -> None:
+    """The python engine's stage functions are compiled once, with the rules, and come back from the cache: an
+    engine started from a cached rulebook compiles nothing, and runs as one that compiled its own stages."""
+    from advisor.engine import python
+
+    advisor.load_rules()  # writes the entry
+    rulebook = advisor.load_rules()
+    assert rulebook.python_code is not None and len(rulebook.python_code) == len(rulebook.compiled.stages)
+
+    def no_compiling(*_args):
+        raise AssertionError("compiled the stages again")
+
+    monkeypatch.setattr(python, "stage_source", no_compiling)
+    cached = advisor.Advisor(rulebook, engine="python")
+    monkeypatch.undo()
+    fresh = advisor.Advisor(advisor.Rulebook(rulebook.knowledge, rulebook.compiled, rulebook.version), engine="python")
+    profile = {"name": "X", "stage": "active", "partners": [{"name": "A", "sector": "government"}, {"name": "B"}]}
+    assert cached.evaluate(profile, as_of="2026-11-25").to_json() == fresh.evaluate(profile, as_of="2026-11-25").to_json()
+    with pytest.raises(ValueError):
+        python.PythonBackend(rulebook.compiled.stages, rulebook.python_code[:-1])
+
+
+def test_an_edit_of_advisors_own_module_that_keeps_size_and_mtime_changes_the_key(tmp_path, monkeypatch) -> None:
+    """advisor's own modules enter the key by their status, not their bytes: an edit that keeps a module's size and
+    modification time (as tar, rsync -t and cp -p restore them) still changes its change time, and so the key."""
+    package = tmp_path / "advisor"
+    (package / "engine").mkdir(parents=True)
+    module = package / "engine" / "python.py"
+    module.write_text("A = 1\n", encoding="utf-8")
+    (package / "cache.py").write_text("", encoding="utf-8")
+    monkeypatch.setattr(cache, "__file__", str(package / "cache.py"))
+    rule = tmp_path / "rule.yaml"
+    rule.write_text("rules: []\n", encoding="utf-8")
+    before = cache.key([rule], "1")
+    assert cache.key([rule], "1") == before
+    st = module.stat()
+    time.sleep(0.05)  # file times tick with the kernel's clock (every few ms): the edit comes a tick later, as any edit does
+    module.write_text("A = 2\n", encoding="utf-8")
+    os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert module.stat().st_size == st.st_size and module.stat().st_mtime_ns == st.st_mtime_ns
+    assert cache.key([rule], "1") != before
+    (package / "engine" / "extra.py").write_text("", encoding="utf-8")  # a new module counts too
+    after = cache.key([rule], "1")
+    (package / "engine" / "extra.py").unlink()
+    assert after != cache.key([rule], "1")
+
+
+def test_reports_quote_the_guide_the_cached_rules_hold_without_reading_it_again(cache_dir, monkeypatch) -> None:
+    """A rulebook from the cache carries the knowledge base read from the same guide.yaml (its bytes are in the key):
+    the report writers' load_knowledge() returns it instead of reading and checking the file a second time."""
+    from advisor import knowledge
+
+    advisor.load_rules()  # writes the entry
+    rulebook = advisor.load_rules()
+
+    def no_reading(_file):
+        raise AssertionError("read guide.yaml again")
+
+    monkeypatch.setattr(knowledge, "_load", no_reading)
+    assert knowledge.load_knowledge() is rulebook.knowledge
+    adv = advisor.Advisor(rulebook, engine="python")
+    report = adv.evaluate({"name": "X", "partners": [{"name": "A"}]}, as_of="2026-11-25")
+    from advisor.report.text import format_text
+
+    assert format_text(report).startswith("X\nNot ready yet.")  # written with the rulebook's guide, not a second one

@@ -50,13 +50,14 @@ def check(name: str | None) -> str:
     return name
 
 
-def create(name: str | None, stages: Sequence[Stage], durable_plan: Any = None) -> Backend:
+def create(name: str | None, stages: Sequence[Stage], durable_plan: Any = None, python_code: Any = None) -> Backend:
     """Build the named engine (None = the default) for these compiled stages; durable_plan, when given, is
-    engine.durable_form.plan(stages) worked out before."""
+    engine.durable_form.plan(stages) worked out before, python_code the python engine's compiled stages
+    (engine.python.stage_code of each)."""
     if check(name) == "python":
         from .python import PythonBackend
 
-        return PythonBackend(stages)
+        return PythonBackend(stages, python_code)
     from .durable import DurableBackend
 
     return DurableBackend(stages, durable_plan)

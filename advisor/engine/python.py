@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 from typing import Any, Callable, Sequence
 
 from .ir import And, Cmp, Exists, Facts, Missing, Node, Or, Quant, Stage, keys_of
@@ -87,11 +88,17 @@ def stage_source(stage: Stage, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _compile(stage: Stage) -> Callable[[dict, dict], list[tuple[str, int | None]]]:
-    name = f"stage_{stage.index}"
+def stage_code(stage: Stage) -> bytes:
+    """The compiled (and marshalled) stage function's module code: made once when the rules are built and cached
+    with them (as Python caches bytecode), since compiling the stages costs far more than loading them."""
+    source = stage_source(stage, f"stage_{stage.index}")
+    return marshal.dumps(compile(source, f"<advisor rules, stage {stage.index}>", "exec"))
+
+
+def _function(stage: Stage, code: bytes | None) -> Callable[[dict, dict], list[tuple[str, int | None]]]:
     namespace: dict[str, Any] = {"_A": object(), "_every": _every}
-    exec(compile(stage_source(stage, name), f"<advisor rules, stage {stage.index}>", "exec"), namespace)
-    return namespace[name]
+    exec(marshal.loads(code if code is not None else stage_code(stage)), namespace)
+    return namespace[f"stage_{stage.index}"]
 
 
 class PythonBackend:
@@ -99,9 +106,11 @@ class PythonBackend:
 
     name = "python"
 
-    def __init__(self, stages: Sequence[Stage]):
-        self._runs = [_compile(stage) for stage in stages]
-
+    def __init__(self, stages: Sequence[Stage], code: Sequence[bytes] | None = None):
+        """code: stage_code() of each stage, made before (with the rules); compiled here when not given."""
+        if code is not None and len(code) != len(stages):
+            raise ValueError(f"{len(code)} compiled stages for {len(stages)} stages")
+        self._runs = [_function(stage, code[i] if code is not None else None) for i, stage in enumerate(stages)]
     def run(self, stage: int, facts: Facts) -> list[tuple[str, int | None]]:
         """The (engine rule id, item index or None) of every rule of the stage that fires on these facts."""
         return self._runs[stage](facts.profile, facts.rows)

@@ -11,9 +11,9 @@ from typing import Any, Callable
 import click
 
 from ..errors import AdvisorError, Location, UsageError, printable
-from .answers import header_lines, make_profile, read_answers_file, slug
-from .interview import interview, summary
-from .questionnaire import AnswerError, load_questionnaire
+
+# The questionnaire and its readers are imported by the commands that use them, not when the command line starts
+# (building the questionnaire's models costs ~15 ms that `advisor evaluate` does not need).
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 80}
 EXIT_ERROR = 2
@@ -45,6 +45,8 @@ class _Terminal:
         click.secho("  " + help_line, dim=True)
         for n, option in enumerate(options, 1):
             click.echo(f"  {n:>2}. {option}")
+
+        from .questionnaire import AnswerError
 
         def proc(value: str) -> Any:
             try:
@@ -86,6 +88,10 @@ def init(profile: str, answers_file: str | None, force: bool) -> None:
       advisor init --from answers.json -
       advisor evaluate khayelitsha.yaml
     """
+    from .answers import header_lines, make_profile, read_answers_file
+    from .interview import interview, summary
+    from .questionnaire import load_questionnaire
+
     qn = load_questionnaire()
     if profile == "-" and answers_file is None:
         raise UsageError("the questions are asked on the terminal; give a file name for the profile, or use - "
@@ -215,6 +221,7 @@ def form_xlsform(output: str, force: bool) -> None:
       advisor form xlsform -o partnership.xlsx
       advisor import kobo-export.xlsx -o profiles/
     """
+    from .questionnaire import load_questionnaire
     from .xlsform import workbook_bytes
 
     if not output.lower().endswith(".xlsx"):
@@ -242,6 +249,7 @@ def form_checklist(fmt: str, output: str | None, force: bool) -> None:
     """
     from ..report.output import write_stdout
     from .checklist import render
+    from .questionnaire import load_questionnaire
 
     data = render(load_questionnaire(), fmt)
     if output:
@@ -282,7 +290,9 @@ def import_(files: tuple[str, ...], folder: str, force: bool) -> None:
       advisor import partnership_profile.zip -o profiles/
       advisor import partnerships.csv partners.csv -o profiles/
     """
+    from .answers import slug
     from .importer import import_files
+    from .questionnaire import load_questionnaire
 
     qn = load_questionnaire()
     try:

@@ -9,7 +9,6 @@ from typing import Any, Sequence
 from ..errors import Location, RuleError, did_you_mean
 from ..words import quoted as shown
 from ..yamlio import YamlDocument as Document, load_file
-from .parser import Parser
 from .syntax import RuleSet
 
 
@@ -23,6 +22,8 @@ def rule_files(folder: str | os.PathLike) -> list[Path]:
 
 def check_rules(folders: Sequence[str | os.PathLike], knowledge: Any) -> RuleSet:
     """Load and check every rule file in the folders (the first is usually the shipped rules)."""
+    from .parser import Parser  # with its pydantic records: only when rules are checked, not when they come from the cache
+
     ruleset = RuleSet()
     raw: list[Document] = []
     for folder in folders:
