@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ MAX_OPS = 15
 #: Most alpha nodes one rule's condition may leave on durable's 64-entry stack; the rest is for the
 #: discriminator and up to three levels of head tests above the rule (error 303 past 64).
 STACK_BUDGET = 64 - (1 + 3 * FANOUT) - 3
+#: Most alpha nodes the rules under one discriminator may leave on durable's stack at once (64, less a margin).
+STACK_LIMIT = 60
 #: Most durable rules one IR rule may be split into, and most durable rules per fact type in a ruleset.
 MAX_PIECES = 64
 MAX_RULES = FANOUT**3
@@ -142,6 +145,15 @@ def _write(obj: Any) -> str:
 # -- conditions ---------------------------------------------------------------------
 
 
+#: durable-rules keeps an alpha node's children in a table indexed by their property's hash & 31 (linear probing),
+#: and at every node it visits looks each property of the fact up there, reading every child node (about 1.8 KB
+#: each, so mostly a cache miss) until a free slot. The head tests of a node are all on "T": they fill the slots
+#: from T's onwards, and a fact property whose slot falls among them walks them all at every node visited. Fact
+#: properties are named so that their slots are not there, nor on "id" or "sid" (in every fact).
+_BUCKETS = 31
+_CROWDED = frozenset({0, 15} | {(_fnv("T") + k) & _BUCKETS for k in range(FANOUT)})
+
+
 class _Names:
     """Generated property names with durable hashes distinct from each other and from the engine's own."""
 
@@ -156,7 +168,7 @@ class _Names:
         while True:
             name = f"{letter}{next(counter)}"
             h = _fnv(hashed_prefix + name)
-            if h not in self._hashes:
+            if h not in self._hashes and (letter != "F" or h & _BUCKETS not in _CROWDED):
                 self._hashes.add(h)
                 return name
 
@@ -370,10 +382,11 @@ def _list(value: Any, sub: tuple) -> str:
     return "[" + ",".join(items) + "]"
 
 
-def _serialise(head: str, fact: dict, fields: tuple[Field, ...]) -> str:
-    """A fact as durable JSON text: head (sid, T, N) then the keys the rules read, encoded."""
-    parts = [head]
-    append = parts.append
+def _encode(fact: dict, fields: tuple[Field, ...]) -> list[str]:
+    """Each field of the fact as durable JSON text (',"name":value'), "" where the fact lacks it: the pieces a
+    stage's rulesets pick their facts from (see ChunkPlan.picks)."""
+    out = []
+    append = out.append
     encode = _ENCODE.get
     for key, prefix, sub in fields:
         if key in fact:
@@ -383,8 +396,9 @@ def _serialise(head: str, fact: dict, fields: tuple[Field, ...]) -> str:
                 append(prefix + (enc(value) if enc is not None else _scalar(value)))
             else:
                 append(prefix + _list(value, sub))
-    append("}")
-    return "".join(parts)
+        else:
+            append("")
+    return out
 
 
 def _chunks(stages: Sequence[Stage]) -> list[list[tuple[EngineRule, ...]]]:
@@ -442,6 +456,9 @@ class ChunkPlan:
     rule_ids: dict[str, str | None]
     #: The fact types this ruleset matches: None for the profile, else item scopes.
     scopes: tuple[str | None, ...]
+    #: Per scope, which of the stage's fields (StagePlan.fields) this ruleset's rules read: its facts hold
+    #: those alone (each property costs durable-rules time at every alpha node it visits).
+    picks: dict[str | None, tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -465,6 +482,7 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
     kept_chunks = []
     for chunk in chunks:
         kept = []
+        chunk_reads: dict[str | None, set[str]] = {}
         for rule in chunk:
             cond = simplify(rule.condition)
             if is_false(cond):
@@ -472,9 +490,13 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
             kept.append((rule, cond))
             if rule.scope not in codes:
                 codes[rule.scope] = len(codes)
-            _reads(cond, *reads.setdefault(rule.scope, (set(), {})))
+            top, lists = reads.setdefault(rule.scope, (set(), {}))
+            own: set[str] = set()
+            _reads(cond, own, lists)
+            top |= own
+            chunk_reads.setdefault(rule.scope, set()).update(own)
         if kept:
-            kept_chunks.append(kept)
+            kept_chunks.append((kept, chunk_reads))
     fields: dict[str | None, tuple[Field, ...]] = {}
     for scope, (top, lists) in reads.items():
         found = _fields(names, top, lists)
@@ -485,11 +507,13 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
                                f"at most {MAX_FIELDS}")
         fields[scope] = found
     heads = {scope: ',"T":' + str(codes[scope]) for scope in fields}
-    return StagePlan(fields, heads, tuple(_chunk(names, codes, f"stage {index} chunk {n}", kept)
-                                          for n, kept in enumerate(kept_chunks)))
+    return StagePlan(fields, heads, tuple(_chunk(names, codes, f"stage {index} chunk {n}", kept, {
+        scope: tuple(i for i, (key, _, _) in enumerate(fields[scope]) if key in keys) for scope, keys in chunk_reads.items()
+    }) for n, (kept, chunk_reads) in enumerate(kept_chunks)))
 
 
-def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[tuple[EngineRule, Node]]) -> ChunkPlan:
+def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[tuple[EngineRule, Node]],
+           picks: dict[str | None, tuple[int, ...]]) -> ChunkPlan:
     compiler = _Compiler(names)
     rule_ids: dict[str, str | None] = {}
     definition: dict[str, Any] = {}
@@ -503,25 +527,122 @@ def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[t
         group = by_scope[scope]
         if len(group) > MAX_RULES:
             raise DurableLimit(f"durable-rules backend: {label} needs over {MAX_RULES} durable rules for one fact type")
-        for (rule_id, tests), path in zip(group, _paths(compiler, len(group))):
+        for (rule_id, tests), path in zip(group, _paths(compiler, [tests for _, tests in group])):
             name = f"r{next(number)}"
             rule_ids[name] = rule_id
             definition[name] = {"all": [{"m": {"$and": [{"T": codes[scope]}, *path, *tests]}}]}
         always = f"a{codes[scope]}"
         rule_ids[always] = None
         definition[always] = {"all": [{"m": {"T": codes[scope]}}]}
-    return ChunkPlan(label, _write(definition), rule_ids, scopes)
+    return ChunkPlan(label, _write(definition), rule_ids, scopes, picks)
 
 
-def _paths(compiler: _Compiler, count: int) -> list[list[dict]]:
-    """Head tests above each rule: groups of at most FANOUT under every node, then one head per rule."""
-    paths: list[list[dict]] = [[compiler.head()] for _ in range(count)]
-    groups = [[i] for i in range(count)]
-    while len(groups) > FANOUT:
-        merged = [list(itertools.chain.from_iterable(groups[k:k + FANOUT])) for k in range(0, len(groups), FANOUT)]
+_NEGATIVE_ZERO = re.compile(r"-0\.0(?![0-9e])")
+
+
+class _Network:
+    """The alpha network durable-rules builds for one fact type of a ruleset, as far as its stack is concerned.
+
+    Modelled on durable's rete.c (createAlpha, findAlpha): the tests of an $and are chained, each under
+    the one before; a test equal to one already under the same parent (same property, operator and value)
+    is that node; an $or puts its branches under the parent and a new node (the "forward" node) under
+    the last node of each branch, and what follows the $or goes under that node; a quantifier is always
+    a new node (its item tests are matched without the stack).
+    """
+
+    def __init__(self) -> None:
+        self.children: list[dict[Any, int]] = [{}]
+
+    def _new(self) -> int:
+        self.children.append({})
+        return len(self.children) - 1
+
+    def add(self, tests: list, parent: int = 0) -> int:
+        for test in tests:
+            parent = self._test(parent, test)
+        return parent
+
+    def _test(self, parent: int, test: dict) -> int:
+        if "$and" in test:
+            return self.add(test["$and"], parent)
+        if "$or" in test:
+            tails = [self.add(_parts(branch), parent) for branch in test["$or"]]
+            forward = self._new()
+            for tail in tails:
+                self.children[tail][("forward", forward)] = forward
+            return forward
+        if "$iany" in test or "$iall" in test:
+            node = self._new()
+            self.children[parent][("quantifier", node)] = node
+            return node
+        key = _NEGATIVE_ZERO.sub("0.0", _write(test))  # durable compares numbers by value: -0.0 is 0.0
+        node = self.children[parent].get(key)
+        if node is None:
+            node = self.children[parent][key] = self._new()
+        return node
+
+    def peak(self) -> int:
+        """The most nodes on durable's stack at once (the stack starts with this network's root popped) if every
+        test matched: a node pushes all its children, then each is followed in turn while the others wait."""
+        peaks = [0] * len(self.children)
+        for node in range(len(self.children) - 1, -1, -1):  # a node's children are made after it
+            kids = self.children[node].values()
+            if kids:
+                peaks[node] = len(kids) - 1 + max(1, max(peaks[k] for k in kids))
+        return peaks[0]
+
+
+def _width(tests: list) -> int:
+    """How many nodes the tests of a pattern put directly under its parent (an $or's branches all go there)."""
+    if not tests:
+        return 0
+    first = tests[0]
+    if "$and" in first:
+        return _width(first["$and"])
+    if "$or" in first:
+        return sum(_width(_parts(b)) for b in first["$or"])
+    return 1
+
+
+def _fits(pieces: list[list], paths: list[list[dict]]) -> bool:
+    network = _Network()
+    for tests, path in zip(pieces, paths):
+        network.add(path + tests)
+    return network.peak() <= STACK_LIMIT
+
+
+def _paths(compiler: _Compiler, pieces: list[list]) -> list[list[dict]]:
+    """Head tests above each durable rule (given as its list of tests, under the discriminator).
+
+    Every alpha node durable-rules visits costs it a look-up per property of the fact, and every head
+    is visited by every fact of its type: as few heads as durable's 64-entry stack allows (worked out
+    on a model of the network, _Network). The rules go straight under the discriminator when they fit,
+    else into g groups under a head each; when no single level of heads fits, groups of at most FANOUT
+    under every node, then one head per rule (at most 3 * (FANOUT - 1) waiting, which STACK_BUDGET
+    leaves room for).
+    """
+    count = len(pieces)
+    widths = [max(1, _width(tests)) for tests in pieces]
+    total = sum(widths)
+    for groups in range(1, FANOUT + 1):
+        # Consecutive rules, about total / groups nodes under each head.
+        paths: list[list[dict]] = []
+        head: list[dict] = [] if groups == 1 else [compiler.head()]
+        filled = 0
+        for width in widths:
+            if head and filled and filled + width > -(-total // groups):
+                head, filled = [compiler.head()], 0
+            paths.append(head)
+            filled += width
+        if _fits(pieces, paths):
+            return paths
+    paths = [[compiler.head()] for _ in range(count)]
+    groups_ = [[i] for i in range(count)]
+    while len(groups_) > FANOUT:
+        merged = [list(itertools.chain.from_iterable(groups_[k:k + FANOUT])) for k in range(0, len(groups_), FANOUT)]
         for members in merged:
             head = compiler.head()
             for i in members:
                 paths[i].insert(0, head)
-        groups = merged
+        groups_ = merged
     return paths
