@@ -14,7 +14,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,7 +209,8 @@ class _Compiler:
             name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
             return {"$ex" if isinstance(node, Exists) else "$nex": {name: 1}}
         if isinstance(node, And):
-            return {"$and": [self.expr(item, in_item) for item in node.items]}
+            tests = [self.expr(item, in_item) for item in node.items]
+            return {"$and": tests if in_item else _order(tests)}
         if isinstance(node, Or):
             if not in_item:
                 return {"$or": [self.expr(item) for item in node.items]}
@@ -257,6 +258,31 @@ class _Compiler:
                                    rule_id, f"its condition is too large for the durable engine (it would need more than {MAX_PIECES} "
                                    "durable-rules rules); split it into several rules or shorten its lists")
         return done
+
+
+def _order(tests: list) -> list:
+    """The tests of an $and (outside quantifiers, where durable's order matters) in the order durable-rules
+    follows them cheapest: it visits a node only while the tests before it hold, so equality tests (most often
+    false) come first, then other comparisons, missing keys, Or's, and quantifiers last (durable parses every
+    item of the list again for each quantifier it evaluates); within each kind by their text, so rules with
+    the same tests share nodes (durable merges a test equal to one already under the same node)."""
+    flat = [part for test in tests for part in _parts(test)]
+    return sorted(flat, key=_rank)
+
+
+def _rank(test: dict) -> tuple[int, str]:
+    (key,) = test
+    if not key.startswith("$"):
+        kind = 0
+    elif key in ("$iany", "$iall"):
+        kind = 4
+    elif key == "$or":
+        kind = 3
+    elif key == "$nex":
+        kind = 2
+    else:
+        kind = 1
+    return kind, _write(test)
 
 
 def _parts(cond: dict) -> list:
@@ -364,11 +390,31 @@ def _fields(names: _Names, top: set[str], lists: dict[str, set[str]]) -> tuple[F
     return tuple(out)
 
 
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
+#: Encoded fields ('"name":value') by (prefix, type, value): the same values come back in every stage and
+#: in most profiles (flags, choices, small numbers), and a look-up costs a third of encoding one.
+_PIECES: dict[tuple, str] = {}
+#: Most entries kept (cleared when full), and the longest string kept.
+MAX_PIECES_CACHED = 4096
+MAX_CACHED_STRING = 64
+_ABSENT = object()
 
 
-_ENCODE: dict[type, Callable[[Any], str]] = {str: _str, int: _int, bool: _bool, float: _float}
+def _piece(prefix: str, value: Any) -> str:
+    """prefix + the value encoded, from _PIECES when it was written before."""
+    kind = value.__class__
+    if kind is str and len(value) > MAX_CACHED_STRING:
+        return prefix + _str(value)
+    try:
+        key = (prefix, kind, value)
+        piece = _PIECES.get(key)
+    except TypeError:  # an unhashable value (a list or dict no quantifier reads)
+        return prefix + _scalar(value)
+    if piece is None:
+        piece = prefix + _scalar(value)  # NaN never equals itself, so is never found: _scalar refuses it
+        if len(_PIECES) >= MAX_PIECES_CACHED:
+            _PIECES.clear()
+        _PIECES[key] = piece
+    return piece
 
 
 def _list(value: Any, sub: tuple) -> str:
@@ -378,7 +424,8 @@ def _list(value: Any, sub: tuple) -> str:
     for item in value:
         if not isinstance(item, dict):
             raise EngineError(f"durable-rules backend: a quantified list holds {type(item).__name__}, not item dicts")
-        items.append("{" + ",".join(prefix + _scalar(item[k]) for k, prefix in sub if k in item) + "}")
+        get = item.get
+        items.append("{" + ",".join([_piece(prefix, v) for k, prefix in sub if (v := get(k, _ABSENT)) is not _ABSENT]) + "}")
     return "[" + ",".join(items) + "]"
 
 
@@ -387,17 +434,20 @@ def _encode(fact: dict, fields: tuple[Field, ...]) -> list[str]:
     stage's rulesets pick their facts from (see ChunkPlan.picks)."""
     out = []
     append = out.append
-    encode = _ENCODE.get
+    get = fact.get
+    pieces = _PIECES
     for key, prefix, sub in fields:
-        if key in fact:
-            value = fact[key]
-            if sub is None:
-                enc = encode(type(value))
-                append(prefix + (enc(value) if enc is not None else _scalar(value)))
-            else:
-                append(prefix + _list(value, sub))
-        else:
+        value = get(key, _ABSENT)
+        if value is _ABSENT:
             append("")
+        elif sub is not None:
+            append(prefix + _list(value, sub))
+        else:
+            try:
+                piece = pieces.get((prefix, value.__class__, value))
+            except TypeError:
+                piece = None
+            append(piece if piece is not None else _piece(prefix, value))
     return out
 
 
