@@ -12,10 +12,14 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   assert per item). The rulesets are built once per backend and reused; ``close()`` frees
   them (the stock Host never frees a ruleset).
   Each rule has one pattern ``{"m": {"$and": [...]}}`` whose first test is the positive
-  discriminator ``{"T": code}`` (0 = profile fact, 1.. = item scopes), then always-true "head"
-  tests ``{"$neq": {"T": -n}}`` (distinct ``n``) that put at most 8 rules under any node, then
-  the condition. Every ruleset also has an always-firing rule ``{"T": code}`` per fact type it
-  uses, so no assert is "not handled" and every session has run an action before it is deleted.
+  discriminator ``{"T": code}`` (0 = profile fact, 1.. = item scopes), then, only where
+  durable's 64-entry stack needs them, always-true "head" tests ``{"$neq": {"T": -n}}``
+  (distinct ``n``) that group the rules under a few nodes, then the condition. durable-rules
+  visits every head for every fact, and each node it visits costs it a look-up per property of
+  the fact: the heads are as few as a model of the network (durable_form._Network) shows the
+  stack allows, most often none. Every ruleset also has an always-firing rule ``{"T": code}``
+  per fact type it uses, so no assert is "not handled" and every session has run an action
+  before it is deleted.
 * Conditions: ``{field: v}`` (eq), ``{"$neq"|"$lt"|"$lte"|"$gt"|"$gte": {field: v}}``,
   ``{"$ex": {field: 1}}``, ``{"$nex": {field: 1}}``, ``{"$and": [..]}``, ``{"$or": [..]}``;
   quantifiers ``{"$iany"|"$iall": {list_field: cond}}`` with ``"$i.<field>"`` as item fields
@@ -42,8 +46,11 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   bool against int is left alone: ``True == 1`` holds in durable as it does in Python.
 * Fact keys are renamed to short generated names (``F<n>``, ``G<n>`` inside items) whose
   durable property hashes (FNV-1a, 32 bits) differ from each other and from the engine's own
-  (``sid``, ``id``, ...). A fact holds only the keys the stage's rules read; it is written once
-  per run and sent to every ruleset of the stage.
+  (``sid``, ``id``, ...), and whose hash slots (hash & 31) avoid those the heads and ``id``,
+  ``sid`` fill. A fact sent to a ruleset holds only the keys that ruleset's rules read (each
+  property costs durable time at every node it visits); each key is encoded once per run. Each
+  fact has an ``id`` of ours, so durable need not hash its text for one, and is retracted by
+  its sid and id alone.
 * Actions: the stock Host runs each action through Closure/Promise objects and writes the
   session state back after it, about 30 us per fired rule. This backend uses a Host (without
   its timer threads) only to hold its rulesets and drives the engine's action queue itself:
@@ -67,6 +74,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import re
 import uuid
 import weakref
@@ -76,7 +84,7 @@ from typing import Any
 import durable.engine as _durable
 
 from ..errors import EngineError
-from .durable_form import ChunkPlan, StagePlan, _serialise, plan
+from .durable_form import ChunkPlan, StagePlan, _encode, plan
 from .ir import Facts, Stage
 
 _engine = _durable.durable_rules_engine  # the C extension durable.engine drives
@@ -217,15 +225,14 @@ class _Chunk:
         self.ruleset = ruleset
         self.handle = ruleset._handle
 
-    def run(self, texts: list[tuple[str, Any]], sid: str, fired: set) -> None:
-        """Assert the facts one by one in the backend's session, record the rules fired, then retract the facts."""
-        if not texts:
-            return  # no fact of a type this ruleset matches: nothing can fire
+    def run(self, facts: list[tuple[str, Any, str]], fired: set) -> None:
+        """Assert the facts (text, item idx, text to retract it) one by one in the backend's session, record the
+        rules fired, then retract the facts."""
         handle = self.handle
         rule_ids = self.rule_ids
         where = "assert_fact"
         try:
-            for text, idx in texts:
+            for text, idx, _ in facts:
                 where = "assert_fact"
                 result = _engine.assert_fact(handle, text)
                 if result[0] != 0:
@@ -247,10 +254,11 @@ class _Chunk:
                     where = "complete_and_start_action"
                     message = _engine.complete_and_start_action(handle, state)
             # The session is kept for the next profile, empty again: making and deleting a session cost about
-            # a third of a ruleset's run. Retracting a fact starts no action (every rule matches one fact).
+            # a third of a ruleset's run. Retracting a fact starts no action (every rule matches one fact), and
+            # needs only its sid and id (durable finds the stored fact by its id, not by parsing it again).
             where = "retract_fact"
-            for text, _ in texts:
-                result = _engine.retract_fact(handle, text)
+            for _, _, retract in facts:
+                result = _engine.retract_fact(handle, retract)
                 if result[0] != 0:
                     raise EngineError(
                         f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): retract_fact returned code"
@@ -277,33 +285,50 @@ class _Chunk:
         self.backend._new_session()
 
 
+def _picker(picks: tuple[int, ...]) -> Any:
+    """A function from a fact's encoded fields to the tuple of those a ruleset reads."""
+    if len(picks) > 1:
+        return operator.itemgetter(*picks)
+    if picks:
+        (only,) = picks
+        return lambda encoded: (encoded[only],)
+    return lambda encoded: ()
+
+
 class _StagePlan:
-    """The rulesets of one stage and how to write its facts (once per run, shared by all its rulesets)."""
+    """The rulesets of one stage and how to write its facts: each field is encoded once per run, and each ruleset
+    is sent the fields its rules read."""
 
     def __init__(self, backend: DurableBackend, plan: StagePlan):
         self.fields = plan.fields
         self.heads = plan.heads
         self.chunks = [_Chunk(backend, chunk) for chunk in plan.chunks]
+        #: per ruleset, (scope, its fact head, picker of the fields it reads) for each fact type it matches
+        self.sends = [(chunk, [(scope, plan.heads[scope], _picker(plan_chunk.picks[scope])) for scope in chunk.scopes])
+                      for chunk, plan_chunk in zip(self.chunks, plan.chunks)]
 
     def run(self, facts: Facts, sid: str) -> set[tuple[str, int | None]]:
         fired: set[tuple[str, int | None]] = set()
         if not self.chunks:
             return fired
-        start = '{"sid":"' + sid + '"'
-        texts: dict[str | None, list[tuple[str, Any]]] = {}
+        # Each fact has an id of ours, unique in the run (0 the profile, 1.. the items): durable then need not hash
+        # the fact's text for one, and a fact is retracted by its sid and id alone.
+        start = '{"sid":"' + sid + '","id":'
+        encoded: dict[str | None, list[tuple[str, list[str], Any]]] = {}
         n = 0
         for scope, fields in self.fields.items():
             if scope is None:
-                texts[None] = [(_serialise(start + self.heads[None] + ',"N":0', facts.profile, fields), None)]
+                encoded[None] = [("0", _encode(facts.profile, fields), None)]
             else:
-                out = texts[scope] = []
-                head = start + self.heads[scope] + ',"N":'
+                out = encoded[scope] = []
                 for item in facts.items.get(scope, ()):
                     n += 1
-                    out.append((_serialise(head + str(n), item, fields), item["idx"]))
-        for chunk in self.chunks:
-            scopes = chunk.scopes
-            chunk.run(texts[scopes[0]] if len(scopes) == 1 else [t for s in scopes for t in texts[s]], sid, fired)
+                    out.append((str(n), _encode(item, fields), item["idx"]))
+        for chunk, sends in self.sends:
+            texts = [(start + ident + head + "".join(pick(fields)) + "}", idx, start + ident + "}")
+                     for scope, head, pick in sends for ident, fields, idx in encoded[scope]]
+            if texts:  # else no fact of a type this ruleset matches: nothing can fire
+                chunk.run(texts, fired)
         return fired
 
 

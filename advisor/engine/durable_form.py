@@ -13,7 +13,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ MAX_OPS = 15
 #: Most alpha nodes one rule's condition may leave on durable's 64-entry stack; the rest is for the
 #: discriminator and up to three levels of head tests above the rule (error 303 past 64).
 STACK_BUDGET = 64 - (1 + 3 * FANOUT) - 3
+#: Most alpha nodes the rules under one discriminator may leave on durable's stack at once (64, less a margin).
+STACK_LIMIT = 60
 #: Most durable rules one IR rule may be split into, and most durable rules per fact type in a ruleset.
 MAX_PIECES = 64
 MAX_RULES = FANOUT**3
@@ -142,6 +145,15 @@ def _write(obj: Any) -> str:
 # -- conditions ---------------------------------------------------------------------
 
 
+#: durable-rules keeps an alpha node's children in a table indexed by their property's hash & 31 (linear probing),
+#: and at every node it visits looks each property of the fact up there, reading every child node (about 1.8 KB
+#: each, so mostly a cache miss) until a free slot. The head tests of a node are all on "T": they fill the slots
+#: from T's onwards, and a fact property whose slot falls among them walks them all at every node visited. Fact
+#: properties are named so that their slots are not there, nor on "id" or "sid" (in every fact).
+_BUCKETS = 31
+_CROWDED = frozenset({0, 15} | {(_fnv("T") + k) & _BUCKETS for k in range(FANOUT)})
+
+
 class _Names:
     """Generated property names with durable hashes distinct from each other and from the engine's own."""
 
@@ -156,7 +168,7 @@ class _Names:
         while True:
             name = f"{letter}{next(counter)}"
             h = _fnv(hashed_prefix + name)
-            if h not in self._hashes:
+            if h not in self._hashes and (letter != "F" or h & _BUCKETS not in _CROWDED):
                 self._hashes.add(h)
                 return name
 
@@ -197,7 +209,8 @@ class _Compiler:
             name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
             return {"$ex" if isinstance(node, Exists) else "$nex": {name: 1}}
         if isinstance(node, And):
-            return {"$and": [self.expr(item, in_item) for item in node.items]}
+            tests = [self.expr(item, in_item) for item in node.items]
+            return {"$and": tests if in_item else _order(tests)}
         if isinstance(node, Or):
             if not in_item:
                 return {"$or": [self.expr(item) for item in node.items]}
@@ -245,6 +258,31 @@ class _Compiler:
                                    rule_id, f"its condition is too large for the durable engine (it would need more than {MAX_PIECES} "
                                    "durable-rules rules); split it into several rules or shorten its lists")
         return done
+
+
+def _order(tests: list) -> list:
+    """The tests of an $and (outside quantifiers, where durable's order matters) in the order durable-rules
+    follows them cheapest: it visits a node only while the tests before it hold, so equality tests (most often
+    false) come first, then other comparisons, missing keys, Or's, and quantifiers last (durable parses every
+    item of the list again for each quantifier it evaluates); within each kind by their text, so rules with
+    the same tests share nodes (durable merges a test equal to one already under the same node)."""
+    flat = [part for test in tests for part in _parts(test)]
+    return sorted(flat, key=_rank)
+
+
+def _rank(test: dict) -> tuple[int, str]:
+    (key,) = test
+    if not key.startswith("$"):
+        kind = 0
+    elif key in ("$iany", "$iall"):
+        kind = 4
+    elif key == "$or":
+        kind = 3
+    elif key == "$nex":
+        kind = 2
+    else:
+        kind = 1
+    return kind, _write(test)
 
 
 def _parts(cond: dict) -> list:
@@ -352,11 +390,31 @@ def _fields(names: _Names, top: set[str], lists: dict[str, set[str]]) -> tuple[F
     return tuple(out)
 
 
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
+#: Encoded fields ('"name":value') by (prefix, type, value): the same values come back in every stage and
+#: in most profiles (flags, choices, small numbers), and a look-up costs a third of encoding one.
+_PIECES: dict[tuple, str] = {}
+#: Most entries kept (cleared when full), and the longest string kept.
+MAX_PIECES_CACHED = 4096
+MAX_CACHED_STRING = 64
+_ABSENT = object()
 
 
-_ENCODE: dict[type, Callable[[Any], str]] = {str: _str, int: _int, bool: _bool, float: _float}
+def _piece(prefix: str, value: Any) -> str:
+    """prefix + the value encoded, from _PIECES when it was written before."""
+    kind = value.__class__
+    if kind is str and len(value) > MAX_CACHED_STRING:
+        return prefix + _str(value)
+    try:
+        key = (prefix, kind, value)
+        piece = _PIECES.get(key)
+    except TypeError:  # an unhashable value (a list or dict no quantifier reads)
+        return prefix + _scalar(value)
+    if piece is None:
+        piece = prefix + _scalar(value)  # NaN never equals itself, so is never found: _scalar refuses it
+        if len(_PIECES) >= MAX_PIECES_CACHED:
+            _PIECES.clear()
+        _PIECES[key] = piece
+    return piece
 
 
 def _list(value: Any, sub: tuple) -> str:
@@ -366,25 +424,31 @@ def _list(value: Any, sub: tuple) -> str:
     for item in value:
         if not isinstance(item, dict):
             raise EngineError(f"durable-rules backend: a quantified list holds {type(item).__name__}, not item dicts")
-        items.append("{" + ",".join(prefix + _scalar(item[k]) for k, prefix in sub if k in item) + "}")
+        get = item.get
+        items.append("{" + ",".join([_piece(prefix, v) for k, prefix in sub if (v := get(k, _ABSENT)) is not _ABSENT]) + "}")
     return "[" + ",".join(items) + "]"
 
 
-def _serialise(head: str, fact: dict, fields: tuple[Field, ...]) -> str:
-    """A fact as durable JSON text: head (sid, T, N) then the keys the rules read, encoded."""
-    parts = [head]
-    append = parts.append
-    encode = _ENCODE.get
+def _encode(fact: dict, fields: tuple[Field, ...]) -> list[str]:
+    """Each field of the fact as durable JSON text (',"name":value'), "" where the fact lacks it: the pieces a
+    stage's rulesets pick their facts from (see ChunkPlan.picks)."""
+    out = []
+    append = out.append
+    get = fact.get
+    pieces = _PIECES
     for key, prefix, sub in fields:
-        if key in fact:
-            value = fact[key]
-            if sub is None:
-                enc = encode(type(value))
-                append(prefix + (enc(value) if enc is not None else _scalar(value)))
-            else:
-                append(prefix + _list(value, sub))
-    append("}")
-    return "".join(parts)
+        value = get(key, _ABSENT)
+        if value is _ABSENT:
+            append("")
+        elif sub is not None:
+            append(prefix + _list(value, sub))
+        else:
+            try:
+                piece = pieces.get((prefix, value.__class__, value))
+            except TypeError:
+                piece = None
+            append(piece if piece is not None else _piece(prefix, value))
+    return out
 
 
 def _chunks(stages: Sequence[Stage]) -> list[list[tuple[EngineRule, ...]]]:
@@ -442,6 +506,9 @@ class ChunkPlan:
     rule_ids: dict[str, str | None]
     #: The fact types this ruleset matches: None for the profile, else item scopes.
     scopes: tuple[str | None, ...]
+    #: Per scope, which of the stage's fields (StagePlan.fields) this ruleset's rules read: its facts hold
+    #: those alone (each property costs durable-rules time at every alpha node it visits).
+    picks: dict[str | None, tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -465,6 +532,7 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
     kept_chunks = []
     for chunk in chunks:
         kept = []
+        chunk_reads: dict[str | None, set[str]] = {}
         for rule in chunk:
             cond = simplify(rule.condition)
             if is_false(cond):
@@ -472,9 +540,13 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
             kept.append((rule, cond))
             if rule.scope not in codes:
                 codes[rule.scope] = len(codes)
-            _reads(cond, *reads.setdefault(rule.scope, (set(), {})))
+            top, lists = reads.setdefault(rule.scope, (set(), {}))
+            own: set[str] = set()
+            _reads(cond, own, lists)
+            top |= own
+            chunk_reads.setdefault(rule.scope, set()).update(own)
         if kept:
-            kept_chunks.append(kept)
+            kept_chunks.append((kept, chunk_reads))
     fields: dict[str | None, tuple[Field, ...]] = {}
     for scope, (top, lists) in reads.items():
         found = _fields(names, top, lists)
@@ -485,11 +557,13 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
                                f"at most {MAX_FIELDS}")
         fields[scope] = found
     heads = {scope: ',"T":' + str(codes[scope]) for scope in fields}
-    return StagePlan(fields, heads, tuple(_chunk(names, codes, f"stage {index} chunk {n}", kept)
-                                          for n, kept in enumerate(kept_chunks)))
+    return StagePlan(fields, heads, tuple(_chunk(names, codes, f"stage {index} chunk {n}", kept, {
+        scope: tuple(i for i, (key, _, _) in enumerate(fields[scope]) if key in keys) for scope, keys in chunk_reads.items()
+    }) for n, (kept, chunk_reads) in enumerate(kept_chunks)))
 
 
-def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[tuple[EngineRule, Node]]) -> ChunkPlan:
+def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[tuple[EngineRule, Node]],
+           picks: dict[str | None, tuple[int, ...]]) -> ChunkPlan:
     compiler = _Compiler(names)
     rule_ids: dict[str, str | None] = {}
     definition: dict[str, Any] = {}
@@ -503,25 +577,122 @@ def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[t
         group = by_scope[scope]
         if len(group) > MAX_RULES:
             raise DurableLimit(f"durable-rules backend: {label} needs over {MAX_RULES} durable rules for one fact type")
-        for (rule_id, tests), path in zip(group, _paths(compiler, len(group))):
+        for (rule_id, tests), path in zip(group, _paths(compiler, [tests for _, tests in group])):
             name = f"r{next(number)}"
             rule_ids[name] = rule_id
             definition[name] = {"all": [{"m": {"$and": [{"T": codes[scope]}, *path, *tests]}}]}
         always = f"a{codes[scope]}"
         rule_ids[always] = None
         definition[always] = {"all": [{"m": {"T": codes[scope]}}]}
-    return ChunkPlan(label, _write(definition), rule_ids, scopes)
+    return ChunkPlan(label, _write(definition), rule_ids, scopes, picks)
 
 
-def _paths(compiler: _Compiler, count: int) -> list[list[dict]]:
-    """Head tests above each rule: groups of at most FANOUT under every node, then one head per rule."""
-    paths: list[list[dict]] = [[compiler.head()] for _ in range(count)]
-    groups = [[i] for i in range(count)]
-    while len(groups) > FANOUT:
-        merged = [list(itertools.chain.from_iterable(groups[k:k + FANOUT])) for k in range(0, len(groups), FANOUT)]
+_NEGATIVE_ZERO = re.compile(r"-0\.0(?![0-9e])")
+
+
+class _Network:
+    """The alpha network durable-rules builds for one fact type of a ruleset, as far as its stack is concerned.
+
+    Modelled on durable's rete.c (createAlpha, findAlpha): the tests of an $and are chained, each under
+    the one before; a test equal to one already under the same parent (same property, operator and value)
+    is that node; an $or puts its branches under the parent and a new node (the "forward" node) under
+    the last node of each branch, and what follows the $or goes under that node; a quantifier is always
+    a new node (its item tests are matched without the stack).
+    """
+
+    def __init__(self) -> None:
+        self.children: list[dict[Any, int]] = [{}]
+
+    def _new(self) -> int:
+        self.children.append({})
+        return len(self.children) - 1
+
+    def add(self, tests: list, parent: int = 0) -> int:
+        for test in tests:
+            parent = self._test(parent, test)
+        return parent
+
+    def _test(self, parent: int, test: dict) -> int:
+        if "$and" in test:
+            return self.add(test["$and"], parent)
+        if "$or" in test:
+            tails = [self.add(_parts(branch), parent) for branch in test["$or"]]
+            forward = self._new()
+            for tail in tails:
+                self.children[tail][("forward", forward)] = forward
+            return forward
+        if "$iany" in test or "$iall" in test:
+            node = self._new()
+            self.children[parent][("quantifier", node)] = node
+            return node
+        key = _NEGATIVE_ZERO.sub("0.0", _write(test))  # durable compares numbers by value: -0.0 is 0.0
+        node = self.children[parent].get(key)
+        if node is None:
+            node = self.children[parent][key] = self._new()
+        return node
+
+    def peak(self) -> int:
+        """The most nodes on durable's stack at once (the stack starts with this network's root popped) if every
+        test matched: a node pushes all its children, then each is followed in turn while the others wait."""
+        peaks = [0] * len(self.children)
+        for node in range(len(self.children) - 1, -1, -1):  # a node's children are made after it
+            kids = self.children[node].values()
+            if kids:
+                peaks[node] = len(kids) - 1 + max(1, max(peaks[k] for k in kids))
+        return peaks[0]
+
+
+def _width(tests: list) -> int:
+    """How many nodes the tests of a pattern put directly under its parent (an $or's branches all go there)."""
+    if not tests:
+        return 0
+    first = tests[0]
+    if "$and" in first:
+        return _width(first["$and"])
+    if "$or" in first:
+        return sum(_width(_parts(b)) for b in first["$or"])
+    return 1
+
+
+def _fits(pieces: list[list], paths: list[list[dict]]) -> bool:
+    network = _Network()
+    for tests, path in zip(pieces, paths):
+        network.add(path + tests)
+    return network.peak() <= STACK_LIMIT
+
+
+def _paths(compiler: _Compiler, pieces: list[list]) -> list[list[dict]]:
+    """Head tests above each durable rule (given as its list of tests, under the discriminator).
+
+    Every alpha node durable-rules visits costs it a look-up per property of the fact, and every head
+    is visited by every fact of its type: as few heads as durable's 64-entry stack allows (worked out
+    on a model of the network, _Network). The rules go straight under the discriminator when they fit,
+    else into g groups under a head each; when no single level of heads fits, groups of at most FANOUT
+    under every node, then one head per rule (at most 3 * (FANOUT - 1) waiting, which STACK_BUDGET
+    leaves room for).
+    """
+    count = len(pieces)
+    widths = [max(1, _width(tests)) for tests in pieces]
+    total = sum(widths)
+    for groups in range(1, FANOUT + 1):
+        # Consecutive rules, about total / groups nodes under each head.
+        paths: list[list[dict]] = []
+        head: list[dict] = [] if groups == 1 else [compiler.head()]
+        filled = 0
+        for width in widths:
+            if head and filled and filled + width > -(-total // groups):
+                head, filled = [compiler.head()], 0
+            paths.append(head)
+            filled += width
+        if _fits(pieces, paths):
+            return paths
+    paths = [[compiler.head()] for _ in range(count)]
+    groups_ = [[i] for i in range(count)]
+    while len(groups_) > FANOUT:
+        merged = [list(itertools.chain.from_iterable(groups_[k:k + FANOUT])) for k in range(0, len(groups_), FANOUT)]
         for members in merged:
             head = compiler.head()
             for i in members:
                 paths[i].insert(0, head)
-        groups = merged
+        groups_ = merged
     return paths
