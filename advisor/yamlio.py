@@ -265,9 +265,163 @@ _RESOLVERS: dict[Any, list] = {k: list(v) + _WILDCARD for k, v in _Loader.yaml_i
 _BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
 
+#: Characters YAML allows in a text, less those the block road leaves to the parser: tabs, carriage returns, the
+#: byte-order mark and the line breaks NEL, U+2028 and U+2029 (the parser counts lines and columns across them).
+_NOT_BLOCK = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+#: A plain mapping key (a name such as `partners` or `budget_committed`), its colon, and the spaces after it.
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,200}):(?: +|$)")
+#: A quoted scalar that ends on its line (a double-quoted one without escapes), then at most a comment.
+_SINGLE = re.compile(r"'((?:[^']|'')*)'(?: *| +#.*)$")
+_DOUBLE = re.compile(r'"([^"\\]*)"(?: *| +#.*)$')
+_EMPTY_FLOW = re.compile(r"(?:\[\]|\{\})(?: *| +#.*)$")
+#: Characters that cannot start a plain scalar in block context (or start something the block road leaves alone).
+_NOT_PLAIN_START = frozenset(",[]{}#&*!|>'\"%@`")
+
+
+def _block_document(text: str, source: str) -> YamlDocument | None:
+    """The block road: a text of one document written as indented `key: value` and `- item` lines (how people and
+    YAML dumpers write a profile), read line by line without the parser, with the data and marks the careful road
+    would give; None for anything else (a flow collection other than [] and {}, a block or multi-line scalar, an
+    anchor, a tag, an escape, a tab, a second document, an error of any kind), which the parser reads."""
+    if len(text) > FAST_CHARS or _NOT_BLOCK.search(text) is not None:
+        return None
+    rows: list[tuple[int, int, str]] = []  # (line, indent, content) of every line holding more than a comment
+    number = 0
+    started = False
+    for line in text.split("\n"):
+        number += 1
+        content = line.lstrip(" ")
+        if not content or content[0] == "#":
+            continue
+        if line[0] in "-.%" and line.startswith(("---", "...", "%")):
+            if rows or started or line.rstrip(" ") != "---":
+                return None  # a directive, a document end or a second document: the parser reads them
+            started = True
+            continue
+        rows.append((number, len(line) - len(content), content))
+    if not rows:
+        return None
+    marks: dict[Path, tuple[int, int]] = {}
+    try:
+        first = rows[0]
+        if _KEY.match(first[2]) is None:
+            return None
+        marks[()] = (first[0], first[1] + 1)
+        data, end = _block_map(rows, 0, first[1], (), marks, 1)
+    except Exception:  # noqa: BLE001 - _GiveUp, or a value that cannot be built (2026-02-30): the parser words it
+        return None
+    if end != len(rows):
+        return None
+    return YamlDocument(data, source, marks)
+
+
+def _block_map(rows: list[tuple[int, int, str]], pos: int, indent: int, path: Path,
+               marks: dict[Path, tuple[int, int]], level: int) -> tuple[dict[str, Any], int]:
+    """The block mapping whose keys start at column `indent` from rows[pos]; the row after it."""
+    if level >= MAX_DEPTH:
+        raise _GiveUp
+    out: dict[str, Any] = {}
+    n = len(rows)
+    key_match = _KEY.match
+    while pos < n:
+        number, col, content = rows[pos]
+        if col != indent:
+            if col < indent:
+                break
+            raise _GiveUp  # a continued plain scalar, or an error
+        m = key_match(content)
+        if m is None:
+            raise _GiveUp
+        key = m.group(1)
+        if key in out:
+            raise _GiveUp
+        here = path + (key,)
+        marks[here] = (number, col + 1)
+        pos += 1
+        rest = content[m.end():]
+        if rest and rest[0] != "#":
+            out[key] = _block_scalar(rest)
+            continue
+        if pos < n:  # nothing after the colon: a nested block below, or null
+            below = rows[pos]
+            content = below[2]
+            dash = content[0] == "-" and (len(content) == 1 or content[1] == " ")
+            if below[1] > indent or (dash and below[1] == indent):
+                if dash:
+                    out[key], pos = _block_seq(rows, pos, below[1], here, marks, level + 1)
+                else:
+                    out[key], pos = _block_map(rows, pos, below[1], here, marks, level + 1)
+                continue
+        out[key] = None
+    return out, pos
+
+
+def _block_seq(rows: list[tuple[int, int, str]], pos: int, indent: int, path: Path,
+               marks: dict[Path, tuple[int, int]], level: int) -> tuple[list[Any], int]:
+    """The block sequence whose dashes are at column `indent` from rows[pos]; the row after it."""
+    if level >= MAX_DEPTH:
+        raise _GiveUp
+    items: list[Any] = []
+    n = len(rows)
+    while pos < n:
+        number, col, content = rows[pos]
+        if col != indent:
+            if col < indent:
+                break
+            raise _GiveUp
+        if content[0] != "-":
+            break  # the next key of the mapping this sequence is the value of (written without indenting it)
+        body = content[1:].lstrip(" ")
+        if len(body) == len(content) - 1 or not body or body[0] == "#":
+            raise _GiveUp  # '-x', or a dash with its item on the lines below
+        start = col + len(content) - len(body)
+        here = path + (len(items),)
+        marks[here] = (number, start + 1)
+        if _KEY.match(body) is not None:
+            rows[pos] = (number, start, body)
+            item, pos = _block_map(rows, pos, start, here, marks, level + 1)
+        else:
+            item = _block_scalar(body)
+            pos += 1
+        items.append(item)
+    return items, pos
+
+
+def _block_scalar(text: str) -> Any:
+    """The value written on the rest of a line (not empty, not a comment)."""
+    c = text[0]
+    if c == "'":
+        m = _SINGLE.match(text)
+        if m is None:
+            raise _GiveUp
+        return m.group(1).replace("''", "'")
+    if c == '"':
+        m = _DOUBLE.match(text)
+        if m is None:
+            raise _GiveUp
+        return m.group(1)
+    if c in "-?:":
+        if len(text) == 1 or text[1] == " ":
+            raise _GiveUp
+    elif c in _NOT_PLAIN_START:
+        if c in "[{" and _EMPTY_FLOW.match(text) is not None:
+            return [] if c == "[" else {}
+        raise _GiveUp
+    cut = text.find(" #")
+    if cut >= 0:
+        text = text[:cut]
+    text = text.rstrip(" ")
+    if text[-1] == ":" or ": " in text:
+        raise _GiveUp
+    return _plain(text)
+
+
 def _fast_documents(text: str, source: str) -> list[YamlDocument] | None:
     """Every document of text with its marks, as the careful road would give them; None when the careful road
     must read it (too large, a tag or an alias, an error, anything it refuses or words)."""
+    block = _block_document(text, source)
+    if block is not None:
+        return [block]
     if len(text) > FAST_CHARS or "!" in text or "*" in text:
         return None
     try:
@@ -345,24 +499,47 @@ class _Walker:
         value = event.value
         if not event.implicit[0]:  # quoted, or a block scalar: text
             return value
-        tag = _STR
-        for tag_, regexp in _RESOLVERS.get(value[0] if value else "", _WILDCARD):
-            if regexp.match(value):
-                tag = tag_
-                break
-        if tag == _STR or tag in _TEXT_TAGS:
-            return value
-        if tag == _NULL:
-            return None
-        if tag == _BOOL:
-            return _BOOLS[value.lower()]
+        return _plain(value)
+
+
+#: Plain scalars already resolved (only those the resolvers look at; every value is immutable): a profile's values
+#: repeat (true, false, sectors, numbers), so most are found here. Emptied when it grows past _PLAIN_LIMIT.
+_PLAIN_CACHE: dict[str, Any] = {}
+_PLAIN_LIMIT = 4096
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _plain(value: str) -> Any:
+    """The value of a plain (unquoted) scalar as the careful road builds it; _GiveUp where it would refuse or word it."""
+    resolvers = _RESOLVERS.get(value[:1], _WILDCARD or None)
+    if resolvers is None:
+        return value
+    try:
+        return _PLAIN_CACHE[value]
+    except KeyError:
+        pass
+    tag = _STR
+    for tag_, regexp in resolvers:
+        if regexp.match(value):
+            tag = tag_
+            break
+    if tag == _STR or tag in _TEXT_TAGS:
+        out: Any = value
+    elif tag == _NULL:
+        out = None
+    elif tag == _BOOL:
+        out = _BOOLS[value.lower()]
+    else:
         if tag == _INT or tag == _FLOAT:
             if len(value) > MAX_NUMBER_CHARS or _OTHER_BASE.match(value):
                 raise _GiveUp
         elif tag != _TIMESTAMP:
             raise _GiveUp
-        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
-        return self.loader.yaml_constructors[tag](self.loader, node)
+        out = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+    if len(_PLAIN_CACHE) >= _PLAIN_LIMIT:
+        _PLAIN_CACHE.clear()
+    _PLAIN_CACHE[value] = out
+    return out
 
 
 # --------------------------------------------------------------------------- parser errors
