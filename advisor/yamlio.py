@@ -268,14 +268,18 @@ _BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "o
 #: Characters YAML allows in a text, less those the block road leaves to the parser: tabs, carriage returns, the
 #: byte-order mark and the line breaks NEL, U+2028 and U+2029 (the parser counts lines and columns across them).
 _NOT_BLOCK = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-#: A plain mapping key (a name such as `partners` or `budget_committed`), its colon, and the spaces after it.
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,200}):(?: +|$)")
+#: One line: its indentation, a sequence dash and the spaces after it, a plain mapping key (a name such as
+#: `partners` or `budget_committed`) with its colon and the spaces after it, and the rest of the line.
+_LINE = re.compile(r"( *)(- +(?=[^ ]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}):(?: +|$))?(.*)")
 #: A quoted scalar that ends on its line (a double-quoted one without escapes), then at most a comment.
 _SINGLE = re.compile(r"'((?:[^']|'')*)'(?: *| +#.*)$")
 _DOUBLE = re.compile(r'"([^"\\]*)"(?: *| +#.*)$')
 _EMPTY_FLOW = re.compile(r"(?:\[\]|\{\})(?: *| +#.*)$")
-#: Characters that cannot start a plain scalar in block context (or start something the block road leaves alone).
-_NOT_PLAIN_START = frozenset(",[]{}#&*!|>'\"%@`")
+#: Characters a value cannot start with and still be a plain scalar the block road reads as it stands.
+_NOT_PLAIN_START = frozenset(",[]{}#&*!|>'\"%@`-?: ")
+
+#: A row of the block road: (line, column, width of its sequence dash or 0, mapping key or None, rest of the line).
+_Row = tuple[int, int, int, "str | None", str]
 
 
 def _block_document(text: str, source: str) -> YamlDocument | None:
@@ -283,30 +287,30 @@ def _block_document(text: str, source: str) -> YamlDocument | None:
     YAML dumpers write a profile), read line by line without the parser, with the data and marks the careful road
     would give; None for anything else (a flow collection other than [] and {}, a block or multi-line scalar, an
     anchor, a tag, an escape, a tab, a second document, an error of any kind), which the parser reads."""
-    if len(text) > FAST_CHARS or _NOT_BLOCK.search(text) is not None:
-        return None
-    rows: list[tuple[int, int, str]] = []  # (line, indent, content) of every line holding more than a comment
+    if len(text) > FAST_CHARS or _WILDCARD or _NOT_BLOCK.search(text) is not None:
+        return None  # (a resolver for every first character would make every plain scalar worth resolving)
+    rows: list[_Row] = []
     number = 0
     started = False
+    line_match = _LINE.match
     for line in text.split("\n"):
         number += 1
-        content = line.lstrip(" ")
-        if not content or content[0] == "#":
-            continue
-        if line[0] in "-.%" and line.startswith(("---", "...", "%")):
+        indent, dash, key, rest = line_match(line).groups()
+        if key is None and not dash and (not rest or rest[0] == "#"):
+            continue  # blank, or a comment
+        if not indent and line[0] in "-.%" and line.startswith(("---", "...", "%")):
             if rows or started or line.rstrip(" ") != "---":
                 return None  # a directive, a document end or a second document: the parser reads them
             started = True
             continue
-        rows.append((number, len(line) - len(content), content))
+        rows.append((number, len(indent), len(dash) if dash else 0, key, rest))
     if not rows:
         return None
-    marks: dict[Path, tuple[int, int]] = {}
+    first = rows[0]
+    if first[2] or first[3] is None:
+        return None  # a list or a plain value: the parser reads it (and the profile's checks word it)
+    marks: dict[Path, tuple[int, int]] = {(): (first[0], first[1] + 1)}
     try:
-        first = rows[0]
-        if _KEY.match(first[2]) is None:
-            return None
-        marks[()] = (first[0], first[1] + 1)
         data, end = _block_map(rows, 0, first[1], (), marks, 1)
     except Exception:  # noqa: BLE001 - _GiveUp, or a value that cannot be built (2026-02-30): the parser words it
         return None
@@ -315,39 +319,37 @@ def _block_document(text: str, source: str) -> YamlDocument | None:
     return YamlDocument(data, source, marks)
 
 
-def _block_map(rows: list[tuple[int, int, str]], pos: int, indent: int, path: Path,
+def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
                marks: dict[Path, tuple[int, int]], level: int) -> tuple[dict[str, Any], int]:
     """The block mapping whose keys start at column `indent` from rows[pos]; the row after it."""
     if level >= MAX_DEPTH:
         raise _GiveUp
     out: dict[str, Any] = {}
     n = len(rows)
-    key_match = _KEY.match
+    resolvers = _RESOLVERS
     while pos < n:
-        number, col, content = rows[pos]
+        number, col, dash, key, rest = rows[pos]
         if col != indent:
             if col < indent:
                 break
             raise _GiveUp  # a continued plain scalar, or an error
-        m = key_match(content)
-        if m is None:
-            raise _GiveUp
-        key = m.group(1)
-        if key in out:
+        if dash or key is None or key in out:
             raise _GiveUp
         here = path + (key,)
         marks[here] = (number, col + 1)
         pos += 1
-        rest = content[m.end():]
-        if rest and rest[0] != "#":
-            out[key] = _block_scalar(rest)
-            continue
+        if rest:
+            # A plain scalar as it stands (the common case), else one to trim or quoted, [] or {}.
+            if rest[0] not in _NOT_PLAIN_START and " #" not in rest and ": " not in rest and rest[-1] not in " :":
+                out[key] = rest if rest[0] not in resolvers else _plain(rest)
+                continue
+            if rest[0] != "#":
+                out[key] = _block_scalar(rest)
+                continue
         if pos < n:  # nothing after the colon: a nested block below, or null
             below = rows[pos]
-            content = below[2]
-            dash = content[0] == "-" and (len(content) == 1 or content[1] == " ")
-            if below[1] > indent or (dash and below[1] == indent):
-                if dash:
+            if below[1] > indent or (below[2] and below[1] == indent):
+                if below[2]:
                     out[key], pos = _block_seq(rows, pos, below[1], here, marks, level + 1)
                 else:
                     out[key], pos = _block_map(rows, pos, below[1], here, marks, level + 1)
@@ -356,7 +358,7 @@ def _block_map(rows: list[tuple[int, int, str]], pos: int, indent: int, path: Pa
     return out, pos
 
 
-def _block_seq(rows: list[tuple[int, int, str]], pos: int, indent: int, path: Path,
+def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
                marks: dict[Path, tuple[int, int]], level: int) -> tuple[list[Any], int]:
     """The block sequence whose dashes are at column `indent` from rows[pos]; the row after it."""
     if level >= MAX_DEPTH:
@@ -364,24 +366,26 @@ def _block_seq(rows: list[tuple[int, int, str]], pos: int, indent: int, path: Pa
     items: list[Any] = []
     n = len(rows)
     while pos < n:
-        number, col, content = rows[pos]
+        number, col, dash, key, rest = rows[pos]
         if col != indent:
             if col < indent:
                 break
             raise _GiveUp
-        if content[0] != "-":
+        if not dash:
             break  # the next key of the mapping this sequence is the value of (written without indenting it)
-        body = content[1:].lstrip(" ")
-        if len(body) == len(content) - 1 or not body or body[0] == "#":
-            raise _GiveUp  # '-x', or a dash with its item on the lines below
-        start = col + len(content) - len(body)
+        start = col + dash
         here = path + (len(items),)
         marks[here] = (number, start + 1)
-        if _KEY.match(body) is not None:
-            rows[pos] = (number, start, body)
+        if key is not None:
+            rows[pos] = (number, start, 0, key, rest)
             item, pos = _block_map(rows, pos, start, here, marks, level + 1)
+        elif not rest or rest[0] == "#":
+            raise _GiveUp  # the item is on the lines below
         else:
-            item = _block_scalar(body)
+            if rest[0] not in _NOT_PLAIN_START and " #" not in rest and ": " not in rest and rest[-1] not in " :":
+                item = rest if rest[0] not in _RESOLVERS else _plain(rest)
+            else:
+                item = _block_scalar(rest)
             pos += 1
         items.append(item)
     return items, pos
