@@ -111,7 +111,9 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
             )
         if not stat.S_ISREG(st.st_mode) and hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)  # a pipe or device named explicitly is read as `cat` would, within the limit
-        raw = read_at_most(fd, max_bytes + 1)
+        # A regular file is read in one piece of its size (+1 to see whether it grew): a buffer of the limit's
+        # size would be mapped and unmapped for every small file.
+        raw = read_at_most(fd, max_bytes + 1, st.st_size + 1 if stat.S_ISREG(st.st_mode) else 1 << 20)
     except OSError as exc:
         raise reading.fail(read_problem(exc)) from None
     finally:
@@ -121,10 +123,12 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
     return _decode(raw, reading)
 
 
-def read_at_most(fd: int, limit: int) -> bytes:
-    chunks, size = [], 0
+def read_at_most(fd: int, limit: int, first: int = 1 << 20) -> bytes:
+    """At most limit bytes from fd, asking for `first` bytes first and then for pieces of 1 MiB."""
+    chunks, size, piece = [], 0, max(first, 1)
     while size < limit:
-        chunk = os.read(fd, min(limit - size, 1 << 20))
+        chunk = os.read(fd, min(limit - size, piece))
+        piece = 1 << 20
         if not chunk:
             break
         chunks.append(chunk)
