@@ -21,6 +21,8 @@ from .report.problems import NEUTRAL, Advice
 from .vocabulary import QUESTION, SEVERITY_ORDER, STAGES
 
 _STAGE_INDEX = {stage: i for i, stage in enumerate(STAGES)}
+#: How many Hits an Evaluator keeps for reuse before it starts again.
+_MEMO_LIMIT = 50_000
 
 
 def _due(knowledge: Any, ref: str) -> str:
@@ -77,6 +79,12 @@ class Evaluator:
         self.steps = [(sid, knowledge.sections[sid].due) for area in knowledge.areas for sid in area.ids
                       if knowledge.sections[sid].actionable]
         self._steps_due: dict[str | None, tuple[str, ...]] = {}
+        #: the rules whose step is not yet due at each stage (worked out once per stage)
+        self._not_due: dict[str | None, frozenset[str]] = {}
+        #: the Hit of an engine rule id on an item index, and a question's Hit settled at a stage: made once and
+        #: reused (Hits are immutable), emptied when they grow past _MEMO_LIMIT
+        self._item_hits: dict[tuple[str, int], Hit] = {}
+        self._settled: dict[tuple[Hit, str], Hit] = {}
 
     # -- running ------------------------------------------------------------------
     def decide(self, loaded: LoadedProfile, as_of: date) -> tuple[dict[str, Any], list[Hit]]:
@@ -85,13 +93,21 @@ class Evaluator:
         derived: dict[str, Any] = {}
         hits: list[Hit] = []
         table = self._fired
+        item_hits = self._item_hits
+        if len(item_hits) > _MEMO_LIMIT:
+            item_hits.clear()
         for stage in self.compiled.stages:
             # Order does not matter: the cases of a derived fact exclude each other, and the
             # hits are sorted once all stages have run.
             for engine_id, idx in self.backend.run(stage.index, facts.stage(derived)):
                 h = table[engine_id]
                 if type(h) is Hit:
-                    hits.append(h if idx is None else Hit(h[0], h[1], h[2], idx, h[4], h[5], h[6]))
+                    if idx is not None:
+                        on_item = item_hits.get((engine_id, idx))
+                        if on_item is None:
+                            on_item = item_hits[(engine_id, idx)] = Hit(h[0], h[1], h[2], idx, h[4], h[5], h[6])
+                        h = on_item
+                    hits.append(h)
                     continue
                 name, value = h
                 if name in derived and derived[name] != value:
@@ -117,10 +133,12 @@ class Evaluator:
             hits = self.settle_questions(hits, stage, advice)
         hits, waived, expired = self.apply_waivers(loaded, hits, as_of)
         hits, not_applicable = self.apply_not_applicable(hits, skipped)
-        due = self.due
-        later = [h for h in hits if h.kind != "strength" and not _is_due(due[h.rule], stage)]
+        not_due = self._not_due.get(stage)
+        if not_due is None:
+            not_due = self._not_due[stage] = frozenset(r for r, due in self.due.items() if not _is_due(due, stage))
+        later = [h for h in hits if h.rule in not_due and h.kind != "strength"]
         if later:
-            hits = [h for h in hits if h.kind == "strength" or _is_due(due[h.rule], stage)]
+            hits = [h for h in hits if h.rule not in not_due or h.kind == "strength"]
         structure = tuple(dict.fromkeys(h.rule for h in hits if h.kind == "structure"))
         recommendation = Recommendation(
             formality=derived.get("recommended_formality"),
@@ -164,13 +182,21 @@ class Evaluator:
 
     def settle_questions(self, hits: list[Hit], stage: str, advice: Advice) -> list[Hit]:
         """Questions to settle at the severity the stage gives them (never above their rule's)."""
+        settled = self._settled
+        if len(settled) > _MEMO_LIMIT:
+            settled.clear()
         out = []
+        changed = False
         for h in hits:
             if h.kind == QUESTION:
-                severity = advice.question_severity(h.severity, stage)
-                h = h._replace(severity=severity, severity_rank=SEVERITY_ORDER[severity])
+                was = h
+                h = settled.get((was, stage))
+                if h is None:
+                    severity = advice.question_severity(was.severity, stage)
+                    h = settled[(was, stage)] = was._replace(severity=severity, severity_rank=SEVERITY_ORDER[severity])
+                changed = changed or h is not was and h != was
             out.append(h)
-        return sorted(out)
+        return sorted(out) if changed else out
 
     def apply_not_applicable(self, hits: list[Hit], skipped: dict[str, str]) -> tuple[list[Hit], list[Hit]]:
         """Findings whose main guide step the profile says does not apply, set aside with its reason."""

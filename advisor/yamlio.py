@@ -111,7 +111,9 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
             )
         if not stat.S_ISREG(st.st_mode) and hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)  # a pipe or device named explicitly is read as `cat` would, within the limit
-        raw = read_at_most(fd, max_bytes + 1)
+        # A regular file is read in one piece of its size (+1 to see whether it grew): a buffer of the limit's
+        # size would be mapped and unmapped for every small file.
+        raw = read_at_most(fd, max_bytes + 1, st.st_size + 1 if stat.S_ISREG(st.st_mode) else 1 << 20)
     except OSError as exc:
         raise reading.fail(read_problem(exc)) from None
     finally:
@@ -121,10 +123,12 @@ def read_text(path: str | os.PathLike, source: str | None = None, max_bytes: int
     return _decode(raw, reading)
 
 
-def read_at_most(fd: int, limit: int) -> bytes:
-    chunks, size = [], 0
+def read_at_most(fd: int, limit: int, first: int = 1 << 20) -> bytes:
+    """At most limit bytes from fd, asking for `first` bytes first and then for pieces of 1 MiB."""
+    chunks, size, piece = [], 0, max(first, 1)
     while size < limit:
-        chunk = os.read(fd, min(limit - size, 1 << 20))
+        chunk = os.read(fd, min(limit - size, piece))
+        piece = 1 << 20
         if not chunk:
             break
         chunks.append(chunk)
@@ -265,9 +269,167 @@ _RESOLVERS: dict[Any, list] = {k: list(v) + _WILDCARD for k, v in _Loader.yaml_i
 _BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
 
+#: Characters YAML allows in a text, less those the block road leaves to the parser: tabs, carriage returns, the
+#: byte-order mark and the line breaks NEL, U+2028 and U+2029 (the parser counts lines and columns across them).
+_NOT_BLOCK = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+#: One line: its indentation, a sequence dash and the spaces after it, a plain mapping key (a name such as
+#: `partners` or `budget_committed`) with its colon and the spaces after it, and the rest of the line.
+_LINE = re.compile(r"( *)(- +(?=[^ ]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}):(?: +|$))?(.*)")
+#: A quoted scalar that ends on its line (a double-quoted one without escapes), then at most a comment.
+_SINGLE = re.compile(r"'((?:[^']|'')*)'(?: *| +#.*)$")
+_DOUBLE = re.compile(r'"([^"\\]*)"(?: *| +#.*)$')
+_EMPTY_FLOW = re.compile(r"(?:\[\]|\{\})(?: *| +#.*)$")
+#: Characters a value cannot start with and still be a plain scalar the block road reads as it stands.
+_NOT_PLAIN_START = frozenset(",[]{}#&*!|>'\"%@`-?: ")
+
+#: A row of the block road: (line, column, width of its sequence dash or 0, mapping key or None, rest of the line).
+_Row = tuple[int, int, int, "str | None", str]
+
+
+def _block_document(text: str, source: str) -> YamlDocument | None:
+    """The block road: a text of one document written as indented `key: value` and `- item` lines (how people and
+    YAML dumpers write a profile), read line by line without the parser, with the data and marks the careful road
+    would give; None for anything else (a flow collection other than [] and {}, a block or multi-line scalar, an
+    anchor, a tag, an escape, a tab, a second document, an error of any kind), which the parser reads."""
+    if len(text) > FAST_CHARS or _WILDCARD or _NOT_BLOCK.search(text) is not None:
+        return None  # (a resolver for every first character would make every plain scalar worth resolving)
+    rows: list[_Row] = []
+    number = 0
+    started = False
+    line_match = _LINE.match
+    for line in text.split("\n"):
+        number += 1
+        indent, dash, key, rest = line_match(line).groups()
+        if key is None and not dash and (not rest or rest[0] == "#"):
+            continue  # blank, or a comment
+        if not indent and line[0] in "-.%" and line.startswith(("---", "...", "%")):
+            if rows or started or line.rstrip(" ") != "---":
+                return None  # a directive, a document end or a second document: the parser reads them
+            started = True
+            continue
+        rows.append((number, len(indent), len(dash) if dash else 0, key, rest))
+    if not rows:
+        return None
+    first = rows[0]
+    if first[2] or first[3] is None:
+        return None  # a list or a plain value: the parser reads it (and the profile's checks word it)
+    marks: dict[Path, tuple[int, int]] = {(): (first[0], first[1] + 1)}
+    try:
+        data, end = _block_map(rows, 0, first[1], (), marks, 1)
+    except Exception:  # noqa: BLE001 - _GiveUp, or a value that cannot be built (2026-02-30): the parser words it
+        return None
+    if end != len(rows):
+        return None
+    return YamlDocument(data, source, marks)
+
+
+def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
+               marks: dict[Path, tuple[int, int]], level: int) -> tuple[dict[str, Any], int]:
+    """The block mapping whose keys start at column `indent` from rows[pos]; the row after it."""
+    if level >= MAX_DEPTH:
+        raise _GiveUp
+    out: dict[str, Any] = {}
+    n = len(rows)
+    resolvers = _RESOLVERS
+    while pos < n:
+        number, col, dash, key, rest = rows[pos]
+        if col != indent:
+            if col < indent:
+                break
+            raise _GiveUp  # a continued plain scalar, or an error
+        if dash or key is None or key in out:
+            raise _GiveUp
+        here = path + (key,)
+        marks[here] = (number, col + 1)
+        pos += 1
+        if rest:
+            # A plain scalar as it stands (the common case), else one to trim or quoted, [] or {}.
+            if rest[0] not in _NOT_PLAIN_START and " #" not in rest and ": " not in rest and rest[-1] not in " :":
+                out[key] = rest if rest[0] not in resolvers else _plain(rest)
+                continue
+            if rest[0] != "#":
+                out[key] = _block_scalar(rest)
+                continue
+        if pos < n:  # nothing after the colon: a nested block below, or null
+            below = rows[pos]
+            if below[1] > indent or (below[2] and below[1] == indent):
+                if below[2]:
+                    out[key], pos = _block_seq(rows, pos, below[1], here, marks, level + 1)
+                else:
+                    out[key], pos = _block_map(rows, pos, below[1], here, marks, level + 1)
+                continue
+        out[key] = None
+    return out, pos
+
+
+def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
+               marks: dict[Path, tuple[int, int]], level: int) -> tuple[list[Any], int]:
+    """The block sequence whose dashes are at column `indent` from rows[pos]; the row after it."""
+    if level >= MAX_DEPTH:
+        raise _GiveUp
+    items: list[Any] = []
+    n = len(rows)
+    while pos < n:
+        number, col, dash, key, rest = rows[pos]
+        if col != indent:
+            if col < indent:
+                break
+            raise _GiveUp
+        if not dash:
+            break  # the next key of the mapping this sequence is the value of (written without indenting it)
+        start = col + dash
+        here = path + (len(items),)
+        marks[here] = (number, start + 1)
+        if key is not None:
+            rows[pos] = (number, start, 0, key, rest)
+            item, pos = _block_map(rows, pos, start, here, marks, level + 1)
+        elif not rest or rest[0] == "#":
+            raise _GiveUp  # the item is on the lines below
+        else:
+            if rest[0] not in _NOT_PLAIN_START and " #" not in rest and ": " not in rest and rest[-1] not in " :":
+                item = rest if rest[0] not in _RESOLVERS else _plain(rest)
+            else:
+                item = _block_scalar(rest)
+            pos += 1
+        items.append(item)
+    return items, pos
+
+
+def _block_scalar(text: str) -> Any:
+    """The value written on the rest of a line (not empty, not a comment)."""
+    c = text[0]
+    if c == "'":
+        m = _SINGLE.match(text)
+        if m is None:
+            raise _GiveUp
+        return m.group(1).replace("''", "'")
+    if c == '"':
+        m = _DOUBLE.match(text)
+        if m is None:
+            raise _GiveUp
+        return m.group(1)
+    if c in "-?:":
+        if len(text) == 1 or text[1] == " ":
+            raise _GiveUp
+    elif c in _NOT_PLAIN_START:
+        if c in "[{" and _EMPTY_FLOW.match(text) is not None:
+            return [] if c == "[" else {}
+        raise _GiveUp
+    cut = text.find(" #")
+    if cut >= 0:
+        text = text[:cut]
+    text = text.rstrip(" ")
+    if text[-1] == ":" or ": " in text:
+        raise _GiveUp
+    return _plain(text)
+
+
 def _fast_documents(text: str, source: str) -> list[YamlDocument] | None:
     """Every document of text with its marks, as the careful road would give them; None when the careful road
     must read it (too large, a tag or an alias, an error, anything it refuses or words)."""
+    block = _block_document(text, source)
+    if block is not None:
+        return [block]
     if len(text) > FAST_CHARS or "!" in text or "*" in text:
         return None
     try:
@@ -345,24 +507,47 @@ class _Walker:
         value = event.value
         if not event.implicit[0]:  # quoted, or a block scalar: text
             return value
-        tag = _STR
-        for tag_, regexp in _RESOLVERS.get(value[0] if value else "", _WILDCARD):
-            if regexp.match(value):
-                tag = tag_
-                break
-        if tag == _STR or tag in _TEXT_TAGS:
-            return value
-        if tag == _NULL:
-            return None
-        if tag == _BOOL:
-            return _BOOLS[value.lower()]
+        return _plain(value)
+
+
+#: Plain scalars already resolved (only those the resolvers look at; every value is immutable): a profile's values
+#: repeat (true, false, sectors, numbers), so most are found here. Emptied when it grows past _PLAIN_LIMIT.
+_PLAIN_CACHE: dict[str, Any] = {}
+_PLAIN_LIMIT = 4096
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _plain(value: str) -> Any:
+    """The value of a plain (unquoted) scalar as the careful road builds it; _GiveUp where it would refuse or word it."""
+    resolvers = _RESOLVERS.get(value[:1], _WILDCARD or None)
+    if resolvers is None:
+        return value
+    try:
+        return _PLAIN_CACHE[value]
+    except KeyError:
+        pass
+    tag = _STR
+    for tag_, regexp in resolvers:
+        if regexp.match(value):
+            tag = tag_
+            break
+    if tag == _STR or tag in _TEXT_TAGS:
+        out: Any = value
+    elif tag == _NULL:
+        out = None
+    elif tag == _BOOL:
+        out = _BOOLS[value.lower()]
+    else:
         if tag == _INT or tag == _FLOAT:
             if len(value) > MAX_NUMBER_CHARS or _OTHER_BASE.match(value):
                 raise _GiveUp
         elif tag != _TIMESTAMP:
             raise _GiveUp
-        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
-        return self.loader.yaml_constructors[tag](self.loader, node)
+        out = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+    if len(_PLAIN_CACHE) >= _PLAIN_LIMIT:
+        _PLAIN_CACHE.clear()
+    _PLAIN_CACHE[value] = out
+    return out
 
 
 # --------------------------------------------------------------------------- parser errors

@@ -49,8 +49,19 @@ def number(value: float | int) -> float | int:
 def said_alike(text: str) -> str:
     """Words people write alike compared as one: case, spacing, hyphens and a plural 's' do not count
     ("Community Trust", "community-trust" and "community trusts" are the same value)."""
-    words = text.casefold().replace("-", " ").replace("_", " ").split()
-    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
+    said = _SAID.get(text)
+    if said is None:
+        words = text.casefold().replace("-", " ").replace("_", " ").split()
+        said = " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
+        if len(_SAID) >= _SAID_LIMIT:
+            _SAID.clear()
+        _SAID[text] = said
+    return said
+
+
+#: said_alike's answers (values and names repeat across a profile's items and across profiles); emptied when full.
+_SAID: dict[str, str] = {}
+_SAID_LIMIT = 8192
 
 
 def _said(values: Any) -> set:
@@ -114,6 +125,25 @@ def _compile_measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
         return lambda p, it, as_of: len(g(it if on_item else p) or ())
 
     def with_inputs(body: Callable[..., Any]) -> Callable[[Any, Any, date], Any]:
+        # Specialised for one and two inputs (every measure but progress): no list of values to build per call.
+        if len(getters) == 1:
+            (on_item, g), = getters
+
+            def run1(p: Any, it: Any, as_of: date) -> Any:
+                a = g(it if on_item else p)
+                return None if a is None else body(as_of, a)
+            return run1
+        if len(getters) == 2:
+            (on_item1, g1), (on_item2, g2) = getters
+
+            def run2(p: Any, it: Any, as_of: date) -> Any:
+                a = g1(it if on_item1 else p)
+                if a is None:
+                    return None
+                b = g2(it if on_item2 else p)
+                return None if b is None else body(as_of, a, b)
+            return run2
+
         def run(p: Any, it: Any, as_of: date) -> Any:
             values = read(p, it)
             return None if None in values else body(as_of, *values)
