@@ -23,10 +23,10 @@ def get_path(obj: Any, path: tuple) -> Any:
     for part in path:
         if obj is None:
             return None
-        if isinstance(part, int):
-            obj = obj[part] if part < len(obj) else None
-        else:
+        if type(part) is str:
             obj = getattr(obj, part, None)
+        else:
+            obj = obj[part] if part < len(obj) else None
     return obj
 
 

@@ -148,9 +148,13 @@ class Explainer:
         rule = plan.rule
         item = None
         subject = None
-        if rule.for_each is not None and idx is not None:
-            item = get_path(loaded.profile, rule.for_each)[idx]
-            subject = str(getattr(item, SUBJECT_FIELD[".".join(rule.for_each)]))
+        if idx is not None and rule.for_each is not None:
+            coll = rule.for_each
+            items = memo.get(("items", coll))
+            if items is None:
+                items = memo["items", coll] = get_path(loaded.profile, coll) or []
+            item = items[idx]
+            subject = str(getattr(item, SUBJECT_FIELD[".".join(coll)]))
         # Evidence rows of each atom are written once per profile and shared by every finding that reads it.
         rows = []
         for key, atom, own in plan.atoms:
@@ -314,7 +318,9 @@ class Explainer:
             return
         if ref.scope == "item":
             coll = ref.collection
-            items = get_path(profile, coll) or []
+            items = memo.get(("items", coll))
+            if items is None:
+                items = memo["items", coll] = get_path(profile, coll) or []
             # The items' names, read once per profile for every row about them.
             names = memo.get(coll)
             if names is None:
@@ -332,6 +338,8 @@ class Explainer:
                     value = compute(d, profile, item, as_of)
                     if isinstance(value, float):
                         value = round(value, 4)
+                elif len(field) == 1:
+                    value = getattr(item, field[0], None)
                 else:
                     value = get_path(item, field)
                 if not (value is None or type(value) in _PLAIN):
