@@ -83,7 +83,9 @@ class Advice:
                 groups.setdefault(rule.part_of if rule is not None and rule.part_of else f.rule, []).append(f)
         made = [self._problem(key, group) for key, group in groups.items()]
         made.sort(key=lambda p: (-p.points, min(f.guide_order for f in p.findings), p.id))
-        return tuple(_ranked(p, i) for i, p in enumerate(made, 1))
+        for rank, problem in enumerate(made, 1):  # made here and seen by nobody yet: ranked in place
+            object.__setattr__(problem, "rank", rank)
+        return tuple(made)
 
     def _problem(self, key: str, group: list[Finding]) -> Problem:
         if len(group) == 1:
@@ -123,7 +125,7 @@ class Advice:
         return Problem(
             rank=0, id=key, title=title, kind=kind, severity=worst.severity,
             guide_refs=tuple(dict.fromkeys(worst.guide_refs if len(group) == 1 else (ref for f in group for ref in f.guide_refs))),
-            message=message, advice=advice, why="; ".join(reasons),
+            message=message, advice=advice, why=_sentence("; ".join(reasons)),
             findings=tuple(group), evidence=_union(f.evidence for f in group),
             owner=", ".join(owners) if owners else None, points=points,
             beyond_refs=tuple(dict.fromkeys(ref for f in group for ref in f.beyond_refs)) if worst.beyond_refs or len(group) > 1 else (),
@@ -169,8 +171,5 @@ def _union(rows: Any) -> tuple[Evidence, ...]:
     return tuple(seen.values())
 
 
-def _ranked(problem: Problem, rank: int) -> Problem:
-    why = problem.why[:1].upper() + problem.why[1:]
-    ranked = object.__new__(Problem)  # a copy with two fields changed, without checking every field again
-    ranked.__dict__.update(problem.__dict__, rank=rank, why=f"{why}.")
-    return ranked
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
