@@ -492,7 +492,8 @@ def _problem_json(p: Any, rows: dict[int, str]) -> str:
     """json.dumps(p.to_dict()) of a report.problems.Problem, its evidence rows shared with the findings'."""
     findings = ", ".join(f"{{\"rule\": {_string(f.rule)}, \"subject\": {'null' if f.subject is None else _string(f.subject)}}}"
                          for f in p.findings)
-    evidence = ", ".join(_row(e, rows) for e in p.evidence)
+    get = rows.get
+    evidence = ", ".join([get(id(e)) or _row(e, rows) for e in p.evidence])
     refs = _cached(_REFS, p.guide_refs, _encode) if type(p.guide_refs) is tuple else _encode(list(p.guide_refs))
     owner = "null" if p.owner is None else _string(p.owner)
     beyond = f", \"beyond_guide\": {_encode(list(p.beyond_refs))}" if p.beyond_refs else ""
@@ -505,12 +506,8 @@ def _problem_json(p: Any, rows: dict[int, str]) -> str:
 
 def _finding_json(f: Finding, rows: dict[int, str]) -> str:
     opening = _cached(_OPENINGS, (f.rule, f.kind, f.severity, f.title), _opening)
-    evidence = []
-    for e in f.evidence:
-        text = rows.get(id(e))
-        if text is None:
-            text = rows[id(e)] = _evidence_json(e)
-        evidence.append(text)
+    get = rows.get
+    evidence = [get(id(e)) or _row(e, rows) for e in f.evidence]
     subject = "null" if f.subject is None else _string(f.subject)
     note = f", \"note\": {_string(f.note)}" if f.note else ""
     if f.beyond_refs:
