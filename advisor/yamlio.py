@@ -279,11 +279,16 @@ _LINE = re.compile(r"( *)(- +(?=[^ ]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}):(?: +|
 _SINGLE = re.compile(r"'((?:[^']|'')*)'(?: *| +#.*)$")
 _DOUBLE = re.compile(r'"([^"\\]*)"(?: *| +#.*)$')
 _EMPTY_FLOW = re.compile(r"(?:\[\]|\{\})(?: *| +#.*)$")
+#: A flow list on one line, such as `[rural, crime_prevention]`, and a plain scalar it may hold (no colon, bracket
+#: or comment; not starting with an indicator or a quote).
+_FLOW_LIST = re.compile(r"\[([^\[\]{}#]*)\](?: *| +#.*)$")
+_FLOW_ITEM = re.compile(r"(?:[^ \-?:,\[\]{}#&*!|>'\"%@`]|-(?=[^ ]))[^:]*")
 #: Characters a value cannot start with and still be a plain scalar the block road reads as it stands.
 _NOT_PLAIN_START = frozenset(",[]{}#&*!|>'\"%@`-?: ")
 
-#: A row of the block road: (line, column, width of its sequence dash or 0, mapping key or None, rest of the line).
-_Row = tuple[int, int, int, "str | None", str]
+#: A row of the block road: (line, column, width of its sequence dash or 0, mapping key or None, rest of the line,
+#: length of the line).
+_Row = tuple[int, int, int, "str | None", str, int]
 
 
 def _block_document(text: str, source: str) -> YamlDocument | None:
@@ -307,7 +312,7 @@ def _block_document(text: str, source: str) -> YamlDocument | None:
                 return None  # a directive, a document end or a second document: the parser reads them
             started = True
             continue
-        rows.append((number, len(indent), len(dash) if dash else 0, key, rest))
+        rows.append((number, len(indent), len(dash) if dash else 0, key, rest, len(line)))
     if not rows:
         return None
     first = rows[0]
@@ -332,7 +337,7 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
     n = len(rows)
     resolvers = _RESOLVERS
     while pos < n:
-        number, col, dash, key, rest = rows[pos]
+        number, col, dash, key, rest, length = rows[pos]
         if col != indent:
             if col < indent:
                 break
@@ -346,6 +351,9 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
             # A plain scalar as it stands (the common case), else one to trim or quoted, [] or {}.
             if rest[0] not in _NOT_PLAIN_START and " #" not in rest and ": " not in rest and rest[-1] not in " :":
                 out[key] = rest if rest[0] not in resolvers else _plain(rest)
+                continue
+            if rest[0] == "[" and rest[1:2] != "]":
+                out[key] = _flow_list(rest, number, length - len(rest), here, marks)
                 continue
             if rest[0] != "#":
                 out[key] = _block_scalar(rest)
@@ -370,7 +378,7 @@ def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
     items: list[Any] = []
     n = len(rows)
     while pos < n:
-        number, col, dash, key, rest = rows[pos]
+        number, col, dash, key, rest, length = rows[pos]
         if col != indent:
             if col < indent:
                 break
@@ -381,7 +389,7 @@ def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
         here = path + (len(items),)
         marks[here] = (number, start + 1)
         if key is not None:
-            rows[pos] = (number, start, 0, key, rest)
+            rows[pos] = (number, start, 0, key, rest, length)
             item, pos = _block_map(rows, pos, start, here, marks, level + 1)
         elif not rest or rest[0] == "#":
             raise _GiveUp  # the item is on the lines below
@@ -393,6 +401,23 @@ def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
             pos += 1
         items.append(item)
     return items, pos
+
+
+def _flow_list(text: str, number: int, col: int, path: Path, marks: dict[Path, tuple[int, int]]) -> list[Any]:
+    """A flow list of plain scalars written on one line from column `col`, such as `[rural, crime_prevention]`."""
+    m = _FLOW_LIST.match(text)
+    if m is None:
+        raise _GiveUp
+    items: list[Any] = []
+    at = col + 1  # the column just after '['
+    for piece in m.group(1).split(","):
+        item = piece.strip(" ")
+        if not item or _FLOW_ITEM.fullmatch(item) is None:
+            raise _GiveUp  # an empty item ([a, , b] or a trailing comma), or one the parser reads otherwise
+        marks[path + (len(items),)] = (number, at + len(piece) - len(piece.lstrip(" ")) + 1)
+        items.append(_plain(item))
+        at += len(piece) + 1
+    return items
 
 
 def _block_scalar(text: str) -> Any:

@@ -79,6 +79,8 @@ def test_the_block_road_gives_what_the_parser_gives(monkeypatch):
      {"name": "it's", "n": "x: y", "x": [], "y": {}, "z": None, "w": None}),
     ("a: yes\nb: 1.5\nc: 2026-02-01\nd: 007a\ne: -3\nf: a #b\ng: a#b\n",
      {"a": True, "b": 1.5, "c": datetime.date(2026, 2, 1), "d": "007a", "e": -3, "f": "a", "g": "a#b"}),
+    ("focus: [rural,  crime_prevention ]  # c\nx:\n  y: [members' levies, -1, yes]\n",
+     {"focus": ["rural", "crime_prevention"], "x": {"y": ["members' levies", -1, True]}}),
 ])
 def test_the_block_road_reads_these(text, data, monkeypatch):
     got = yamlio._block_document(text, "x")
@@ -88,7 +90,10 @@ def test_the_block_road_reads_these(text, data, monkeypatch):
 
 @pytest.mark.parametrize("text", [
     "a: b\n  c\n",  # a plain scalar over two lines
-    "a: [x, y]\n",  # a flow list
+    "a: [x, , y]\n",  # a flow list with an empty item
+    "a: [x, y\n",  # a flow list not closed on its line
+    "a: [x: 1]\n",  # a flow list holding a mapping
+    "a: ['x, y']\n",  # a flow list holding a quoted scalar
     "a: >-\n  text\n",  # a block scalar
     "a: &x 1\nb: *x\n",  # an anchor and an alias
     "a: !!str 1\n",  # a tag
