@@ -21,6 +21,11 @@ from ..words import UNITS, first_sentence, in_words, path_text, possessive, valu
 from .findings import Evidence, Finding, Hit, Place, make_evidence, make_finding, make_place
 
 def _json_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or value is None or kind is int or kind is bool or kind is float:
+        return value
+    if kind is list and all(type(v) is str for v in value):
+        return value[:]  # a copy, as below: the evidence does not share the profile's list
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
