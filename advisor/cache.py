@@ -34,7 +34,6 @@ import contextlib
 import gc
 import hashlib
 import hmac
-import logging
 import os
 import pickle
 import secrets
@@ -57,8 +56,6 @@ MAX_ENTRY_BYTES = 64 * 1024 * 1024
 MAX_HASHED_BYTES = 16 * 1024 * 1024
 #: Entries older than this (not used since) are deleted when a new one is written.
 MAX_AGE_SECONDS = 86400
-
-log = logging.getLogger("advisor")
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -158,7 +155,9 @@ _noted: set[str] = set()
 def _note(message: str) -> None:
     if message not in _noted:  # once per process: a load and a store may meet the same problem
         _noted.add(message)
-        log.info("%s", message)
+        import logging  # only when there is something to say: a start that uses the cache does not import it
+
+        logging.getLogger("advisor").info("%s", message)
 
 
 def _open_folder(create: bool) -> tuple[int, Path] | None:

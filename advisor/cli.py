@@ -13,7 +13,6 @@ gc.disable()
 import contextlib
 import datetime
 import json
-import logging
 import os
 import signal
 import sys
@@ -83,15 +82,16 @@ def _use_color(stream: Any, when: str = "auto") -> bool:
     return _isatty(stream)
 
 
-class _Notes(logging.Handler):
-    """The library's notes (the "advisor" logger: why the rules cache was not used, ...) as `note: ...` lines."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        click.echo(printable(f"note: {record.getMessage()}"), err=True)
-
-
 def _notes_on_stderr() -> None:
     """Show the library's notes on stderr until the command ends (--verbose)."""
+    import logging  # only for --verbose
+
+    class _Notes(logging.Handler):
+        """The library's notes (the "advisor" logger: why the rules cache was not used, ...) as `note: ...` lines."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            click.echo(printable(f"note: {record.getMessage()}"), err=True)
+
     logger, handler = logging.getLogger("advisor"), _Notes(logging.INFO)
     level = logger.level
     logger.addHandler(handler)

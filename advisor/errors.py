@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -108,6 +107,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     shortened = [c for c in candidates if _abbreviates(word, c)]
     if shortened:  # `risk.lack-of-comms` is short for `risk.lack-of-communication`, not a typo of `...-of-trust`
         return f"; did you mean '{min(shortened, key=len)}'?"
+    import difflib  # only for a mistake
+
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 

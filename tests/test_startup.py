@@ -1,0 +1,49 @@
+"""Start-up: `import advisor` and `advisor evaluate one.yaml` import only what they use (issue 16).
+
+Each check runs in a fresh interpreter, since this test process has imported everything already. A module
+listed here, imported again at the top of a module on the way, fails the test: import it where it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import AS_OF, EXAMPLES, ROOT
+
+#: What evaluating one profile as text with the python engine never needs: the document writers (jinja2), the
+#: forms and their workbooks (openpyxl), durable-rules, the worker pool (multiprocessing), the rule parser with its
+#: pydantic records (the rules come from the cache), and logging (nothing to say).
+NOT_AT_START = ("jinja2", "openpyxl", "durable", "multiprocessing", "concurrent.futures", "advisor.forms.questionnaire",
+                "advisor.language.parser", "advisor.language.records", "advisor.report.document", "logging")
+
+
+def _modules(code: str) -> set[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code + "\nimport json, sys; print(json.dumps(sorted(sys.modules)), "
+                          "file=sys.stderr)"], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return set(json.loads(out.stderr.strip().splitlines()[-1]))
+
+
+def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if any(m == name or m.startswith(name + ".") for m in modules)]
+
+
+def test_import_advisor_imports_only_its_errors() -> None:
+    modules = _modules("import advisor")
+    assert sorted(m for m in modules if m.startswith("advisor")) == ["advisor", "advisor.errors"]
+    assert _loaded(modules, ("pydantic.main", "yaml", *NOT_AT_START)) == []
+
+
+def test_evaluating_one_profile_as_text_imports_only_what_it_uses() -> None:
+    example = EXAMPLES / "khayelitsha-safer-schools.yaml"
+    code = (f"import sys, runpy\nsys.argv = ['advisor', 'evaluate', {str(example)!r}, '--as-of', {AS_OF!r}, '--engine', "
+            "'python']\ntry:\n    runpy.run_module('advisor', run_name='__main__')\nexcept SystemExit as exc:\n"
+            "    assert exc.code in (0, 1), exc.code")
+    _modules("import advisor.rulebook; advisor.rulebook.load_rules()")  # the cache entry, as any run leaves it
+    modules = _modules(code)
+    assert "advisor.report.text" in modules and "advisor.engine.python" in modules  # it did evaluate
+    assert _loaded(modules, NOT_AT_START) == []
