@@ -81,7 +81,9 @@ def commands(good: Path, bad: Path) -> list[list[str]]:
 
 def run(root: Path, args: list[str]) -> tuple[int, bytes, bytes]:
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0", "COLUMNS": "100"}
-    proc = subprocess.run([sys.executable, "-m", "advisor", *args], capture_output=True, env=env, cwd=str(ROOT))
+    # -P: the working folder (this checkout, which the relative paths of the inputs name) is not put on sys.path,
+    # so PYTHONPATH decides which checkout runs; without it both sides ran this one.
+    proc = subprocess.run([sys.executable, "-P", "-m", "advisor", *args], capture_output=True, env=env, cwd=str(ROOT))
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -91,6 +93,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000, help="generated profiles (default 1,000)")
     args = parser.parse_args()
     before = Path(args.before).resolve()
+    for root in (before, ROOT):  # each side must run its own checkout's code, or the check cannot fail
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        where = subprocess.run([sys.executable, "-P", "-c", "import advisor; print(advisor.__file__)"], env=env,
+                               cwd=str(ROOT), capture_output=True, text=True, check=True).stdout.strip()
+        if not Path(where).resolve().is_relative_to(root):
+            raise SystemExit(f"{root} runs advisor from {where}, not its own code")
+        print(f"{root}: advisor from {where}")
     differences = 0
     with tempfile.TemporaryDirectory(prefix="advisor-identical-") as tmp:
         good, bad = write_inputs(Path(tmp), args.count)
