@@ -25,7 +25,10 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   quantifiers ``{"$iany"|"$iall": {list_field: cond}}`` with ``"$i.<field>"`` as item fields
   (operators wrap them as elsewhere: ``{"$gt": {"$i.x": 1}}``). TRUE (``And()``) is dropped from
   an And, FALSE (``Or()``) from an Or; a rule that is FALSE is left out, a rule that is TRUE is
-  the discriminator and heads alone.
+  the discriminator and heads alone. durable follows an And's tests in order and stops at the
+  first that fails: outside quantifiers they are written equality tests first and quantifiers
+  last (durable parses the list's items again for each quantifier it evaluates), each kind
+  sorted by text so that rules with the same tests share nodes.
 * durable-rules evaluates an Or inside a quantifier wrongly: a later item property tested
   overwrites an earlier match. Among ``$nex`` tests it stops at the first success, so there
   every Or branch starts with a ``$nex`` on a property no item has (``"$i.Q<n>"``); TRUE inside
@@ -50,7 +53,8 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   ``sid`` fill. A fact sent to a ruleset holds only the keys that ruleset's rules read (each
   property costs durable time at every node it visits); each key is encoded once per run. Each
   fact has an ``id`` of ours, so durable need not hash its text for one, and is retracted by
-  its sid and id alone.
+  its sid and id alone. The facts are written by a function generated per stage and fact type
+  (durable_form.encoder), and encoded values are kept by value (durable_form._PIECES).
 * Actions: the stock Host runs each action through Closure/Promise objects and writes the
   session state back after it, about 30 us per fired rule. This backend uses a Host (without
   its timer threads) only to hold its rulesets and drives the engine's action queue itself:
