@@ -25,7 +25,10 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   quantifiers ``{"$iany"|"$iall": {list_field: cond}}`` with ``"$i.<field>"`` as item fields
   (operators wrap them as elsewhere: ``{"$gt": {"$i.x": 1}}``). TRUE (``And()``) is dropped from
   an And, FALSE (``Or()``) from an Or; a rule that is FALSE is left out, a rule that is TRUE is
-  the discriminator and heads alone.
+  the discriminator and heads alone. durable follows an And's tests in order and stops at the
+  first that fails: outside quantifiers they are written equality tests first and quantifiers
+  last (durable parses the list's items again for each quantifier it evaluates), each kind
+  sorted by text so that rules with the same tests share nodes.
 * durable-rules evaluates an Or inside a quantifier wrongly: a later item property tested
   overwrites an earlier match. Among ``$nex`` tests it stops at the first success, so there
   every Or branch starts with a ``$nex`` on a property no item has (``"$i.Q<n>"``); TRUE inside
@@ -50,7 +53,8 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   ``sid`` fill. A fact sent to a ruleset holds only the keys that ruleset's rules read (each
   property costs durable time at every node it visits); each key is encoded once per run. Each
   fact has an ``id`` of ours, so durable need not hash its text for one, and is retracted by
-  its sid and id alone.
+  its sid and id alone. The facts are written by a function generated per stage and fact type
+  (durable_form.encoder), and encoded values are kept by value (durable_form._PIECES).
 * Actions: the stock Host runs each action through Closure/Promise objects and writes the
   session state back after it, about 30 us per fired rule. This backend uses a Host (without
   its timer threads) only to hold its rulesets and drives the engine's action queue itself:
@@ -74,7 +78,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import operator
 import re
 import uuid
 import weakref
@@ -84,7 +87,7 @@ from typing import Any
 import durable.engine as _durable
 
 from ..errors import EngineError
-from .durable_form import ChunkPlan, StagePlan, _encode, plan
+from .durable_form import ChunkPlan, StagePlan, encoder, plan
 from .ir import Facts, Stage
 
 _engine = _durable.durable_rules_engine  # the C extension durable.engine drives
@@ -285,27 +288,23 @@ class _Chunk:
         self.backend._new_session()
 
 
-def _picker(picks: tuple[int, ...]) -> Any:
-    """A function from a fact's encoded fields to the tuple of those a ruleset reads."""
-    if len(picks) > 1:
-        return operator.itemgetter(*picks)
-    if picks:
-        (only,) = picks
-        return lambda encoded: (encoded[only],)
-    return lambda encoded: ()
-
-
 class _StagePlan:
     """The rulesets of one stage and how to write its facts: each field is encoded once per run, and each ruleset
     is sent the fields its rules read."""
 
     def __init__(self, backend: DurableBackend, plan: StagePlan):
-        self.fields = plan.fields
-        self.heads = plan.heads
         self.chunks = [_Chunk(backend, chunk) for chunk in plan.chunks]
-        #: per ruleset, (scope, its fact head, picker of the fields it reads) for each fact type it matches
-        self.sends = [(chunk, [(scope, plan.heads[scope], _picker(plan_chunk.picks[scope])) for scope in chunk.scopes])
-                      for chunk, plan_chunk in zip(self.chunks, plan.chunks)]
+        picks: dict[str | None, list[tuple[int, ...]]] = {scope: [] for scope in plan.fields}
+        #: per ruleset, (scope, its fact head, which of the scope encoder's bodies) for each fact type it matches
+        self.sends = []
+        for chunk, chunk_plan in zip(self.chunks, plan.chunks):
+            sends = []
+            for scope in chunk.scopes:
+                sends.append((scope, plan.heads[scope], len(picks[scope])))
+                picks[scope].append(chunk_plan.picks[scope])
+            self.sends.append((chunk, sends))
+        self.profile = encoder(plan.fields[None], picks[None]) if None in plan.fields else None
+        self.items = [(scope, encoder(plan.fields[scope], picks[scope])) for scope in plan.fields if scope is not None]
 
     def run(self, facts: Facts, sid: str) -> set[tuple[str, int | None]]:
         fired: set[tuple[str, int | None]] = set()
@@ -314,19 +313,20 @@ class _StagePlan:
         # Each fact has an id of ours, unique in the run (0 the profile, 1.. the items): durable then need not hash
         # the fact's text for one, and a fact is retracted by its sid and id alone.
         start = '{"sid":"' + sid + '","id":'
-        encoded: dict[str | None, list[tuple[str, list[str], Any]]] = {}
+        bodies: dict[str | None, list[tuple[str, list[str], Any]]] = {}
+        if self.profile is not None:
+            bodies[None] = [("0", self.profile(facts.profile), None)]
         n = 0
-        for scope, fields in self.fields.items():
-            if scope is None:
-                encoded[None] = [("0", _encode(facts.profile, fields), None)]
-            else:
-                out = encoded[scope] = []
-                for item in facts.items.get(scope, ()):
+        if self.items:
+            items = facts.items
+            for scope, encode in self.items:
+                out = bodies[scope] = []
+                for item in items.get(scope, ()):
                     n += 1
-                    out.append((str(n), _encode(item, fields), item["idx"]))
+                    out.append((str(n), encode(item), item["idx"]))
         for chunk, sends in self.sends:
-            texts = [(start + ident + head + "".join(pick(fields)) + "}", idx, start + ident + "}")
-                     for scope, head, pick in sends for ident, fields, idx in encoded[scope]]
+            texts = [(start + ident + head + body[k] + "}", idx, start + ident + "}")
+                     for scope, head, k in sends for ident, body, idx in bodies[scope]]
             if texts:  # else no fact of a type this ruleset matches: nothing can fire
                 chunk.run(texts, fired)
         return fired

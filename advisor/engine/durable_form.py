@@ -14,7 +14,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -429,26 +429,34 @@ def _list(value: Any, sub: tuple) -> str:
     return "[" + ",".join(items) + "]"
 
 
-def _encode(fact: dict, fields: tuple[Field, ...]) -> list[str]:
-    """Each field of the fact as durable JSON text (',"name":value'), "" where the fact lacks it: the pieces a
-    stage's rulesets pick their facts from (see ChunkPlan.picks)."""
-    out = []
-    append = out.append
-    get = fact.get
-    pieces = _PIECES
-    for key, prefix, sub in fields:
-        value = get(key, _ABSENT)
-        if value is _ABSENT:
-            append("")
-        elif sub is not None:
-            append(prefix + _list(value, sub))
-        else:
-            try:
-                piece = pieces.get((prefix, value.__class__, value))
-            except TypeError:
-                piece = None
-            append(piece if piece is not None else _piece(prefix, value))
-    return out
+def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> Callable[[dict], list[str]]:
+    """A function from a fact to the bodies of the facts sent to several rulesets: for each of picks (indices into
+    fields), the fields picked, each as durable JSON text (',"name":value'), joined.
+
+    Generated Python, as the python engine's stage functions are (a loop over the fields cost twice as much):
+    it reads each field once, takes its text from _PIECES when the value was written before, and embeds the
+    keys and property names only as repr()'d literals."""
+    lines = ["def encode(fact):", "    get = fact.get"]
+    names: dict[str, Any] = {"_A": _ABSENT, "_P": _PIECES, "_piece": _piece, "_list": _list}
+    for i, (key, prefix, sub) in enumerate(fields):
+        lines.append(f"    v = get({key!r}, _A)")
+        if sub is not None:
+            names[f"_S{i}"] = sub
+            lines.append(f"    e{i} = '' if v is _A else {prefix!r} + _list(v, _S{i})")
+            continue
+        lines += [
+            "    if v is _A:",
+            f"        e{i} = ''",
+            "    else:",
+            "        try:",
+            f"            e{i} = _P.get(({prefix!r}, v.__class__, v)) or _piece({prefix!r}, v)",
+            "        except TypeError:  # an unhashable value",
+            f"            e{i} = _piece({prefix!r}, v)",
+        ]
+    bodies = ["''.join((" + "".join(f"e{i}, " for i in pick) + "))" for pick in picks]
+    lines.append("    return [" + ", ".join(bodies) + "]")
+    exec(compile("\n".join(lines) + "\n", "<durable facts encoder>", "exec"), names)  # noqa: S102 (literals only)
+    return names["encode"]
 
 
 def _chunks(stages: Sequence[Stage]) -> list[list[tuple[EngineRule, ...]]]:
@@ -532,7 +540,7 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
     kept_chunks = []
     for chunk in chunks:
         kept = []
-        chunk_reads: dict[str | None, set[str]] = {}
+        chunk_reads: dict[str | None, tuple[set[str], dict[str, set[str]]]] = {}
         for rule in chunk:
             cond = simplify(rule.condition)
             if is_false(cond):
@@ -540,14 +548,10 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
             kept.append((rule, cond))
             if rule.scope not in codes:
                 codes[rule.scope] = len(codes)
-            top, lists = reads.setdefault(rule.scope, (set(), {}))
-            own: set[str] = set()
-            _reads(cond, own, lists)
-            top |= own
-            chunk_reads.setdefault(rule.scope, set()).update(own)
+            _reads(cond, *reads.setdefault(rule.scope, (set(), {})))
+            _reads(cond, *chunk_reads.setdefault(rule.scope, (set(), {})))
         if kept:
             kept_chunks.append((kept, chunk_reads))
-    fields: dict[str | None, tuple[Field, ...]] = {}
     for scope, (top, lists) in reads.items():
         found = _fields(names, top, lists)
         widest = max([len(found)] + [len(sub) for _, _, sub in found if sub is not None])
@@ -555,11 +559,26 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
             what = "the profile" if scope is None else f"a {scope} item"
             raise DurableLimit(f"durable-rules backend: stage {index} reads {widest} keys of {what} or its items; "
                                f"at most {MAX_FIELDS}")
-        fields[scope] = found
+    # Each ruleset is sent the keys its own rules read, and in a quantified list the item keys its own rules
+    # read (durable parses every item again for each quantifier it evaluates); the stage's fields are these,
+    # each written once per run.
+    fields: dict[str | None, list[Field]] = {scope: [] for scope in reads}
+    positions: dict[str | None, dict[Field, int]] = {scope: {} for scope in reads}
+    plans = []
+    for n, (kept, chunk_reads) in enumerate(kept_chunks):
+        picks = {}
+        for scope, (top, lists) in chunk_reads.items():
+            picked = []
+            for field in _fields(names, top, lists):
+                if field not in positions[scope]:
+                    positions[scope][field] = len(fields[scope])
+                    fields[scope].append(field)
+                picked.append(positions[scope][field])
+            picks[scope] = tuple(picked)
+        plans.append((kept, picks, n))
     heads = {scope: ',"T":' + str(codes[scope]) for scope in fields}
-    return StagePlan(fields, heads, tuple(_chunk(names, codes, f"stage {index} chunk {n}", kept, {
-        scope: tuple(i for i, (key, _, _) in enumerate(fields[scope]) if key in keys) for scope, keys in chunk_reads.items()
-    }) for n, (kept, chunk_reads) in enumerate(kept_chunks)))
+    return StagePlan({scope: tuple(found) for scope, found in fields.items()}, heads,
+                     tuple(_chunk(names, codes, f"stage {index} chunk {n}", kept, picks) for kept, picks, n in plans))
 
 
 def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[tuple[EngineRule, Node]],
