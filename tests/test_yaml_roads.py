@@ -110,3 +110,13 @@ def test_the_block_road_reads_these(text, data, monkeypatch):
 ])
 def test_the_block_road_leaves_everything_else_to_the_parser(text):
     assert yamlio._block_document(text, "x") is None
+
+
+def test_the_ascii_shortcut_leaves_the_same_characters_to_the_parser_as_the_full_class():
+    """_outside_block checks an ASCII text with a small class (the full one is compiled only for other texts):
+    both must send the same texts to the parser."""
+    full = yamlio._not_block()
+    codes = list(range(0x300)) + [0x85, 0x2028, 0x2029, 0xD7FF, 0xE000, 0xFEFF, 0xFFFE, 0xFFFF, 0x1F600]
+    for code in codes:
+        for text in (chr(code), f"name: a{chr(code)}b\n", f"x\n{chr(code)}"):
+            assert yamlio._outside_block(text) == (full.search(text) is not None), (hex(code), text)
