@@ -58,7 +58,8 @@ class Evaluator:
         self.compiled = compiled = rulebook.compiled
         self.backend = backend
         knowledge = rulebook.knowledge
-        self.builder = FactsBuilder(compiled)
+        # a copy: a rulebook shared by several Advisors is never written to
+        self.builder = FactsBuilder(compiled, dict(rulebook.facts_code or {}))
         self.rules_version = rulebook.version
         self.derived = {d.name: d for d in compiled.ruleset.derived}
         self.computed = [d for d in compiled.ruleset.derived if d.compute and d.for_each is None]

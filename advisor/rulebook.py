@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from . import __version__, cache
 from .engine import durable_form
+from .engine.facts import facts_code
 from .engine.python import stage_code
 from .errors import RuleError, UsageError
 from .knowledge import KnowledgeBase, adopt, knowledge_file, load_knowledge
@@ -44,6 +45,8 @@ class Rulebook:
     #: the python engine's stage functions, compiled (engine.python.stage_code) and cached with the rules: compiling
     #: them costs more than the rest of the python engine's start
     python_code: tuple[bytes, ...] | None = None
+    #: the facts builder's generated functions, compiled (engine.facts.facts_code) and cached with the rules
+    facts_code: dict[str, bytes] | None = None
 
     @property
     def ruleset(self) -> RuleSet:
@@ -117,7 +120,8 @@ def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     version = f"{__version__}+{len(ruleset.rules)}{'+custom' if custom else ''}"
     compiled = compile_rules(ruleset)
     plan = check_engine_limits(compiled)
-    return Rulebook(knowledge, compiled, version, plan, tuple(stage_code(stage) for stage in compiled.stages))
+    return Rulebook(knowledge, compiled, version, plan, tuple(stage_code(stage) for stage in compiled.stages),
+                    facts_code(compiled))
 
 
 def check_engine_limits(compiled: Compiled) -> Any:

@@ -109,6 +109,32 @@ def test_the_python_engine_runs_the_stages_compiled_with_the_rules(cache_dir, mo
         python.PythonBackend(rulebook.compiled.stages, rulebook.python_code[:-1])
 
 
+def test_the_facts_builder_runs_the_functions_compiled_with_the_rules(cache_dir, monkeypatch) -> None:
+    """The facts builder's generated functions come back from the cache too: a builder made from a cached
+    rulebook compiles nothing, and builds the same facts as one that compiled its own."""
+    import builtins
+
+    from advisor.engine import facts
+
+    advisor.load_rules()  # writes the entry
+    rulebook = advisor.load_rules()
+    assert rulebook.facts_code  # one entry per generated function
+
+    def no_compiling(*_args, **_kwargs):
+        raise AssertionError("compiled the facts builder's functions again")
+
+    monkeypatch.setattr(builtins, "compile", no_compiling)
+    cached = facts.FactsBuilder(rulebook.compiled, dict(rulebook.facts_code))
+    monkeypatch.undo()
+    fresh = facts.FactsBuilder(rulebook.compiled)
+    profile = advisor.Advisor(rulebook, engine="python").load(
+        {"name": "X", "stage": "active", "partners": [{"name": "A", "sector": "government"}, {"name": "B"}]}).profile
+    day = advisor.as_of_date("2026-11-25")
+    a, b = cached.base(profile, day).stage({}), fresh.base(profile, day).stage({})
+    assert a.profile and a.rows  # the profile fact and the partners' item facts
+    assert (a.profile, a.items) == (b.profile, b.items)
+
+
 def test_an_edit_of_advisors_own_module_that_keeps_size_and_mtime_changes_the_key(tmp_path, monkeypatch) -> None:
     """advisor's own modules enter the key by their status, not their bytes: an edit that keeps a module's size and
     modification time (as tar, rsync -t and cp -p restore them) still changes its change time, and so the key."""
