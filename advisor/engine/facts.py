@@ -11,6 +11,7 @@ import marshal
 import math
 import sys
 from datetime import date
+from functools import lru_cache
 from typing import Any, Callable
 
 from . import ir
@@ -47,22 +48,12 @@ def number(value: float | int) -> float | int:
     return int(value) if value.is_integer() else value
 
 
+@lru_cache(maxsize=8192)  # values and names repeat across a profile's items and across profiles
 def said_alike(text: str) -> str:
     """Words people write alike compared as one: case, spacing, hyphens and a plural 's' do not count
     ("Community Trust", "community-trust" and "community trusts" are the same value)."""
-    said = _SAID.get(text)
-    if said is None:
-        words = text.casefold().replace("-", " ").replace("_", " ").split()
-        said = " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
-        if len(_SAID) >= _SAID_LIMIT:
-            _SAID.clear()
-        _SAID[text] = said
-    return said
-
-
-#: said_alike's answers (values and names repeat across a profile's items and across profiles); emptied when full.
-_SAID: dict[str, str] = {}
-_SAID_LIMIT = 8192
+    words = text.casefold().replace("-", " ").replace("_", " ").split()
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
 
 
 def _said(values: Any) -> set:

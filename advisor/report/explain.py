@@ -89,35 +89,26 @@ _first_sentence = lru_cache(maxsize=1024)(first_sentence)
 
 #: How a template's reference is read (Explainer._compile)
 _DERIVED, _ITEM, _ITEM_COMPUTED, _PROFILE, _MONEY = range(5)
-#: in_words of a text value: the same words recur in every profile (bounded)
-_WORDS_OF: dict[str, str] = {}
-
-
-def _words(text: str) -> str:
-    words = _WORDS_OF.get(text)
-    if words is None:
-        if len(_WORDS_OF) >= 4096:
-            _WORDS_OF.clear()
-        words = _WORDS_OF[text] = in_words(text)
-    return words
-
-
-#: Values written as they are (everything else goes through _json_value)
-_PLAIN = frozenset({str, int, bool, float})
+#: in_words of a text value: the same words recur in every profile
+_words = lru_cache(maxsize=4096)(in_words)
 _NO_MARKS: dict = {}
 
-#: Place.text by (field, collection, index, derived): the same paths recur in every profile.
-_PLACE_TEXT: dict[tuple, str] = {}
+
+@lru_cache(maxsize=4096)
+def _key_text(field: tuple, collection: tuple | None, index: int | None, derived: bool) -> str:
+    """Place.text of a place without its item's name: the same paths recur in every profile."""
+    return Place(field, collection, index, None, derived).text
+
+
+@lru_cache(maxsize=8192)
+def _item_path(collection: tuple, field: tuple, index: int) -> tuple[tuple, str]:
+    """The full path of a field of an item, and its text: the same in every profile."""
+    full = collection + (index,) + field
+    return full, path_text(full)
 
 
 def _place_text(place: Place) -> str:
-    key = (place.field, place.collection, place.index, place.derived)
-    text = _PLACE_TEXT.get(key)
-    if text is None:
-        if len(_PLACE_TEXT) >= 4096:
-            _PLACE_TEXT.clear()
-        text = _PLACE_TEXT[key] = place.text
-    return text
+    return _key_text(place.field, place.collection, place.index, place.derived)
 
 
 #: Items of a collection shown one by one in a finding's evidence before a summary row.
@@ -140,8 +131,6 @@ class Explainer:
         self._atom_ids: dict[_Atom, int] = {}
         #: a profile field's place, its text and its kind, by path
         self._fixed: dict[tuple, tuple[Place, str, str]] = {}
-        #: the full path of a field of an item and its text, by (collection, field, index): the same in every profile
-        self._item_paths: dict[tuple, tuple[tuple, str]] = {}
         #: each message and advice template, compiled on first use (render), by id (the template is kept with it)
         self._templates: dict[int, tuple[Template, tuple]] = {}
 
@@ -327,16 +316,15 @@ class Explainer:
             if items is None:
                 items = memo["items", coll] = get_path(profile, coll) or []
             # The items' names, read once per profile for every row about them.
-            names = memo.get(coll)
+            names = memo.get(("names", coll))
             if names is None:
                 name_of = SUBJECT_FIELD[".".join(coll)]
-                names = memo[coll] = [str(getattr(item, name_of)) for item in items]
+                names = memo["names", coll] = [str(getattr(item, name_of)) for item in items]
             d = self.derived.get(ref.path[0])
             computed = d is not None and d.for_each == coll
             field = (ref.path[0],) if computed else ref.path
             note = d.description if computed else None
             shown = [idx] if idx is not None else range(min(len(items), 0 if (atom.per_item and atom.via_derived) else EVIDENCE_ITEMS))
-            paths = self._item_paths
             for i in shown:
                 item = items[i]
                 if computed:
@@ -347,31 +335,14 @@ class Explainer:
                     value = getattr(item, field[0], None)
                 else:
                     value = get_path(item, field)
-                if not (value is None or type(value) in _PLAIN):
-                    value = _json_value(value)
-                key = (coll, field, i)
-                known = paths.get(key)
-                if known is None:
-                    if len(paths) >= 8192:
-                        paths.clear()
-                    full = coll + (i,) + field
-                    known = paths[key] = (full, path_text(full))
-                mark = marks.get(known[0])
-                yield make_evidence(known[1], value, mark[0] if mark else None, note,
-                                    make_place(field, coll, i, names[i], False))
+                value = _json_value(value)
+                full, text = _item_path(coll, field, i)
+                mark = marks.get(full)
+                yield make_evidence(text, value, mark[0] if mark else None, note, make_place(field, coll, i, names[i], False))
             if idx is None and len(items) > len(shown):
                 rest = len(items) - len(shown)
                 note = f"and {rest:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
                 place = Place(ref.path, coll)
                 yield make_evidence(_place_text(place), None, None, note, place)
             return
-        value = get_path(profile, ref.path)
-        place = Place(ref.path)
-        if ref.type.kind == "collection":
-            value, note = len(value or ()), "number of items"
-        elif ref.type.kind == "object":
-            value, note = ("set", None) if value is not None else (None, "section missing")
-        else:
-            value, note = _json_value(value), None
-        mark = marks.get(place.field)
-        yield make_evidence(_place_text(place), value, mark[0] if mark else None, note, place)
+        yield from self._profile_row(loaded, ref)

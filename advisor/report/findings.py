@@ -468,9 +468,7 @@ def _evidence_json(e: Evidence) -> str:
         value_text = "true" if value else "false"
     else:
         value_text = _encode(value)
-    opening = _PATHS.get(e.path)
-    if opening is None:
-        opening = _cached(_PATHS, e.path, _path_opening)
+    opening = _cached(_PATHS, e.path, _path_opening)
     note = e.note
     if note:
         return f"{opening}{value_text}, \"line\": {'null' if e.line is None else int.__repr__(e.line)}, \"note\": {_cached(_STRINGS, note, _string)}}}"
@@ -492,8 +490,7 @@ def _problem_json(p: Any, rows: dict[int, str]) -> str:
     """json.dumps(p.to_dict()) of a report.problems.Problem, its evidence rows shared with the findings'."""
     findings = ", ".join(f"{{\"rule\": {_string(f.rule)}, \"subject\": {'null' if f.subject is None else _string(f.subject)}}}"
                          for f in p.findings)
-    get = rows.get
-    evidence = ", ".join([get(id(e)) or _row(e, rows) for e in p.evidence])
+    evidence = ", ".join([_row(e, rows) for e in p.evidence])
     refs = _cached(_REFS, p.guide_refs, _encode) if type(p.guide_refs) is tuple else _encode(list(p.guide_refs))
     owner = "null" if p.owner is None else _string(p.owner)
     beyond = f", \"beyond_guide\": {_encode(list(p.beyond_refs))}" if p.beyond_refs else ""
@@ -506,8 +503,7 @@ def _problem_json(p: Any, rows: dict[int, str]) -> str:
 
 def _finding_json(f: Finding, rows: dict[int, str]) -> str:
     opening = _cached(_OPENINGS, (f.rule, f.kind, f.severity, f.title), _opening)
-    get = rows.get
-    evidence = [get(id(e)) or _row(e, rows) for e in f.evidence]
+    evidence = [_row(e, rows) for e in f.evidence]
     subject = "null" if f.subject is None else _string(f.subject)
     note = f", \"note\": {_string(f.note)}" if f.note else ""
     if f.beyond_refs:

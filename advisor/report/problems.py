@@ -124,11 +124,11 @@ class Advice:
             reasons.append(f"other steps wait on it: {blocks}")
         return Problem(
             rank=0, id=key, title=title, kind=kind, severity=worst.severity,
-            guide_refs=tuple(dict.fromkeys(worst.guide_refs if len(group) == 1 else (ref for f in group for ref in f.guide_refs))),
+            guide_refs=tuple(dict.fromkeys(ref for f in group for ref in f.guide_refs)),
             message=message, advice=advice, why=_sentence("; ".join(reasons)),
             findings=tuple(group), evidence=_union(f.evidence for f in group),
             owner=", ".join(owners) if owners else None, points=points,
-            beyond_refs=tuple(dict.fromkeys(ref for f in group for ref in f.beyond_refs)) if worst.beyond_refs or len(group) > 1 else (),
+            beyond_refs=tuple(dict.fromkeys(ref for f in group for ref in f.beyond_refs)),
         )
 
     def readiness(self, hits: Any) -> tuple[int, int]:
