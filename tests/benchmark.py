@@ -59,6 +59,16 @@ def profiles(n: int, partners: int | None = None, seed: int = 1) -> list[dict]:
     return [random_profile(rng, partners) for _ in range(n)]
 
 
+def yaml_files(folder: Path, n: int, seed: int) -> list[Path]:
+    """n generated profiles written as YAML files in folder."""
+    files = []
+    for i, p in enumerate(profiles(n, seed=seed)):
+        path = folder / f"p{i:05d}.yaml"
+        path.write_text(yaml.safe_dump(p, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        files.append(path)
+    return files
+
+
 def bench_engine(engine: str, n: int) -> dict:
     adv = advisor.Advisor(engine=engine)
     loaded = [adv.load(p) for p in profiles(n)]
@@ -69,11 +79,7 @@ def bench_engine(engine: str, n: int) -> dict:
     # The same, with every finding's message and evidence written out and the report as JSON.
     out["parsed_json"] = rate(lambda p: adv.evaluate(p, as_of=AS_OF).to_json(), loaded)
     with tempfile.TemporaryDirectory() as tmp:
-        files = []
-        for i, p in enumerate(profiles(n, seed=2)):
-            path = Path(tmp) / f"p{i:05d}.yaml"
-            path.write_text(yaml.safe_dump(p, sort_keys=False, allow_unicode=True), encoding="utf-8")
-            files.append(path)
+        files = yaml_files(Path(tmp), n, seed=2)
         out["yaml"] = rate(lambda f: adv.evaluate(f, as_of=AS_OF), files)
         out["load_only"] = rate(lambda f: adv.load(f), files)
     for size in (2, 20, 200):
@@ -210,11 +216,7 @@ def main() -> None:
         print(f"durable engine unavailable: {durable_problem()}")
     if "stages" in parts:
         with tempfile.TemporaryDirectory() as tmp:
-            files = []
-            for i, p in enumerate(profiles(n, seed=4)):
-                path = Path(tmp) / f"p{i:05d}.yaml"
-                path.write_text(yaml.safe_dump(p, sort_keys=False, allow_unicode=True), encoding="utf-8")
-                files.append(path)
+            files = yaml_files(Path(tmp), n, seed=4)
             stages = {engine: bench_stages(engine, files) for engine in engines}
         print(f"\nIn the pipeline: CPU microseconds per profile ({n:,} generated YAML files of 1-8 partners, "
               "best of 3 passes), as `advisor evaluate --format json` spends them")
