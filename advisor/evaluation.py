@@ -73,6 +73,7 @@ class Evaluator:
         self.rules = {rule.id: rule for rule in ruleset.rules}
         self.problems = ruleset.problems
         self.ranking = ruleset.ranking or NEUTRAL
+        self._advice_memo: dict = {}  # Advice.memo: shared by every profile this evaluator advises on
         #: the stage from which each rule's step is due: its own `due`, else its main guide ref's (a marker
         #: of success or failure, or an id that is not a step, is due from the start)
         self.due = {rule.id: rule.due or _due(knowledge, rule.refs[0]) for rule in ruleset.rules}
@@ -129,7 +130,7 @@ class Evaluator:
         profile = loaded.profile
         skipped = {na.step: na.reason for na in profile.not_applicable or ()}
         advice = Advice(self.rules, self.problems, self.ranking, _owners(profile, self.rules),
-                        self.steps_due(stage, skipped))
+                        self.steps_due(stage, skipped), self._advice_memo)
         if stage is not None:
             hits = self.settle_questions(hits, stage, advice)
         hits, waived, expired = self.apply_waivers(loaded, hits, as_of)

@@ -73,21 +73,81 @@ class Advice:
     owner_of: Callable[[Finding], str | None] = lambda finding: None
     #: the guide's actionable steps due at the partnership's stage (those that apply)
     steps_due: tuple[str, ...] = ()
+    #: what grouping and ranking worked out, shared by the profiles of one rulebook (an Evaluator's): each rule
+    #: id's group, and what follows from a group's rules, kinds and severities alone (Advice._static)
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def plan(self, findings: tuple[Finding, ...]) -> tuple[Problem, ...]:
         """The problems the findings (other than strengths and questions) make, most pressing first."""
         groups: dict[str, list[Finding]] = {}
+        memo = self.memo
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
         for f in findings:
-            if f.kind in ACTION_KINDS or f.kind == "structure":
-                rule = self.rules.get(f.rule)
-                groups.setdefault(rule.part_of if rule is not None and rule.part_of else f.rule, []).append(f)
+            if f.kind in _GROUPED:
+                key = memo.get(f.rule)
+                if key is None:
+                    rule = self.rules.get(f.rule)
+                    key = memo[f.rule] = rule.part_of if rule is not None and rule.part_of else f.rule
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [f]
+                else:
+                    group.append(f)
         made = [self._problem(key, group) for key, group in groups.items()]
-        made.sort(key=lambda p: (-p.points, min(f.guide_order for f in p.findings), p.id))
-        for rank, problem in enumerate(made, 1):  # made here and seen by nobody yet: ranked in place
-            object.__setattr__(problem, "rank", rank)
-        return tuple(made)
+        made.sort()  # by points, place in the guide and id: no two problems have the same id
+        for rank, (_, problem) in enumerate(made, 1):  # made here and seen by nobody yet: ranked in place
+            problem.__dict__["rank"] = rank
+        return tuple(problem for _, problem in made)
 
-    def _problem(self, key: str, group: list[Finding]) -> Problem:
+    def _problem(self, key: str, group: list[Finding]) -> tuple[tuple, Problem]:
+        """A group's problem, after what ranks it."""
+        # What follows from the rules, kinds and severities of a group alone is worked out once for all profiles.
+        sig = (key, *[(f.rule, f.kind, f.severity, f.guide_order, f.guide_refs, f.beyond_refs) for f in group])
+        try:
+            static = self.memo.get(sig)
+            if static is None:
+                static = self.memo[sig] = self._static(key, group)
+        except TypeError:  # findings made by hand with lists for refs: nothing to share
+            static = self._static(key, group)
+        at, kind, points, why, refs, beyond, definition, order = static
+        worst = group[at]
+        if len(group) == 1:
+            subject = worst.subject
+            subjects: tuple[str, ...] = (subject,) if subject else ()
+        else:
+            subjects = tuple(dict.fromkeys(f.subject for f in group if f.subject))
+        if definition is not None:
+            title, message, advice, names = definition
+            if names:
+                listed, count = _listed(subjects), str(len(subjects))
+                title, message, advice = _fill(title, listed, count), _fill(message, listed, count), _fill(advice, listed, count)
+            if len(group) == 1:  # one finding says it with its own figures ("15% of the budget is committed")
+                message = worst.message
+            if worst.adapted:  # advice written for this partnership (its focus) says more than the problem's
+                advice = worst.advice
+        elif len(group) == 1:
+            title, message, advice = worst.title, worst.message, worst.advice
+        else:
+            title, message = worst.title, f"{worst.title}: {', '.join(subjects)}." if subjects else worst.message
+            advice = worst.advice
+        owner_of = self.owner_of
+        if len(group) == 1:
+            owner = owner_of(worst) or None
+        else:
+            owners = tuple(dict.fromkeys(o for o in (owner_of(f) for f in group) if o))
+            owner = ", ".join(owners) if owners else None
+        problem = _new(Problem)
+        problem.__dict__.update(
+            rank=0, id=key, title=title, kind=kind, severity=worst.severity, guide_refs=refs, message=message,
+            advice=advice, why=why, findings=tuple(group), evidence=_union(group), owner=owner, points=points,
+            beyond_refs=beyond)
+        return (-points, order, key), problem
+
+    def _static(self, key: str, group: list[Finding]) -> tuple:
+        """What a group's problem takes from its findings' rules, kinds and severities: the worst finding's
+        place in the group, the problem's kind, points and why, its guide refs, its definition's texts, and its
+        place in the guide."""
         if len(group) == 1:
             worst = group[0]
             kind = worst.kind
@@ -102,34 +162,18 @@ class Advice:
         points = ranking.severity[worst.severity] + ranking.kind.get(kind, 0)
         points += ranking.harm if harm else 0
         points += ranking.blocks if blocks else 0
-        subjects = tuple(dict.fromkeys(f.subject for f in group if f.subject))
-        definition = self.problems.get(key)
-        if definition is not None:
-            listed, count = _listed(subjects), str(len(subjects))
-            title, message, advice = (_fill(text, listed, count) for text in (definition.title, definition.message, definition.advice))
-            if len(group) == 1:  # one finding says it with its own figures ("15% of the budget is committed")
-                message = worst.message
-            if worst.adapted:  # advice written for this partnership (its focus) says more than the problem's
-                advice = worst.advice
-        elif len(group) == 1:
-            title, message, advice = worst.title, worst.message, worst.advice
-        else:
-            title, message = worst.title, f"{worst.title}: {', '.join(subjects)}." if subjects else worst.message
-            advice = worst.advice
-        owners = tuple(dict.fromkeys(o for o in (self.owner_of(f) for f in group) if o))
         reasons = [f"a {worst.severity} {KIND_WORDS[kind][0]}"]
         if harm:
             reasons.append(f"it is already doing harm: {harm}")
         if blocks:
             reasons.append(f"other steps wait on it: {blocks}")
-        return Problem(
-            rank=0, id=key, title=title, kind=kind, severity=worst.severity,
-            guide_refs=tuple(dict.fromkeys(ref for f in group for ref in f.guide_refs)),
-            message=message, advice=advice, why=_sentence("; ".join(reasons)),
-            findings=tuple(group), evidence=_union(f.evidence for f in group),
-            owner=", ".join(owners) if owners else None, points=points,
-            beyond_refs=tuple(dict.fromkeys(ref for f in group for ref in f.beyond_refs)),
-        )
+        d = self.problems.get(key)
+        # a definition's texts, and whether any has a {subjects} or {count} to fill
+        definition = None if d is None else (d.title, d.message, d.advice, "{" in d.title + d.message + d.advice)
+        return (next(i for i, f in enumerate(group) if f is worst), kind, points, _sentence("; ".join(reasons)),
+                tuple(dict.fromkeys(ref for f in group for ref in f.guide_refs)),
+                tuple(dict.fromkeys(ref for f in group for ref in f.beyond_refs)),
+                definition, min(f.guide_order for f in group))
 
     def readiness(self, hits: Any) -> tuple[int, int]:
         """(steps in place, steps due): a step due now is in place unless a finding says it is not."""
@@ -144,6 +188,11 @@ class Advice:
         """How pressing a question to settle is: its rule's severity, at most the stage's (ranking)."""
         cap = self.ranking.question_severity[stage]
         return max(rule_severity, cap, key=SEVERITY_ORDER.__getitem__)
+
+
+_GROUPED = frozenset((*ACTION_KINDS, "structure"))  # the kinds of finding that make problems
+_MEMO_LIMIT = 20_000  # entries of Advice.memo kept before it starts again
+_new = object.__new__
 
 
 def default_advice() -> Advice:
@@ -163,10 +212,11 @@ def _listed(items: tuple[str, ...]) -> str:
     return ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
-def _union(rows: Any) -> tuple[Evidence, ...]:
+def _union(group: list[Finding]) -> tuple[Evidence, ...]:
+    """The evidence of a group's findings, the first row of each path."""
     seen: dict[str, Evidence] = {}
-    for evidence in rows:
-        for e in evidence:
+    for f in group:
+        for e in f.evidence:
             seen.setdefault(e.path, e)
     return tuple(seen.values())
 
