@@ -59,6 +59,7 @@ class _Plan(NamedTuple):
     refs: tuple[str, ...] = ()  # the guide refs of the finding: the rule's, and its case's
     beyond: tuple[str, ...] = ()  # advice beyond the guide (laws, good practice) the finding cites
     adapted: bool = False  # an `adapt` entry gave the advice: the problem tells it, not its generic advice
+    order: int = 0  # the rule's place in the guide (Explainer.guide_order)
 
 
 def _static(template: Template) -> "str | Template":
@@ -127,30 +128,29 @@ class Explainer:
         self.guide_order = {
             v.rule.id: min((knowledge.order(r) for r in v.rule.refs), default=10**6) for v in compiled.variants.values()
         }
-        self._plans: dict[tuple[str, bool], _Plan] = {}
+        #: each engine rule's plan, for a finding about the whole profile [False] and about one item [True]
+        self._plans: tuple[dict[str, _Plan], dict[str, _Plan]] = ({}, {})
         self._atom_ids: dict[_Atom, int] = {}
-        #: a profile field's place, its text and its kind, by path
-        self._fixed: dict[tuple, tuple[Place, str, str]] = {}
+        #: a profile field's place, its text and its kind, by path; a derived fact's place, text and description,
+        #: by name
+        self._fixed: dict[tuple | str, tuple[Place, str, str | None]] = {}
         #: each message and advice template, compiled on first use (render), by id (the template is kept with it)
         self._templates: dict[int, tuple[Template, tuple]] = {}
 
     def finding(self, loaded: LoadedProfile, derived: dict, hit: Hit, as_of: date, memo: dict) -> Finding:
         idx = None if hit.item_index < 0 else hit.item_index
-        plan = self._plans.get((hit.engine_id, idx is not None))
+        plans = self._plans[idx is not None]
+        plan = plans.get(hit.engine_id)
         if plan is None:
-            plan = self._plans[hit.engine_id, idx is not None] = self._plan(hit.engine_id, idx is not None)
+            plan = plans[hit.engine_id] = self._plan(hit.engine_id, idx is not None)
         rule = plan.rule
         item = None
         subject = None
         if idx is not None and rule.for_each is not None:
-            coll = rule.for_each
-            items = memo.get(("items", coll))
-            if items is None:
-                items = memo["items", coll] = get_path(loaded.profile, coll) or []
-            item = items[idx]
-            subject = str(getattr(item, SUBJECT_FIELD[".".join(coll)]))
+            item = self._items(loaded, rule.for_each, memo)[idx]
+            subject = self._names(loaded, rule.for_each, memo)[idx]
         # Evidence rows of each atom are written once per profile and shared by every finding that reads it.
-        rows = []
+        rows: list = []
         for key, atom, own in plan.atoms:
             if own:
                 key = (key, idx)
@@ -160,22 +160,39 @@ class Explainer:
                     found = memo[key] = self._profile_row(loaded, atom.ref)
                 else:
                     found = memo[key] = tuple(self._rows(loaded, derived, atom, idx if own else None, as_of, memo))
-            rows.extend(found)
+            rows += found
         if plan.overlap:
             first: dict[str, Evidence] = {}
             for ev in rows:
                 first.setdefault(ev.path, ev)
             rows = list(first.values())
-        message, advice = plan.message, plan.advice
-        message = message if type(message) is str else self.render(message, loaded, derived, item, as_of)
+        advice = plan.advice
         advice = advice if type(advice) is str else self.render(advice, loaded, derived, item, as_of)
-        title = rule.title
-        if plan.asks:
+        if plan.asks:  # a question: its title, message and advice ask for what is blank
             value_of = self.value_of
             blank = tuple(ref for ref in plan.asks if value_of(ref, loaded, derived, item, as_of) is None)
             title, message, advice = _question(blank or plan.asks, subject, advice)
+        else:
+            title, message = rule.title, plan.message
+            message = message if type(message) is str else self.render(message, loaded, derived, item, as_of)
         return make_finding(rule.id, hit.kind, hit.severity, title, message, advice, plan.refs, tuple(rows), subject,
-                            plan.because, self.guide_order[rule.id], -1 if idx is None else idx, plan.beyond, plan.adapted)
+                            plan.because, plan.order, -1 if idx is None else idx, plan.beyond, plan.adapted)
+
+    @staticmethod
+    def _items(loaded: LoadedProfile, coll: tuple, memo: dict) -> list:
+        """The items of a collection, read once per profile."""
+        items = memo.get(("items", coll))
+        if items is None:
+            items = memo["items", coll] = get_path(loaded.profile, coll) or []
+        return items
+
+    def _names(self, loaded: LoadedProfile, coll: tuple, memo: dict) -> list[str]:
+        """The names of a collection's items, read once per profile for every finding and row about them."""
+        names = memo.get(("names", coll))
+        if names is None:
+            name_of = SUBJECT_FIELD[".".join(coll)]
+            names = memo["names", coll] = [str(getattr(item, name_of)) for item in self._items(loaded, coll, memo)]
+        return names
 
     def _plan(self, engine_id: str, per_item: bool) -> "_Plan":
         """What explaining a variant reads, worked out once: the evidence atoms in the order a reader sees them
@@ -215,6 +232,7 @@ class Explainer:
             refs=tuple(r for r in refs_cited if not self.knowledge.is_beyond(r)),
             beyond=tuple(r for r in refs_cited if self.knowledge.is_beyond(r)),
             adapted=case is not None and case.advice is not None and not any(case is p for p in rule.proportion),
+            order=self.guide_order[rule.id],
         )
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:
@@ -306,20 +324,17 @@ class Explainer:
         if ref.scope == "derived":
             name = ref.path[0]
             value = derived.get(name)
-            place = make_place((name,), None, None, None, True)
-            yield make_evidence(_place_text(place), round(value, 4) if isinstance(value, float) else value, None,
-                                self.derived[name].description, place)
+            fixed = self._fixed.get(name)  # a derived fact's place, its text and description: the same in every profile
+            if fixed is None:
+                place = Place((name,), derived=True)
+                fixed = self._fixed[name] = (place, place.text, self.derived[name].description)
+            place, text, note = fixed
+            yield make_evidence(text, round(value, 4) if type(value) is float else value, None, note, place)
             return
         if ref.scope == "item":
             coll = ref.collection
-            items = memo.get(("items", coll))
-            if items is None:
-                items = memo["items", coll] = get_path(profile, coll) or []
-            # The items' names, read once per profile for every row about them.
-            names = memo.get(("names", coll))
-            if names is None:
-                name_of = SUBJECT_FIELD[".".join(coll)]
-                names = memo["names", coll] = [str(getattr(item, name_of)) for item in items]
+            items = self._items(loaded, coll, memo)
+            names = self._names(loaded, coll, memo)
             d = self.derived.get(ref.path[0])
             computed = d is not None and d.for_each == coll
             field = (ref.path[0],) if computed else ref.path

@@ -466,34 +466,48 @@ def _evidence_json(e: Evidence) -> str:
         value_text = int.__repr__(value)
     elif kind is bool:
         value_text = "true" if value else "false"
+    elif kind is float and value - value == 0.0:  # finite: json writes float.__repr__ (not finite: it raises, below)
+        value_text = float.__repr__(value)
     else:
         value_text = _encode(value)
-    opening = _cached(_PATHS, e.path, _path_opening)
+    opening = _PATHS.get(e.path) or _cached(_PATHS, e.path, _path_opening)
+    line = "null" if e.line is None else int.__repr__(e.line)
     note = e.note
     if note:
-        return f"{opening}{value_text}, \"line\": {'null' if e.line is None else int.__repr__(e.line)}, \"note\": {_cached(_STRINGS, note, _string)}}}"
-    return f"{opening}{value_text}, \"line\": {'null' if e.line is None else int.__repr__(e.line)}}}"
+        return f"{opening}{value_text}, \"line\": {line}, \"note\": {_STRINGS.get(note) or _cached(_STRINGS, note, _string)}}}"
+    return f"{opening}{value_text}, \"line\": {line}}}"
 
 
 def _path_opening(path: str) -> str:
     return f"{{\"path\": {_string(path)}, \"value\": "
 
 
-def _row(e: Evidence, rows: dict[int, str]) -> str:
-    text = rows.get(id(e))
-    if text is None:
-        text = rows[id(e)] = _evidence_json(e)
-    return text
+def _rows(evidence: tuple[Evidence, ...], rows: dict[int, str]) -> str:
+    """The evidence rows as JSON, each row written once per report (rows: by the id of the Evidence)."""
+    texts = list(map(rows.get, map(id, evidence)))
+    if None in texts:
+        for i, text in enumerate(texts):
+            if text is None:
+                e = evidence[i]
+                text = texts[i] = rows.get(id(e))  # the same row twice in one finding
+                if text is None:
+                    texts[i] = rows[id(e)] = _evidence_json(e)
+    return ", ".join(texts)
+
+
+def _refs(refs: tuple[str, ...]) -> str:
+    """A tuple of guide refs as a JSON list: the same few recur in every report."""
+    return (_REFS.get(refs) or _cached(_REFS, refs, _encode)) if type(refs) is tuple else _encode(list(refs))
 
 
 def _problem_json(p: Any, rows: dict[int, str]) -> str:
     """json.dumps(p.to_dict()) of a report.problems.Problem, its evidence rows shared with the findings'."""
     findings = ", ".join(f"{{\"rule\": {_string(f.rule)}, \"subject\": {'null' if f.subject is None else _string(f.subject)}}}"
                          for f in p.findings)
-    evidence = ", ".join([_row(e, rows) for e in p.evidence])
-    refs = _cached(_REFS, p.guide_refs, _encode) if type(p.guide_refs) is tuple else _encode(list(p.guide_refs))
+    evidence = _rows(p.evidence, rows)
+    refs = _refs(p.guide_refs)
     owner = "null" if p.owner is None else _string(p.owner)
-    beyond = f", \"beyond_guide\": {_encode(list(p.beyond_refs))}" if p.beyond_refs else ""
+    beyond = f", \"beyond_guide\": {_refs(p.beyond_refs)}" if p.beyond_refs else ""
     return (f"{{\"rank\": {int.__repr__(p.rank)}, \"id\": {_string(p.id)}, \"title\": {_string(p.title)}, "
             f"\"kind\": {_string(p.kind)}, \"severity\": {_string(p.severity)}, \"guide_refs\": {refs}, "
             f"\"message\": {_cached(_STRINGS, p.message, _string)}, \"advice\": {_cached(_STRINGS, p.advice, _string)}, "
@@ -503,12 +517,11 @@ def _problem_json(p: Any, rows: dict[int, str]) -> str:
 
 def _finding_json(f: Finding, rows: dict[int, str]) -> str:
     opening = _cached(_OPENINGS, (f.rule, f.kind, f.severity, f.title), _opening)
-    evidence = [_row(e, rows) for e in f.evidence]
     subject = "null" if f.subject is None else _string(f.subject)
     note = f", \"note\": {_string(f.note)}" if f.note else ""
     if f.beyond_refs:
-        note += f", \"beyond_guide\": {_encode(list(f.beyond_refs))}"
-    refs = _cached(_REFS, f.guide_refs, _encode) if type(f.guide_refs) is tuple else _encode(list(f.guide_refs))
-    return (f"{opening}, \"message\": {_cached(_STRINGS, f.message, _string)}, "
-            f"\"advice\": {_cached(_STRINGS, f.advice, _string)}, \"guide_refs\": {refs}, \"evidence\": [{', '.join(evidence)}], "
+        note += f", \"beyond_guide\": {_refs(f.beyond_refs)}"
+    strings = _STRINGS
+    return (f"{opening}, \"message\": {strings.get(f.message) or _cached(strings, f.message, _string)}, "
+            f"\"advice\": {strings.get(f.advice) or _cached(strings, f.advice, _string)}, \"guide_refs\": {_refs(f.guide_refs)}, \"evidence\": [{_rows(f.evidence, rows)}], "
             f"\"subject\": {subject}{note}}}")
