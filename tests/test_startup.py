@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -15,9 +16,12 @@ from conftest import AS_OF, EXAMPLES, ROOT
 
 #: What evaluating one profile as text with the python engine never needs: the document writers (jinja2), the
 #: forms and their workbooks (openpyxl), durable-rules, the worker pool (multiprocessing), the rule parser with its
-#: pydantic records (the rules come from the cache), and logging (nothing to say).
+#: pydantic records (the rules come from the cache), logging (nothing to say), and building any pydantic validator
+#: (the profile's comes with the rules from the cache): pydantic looks for its plugins when it builds the first one,
+#: which imports importlib.metadata and reads every installed package's entry points.
 NOT_AT_START = ("jinja2", "openpyxl", "durable", "multiprocessing", "concurrent.futures", "advisor.forms.questionnaire",
-                "advisor.language.parser", "advisor.language.records", "advisor.report.document", "logging")
+                "advisor.language.parser", "advisor.language.records", "advisor.report.document", "logging",
+                "pydantic.plugin._loader", "importlib.metadata")
 
 
 def _modules(code: str) -> set[str]:
@@ -47,3 +51,23 @@ def test_evaluating_one_profile_as_text_imports_only_what_it_uses() -> None:
     modules = _modules(code)
     assert "advisor.report.text" in modules and "advisor.engine.python" in modules  # it did evaluate
     assert _loaded(modules, NOT_AT_START) == []
+
+
+def test_the_profile_validator_kept_with_the_rules_is_the_one_pydantic_builds() -> None:
+    from pydantic_core import SchemaValidator
+
+    from advisor.profile import validation
+    from advisor.profile.models import Profile
+    from advisor.rulebook import load_rules
+
+    rulebook = load_rules()
+    kept = rulebook.profile_validator
+    assert type(kept) is SchemaValidator and validation._adopted is kept
+    Profile.model_rebuild()
+
+    def made_of(validator: SchemaValidator) -> str:
+        """Its core schema and config, with a function's address and a model's id (in a ref) left out."""
+        text = re.sub(r" at 0x[0-9a-f]+", "", repr(validator.__reduce__()[1][:2]))
+        return re.sub(r"('advisor\.profile\.models\.\w+):\d+'", r"\1'", text)
+
+    assert made_of(kept) == made_of(Profile.__pydantic_validator__)

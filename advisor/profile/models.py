@@ -83,9 +83,14 @@ Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class StrictModel(BaseModel):
-    """Base of every profile section: unknown keys are errors, values are not coerced."""
+    """Base of every profile section: unknown keys are errors, values are not coerced.
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    The validators are built when first used (defer_build), not as the classes are made: a profile is validated
+    as a whole, with Profile's validator alone (which holds the sections'), and a run whose rules come from the
+    rules cache is handed that validator ready-made (validation.adopt), so it builds none of them.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 def _unknown(value: Any) -> Any:
