@@ -71,3 +71,12 @@ def test_the_profile_validator_kept_with_the_rules_is_the_one_pydantic_builds() 
         return re.sub(r"('advisor\.profile\.models\.\w+):\d+'", r"\1'", text)
 
     assert made_of(kept) == made_of(Profile.__pydantic_validator__)
+
+
+def test_the_month_lengths_a_duration_counts_are_the_calendars() -> None:
+    import calendar
+
+    from advisor.profile.models import _days_in_month
+
+    assert [_days_in_month(y, m) for y in range(1, 10000) for m in range(1, 13)] == \
+        [calendar.monthrange(y, m)[1] for y in range(1, 10000) for m in range(1, 13)]

@@ -4,7 +4,6 @@ The annotations are evaluated as the classes are made (no `from __future__ impor
 the types as they are instead of compiling and evaluating ~150 annotation strings on every start.
 """
 
-import calendar
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Optional
@@ -62,6 +61,12 @@ def _iso_date(value: Any) -> Any:
                 raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}; write {iso}{meaning}")
     shown = repr(value) if len(repr(value)) < 40 else repr(value)[:40] + "..."
     raise ValueError(f"expected a date, got {shown}; write it as YYYY-MM-DD, such as 2026-02-01")
+
+
+def _days_in_month(year: int, month: int) -> int:
+    """calendar.monthrange(year, month)[1], without importing calendar (and locale) on every start."""
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
 
 
 def _whole(value: Any) -> Any:
@@ -187,7 +192,7 @@ class Duration(StrictModel):
                 # Calendar months, plus the days left over (inclusive) in average months:
                 # 2026-02-01..2028-01-31 is 24 months, a one-day event 0.03.
                 whole = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
-                month_days = calendar.monthrange(self.end.year, self.end.month)[1]
+                month_days = _days_in_month(self.end.year, self.end.month)
                 months = whole + (self.end.day - self.start.day + 1) / month_days
                 if months <= 0 or whole == 0:
                     months = ((self.end - self.start).days + 1) / 30.4375
