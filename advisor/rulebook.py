@@ -51,6 +51,9 @@ class Rulebook:
     #: the profile's validator (profile.validation.profile_validator), kept with the rules so that a start builds no
     #: pydantic validator: the models defer building theirs, which takes ~45 ms
     profile_validator: Any = None
+    #: the durable engine's fact encoders for durable_plan, compiled (engine.durable_form.encoder_code) and cached with
+    #: the rules, as the python engine's stages are
+    durable_encoders: dict[str, bytes] | None = None
 
     @property
     def ruleset(self) -> RuleSet:
@@ -102,10 +105,12 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     if isinstance(hit, Rulebook):
         adopt(files[0], hit.knowledge)  # the guide the reports quote: read from the same bytes, not read again
         validation.adopt(hit.profile_validator)
+        durable_form.adopt_encoders(hit.durable_encoders)
         return hit
     rulebook = _build(folders, load_knowledge())
     cache.store(digest, rulebook)
     validation.adopt(rulebook.profile_validator)
+    durable_form.adopt_encoders(rulebook.durable_encoders)
     return rulebook
 
 
@@ -127,7 +132,7 @@ def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     compiled = compile_rules(ruleset)
     plan = check_engine_limits(compiled)
     return Rulebook(knowledge, compiled, version, plan, tuple(stage_code(stage) for stage in compiled.stages),
-                    facts_code(compiled), validation.profile_validator())
+                    facts_code(compiled), validation.profile_validator(), durable_form.encoder_code(plan))
 
 
 def check_engine_limits(compiled: Compiled) -> Any:

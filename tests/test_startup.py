@@ -12,7 +12,8 @@ import re
 import subprocess
 import sys
 
-from conftest import AS_OF, EXAMPLES, ROOT
+import pytest
+from conftest import AS_OF, ENGINES, EXAMPLES, ROOT
 
 #: What evaluating one profile as text with the python engine never needs: the document writers (jinja2), the
 #: forms and their workbooks (openpyxl), durable-rules, the worker pool (multiprocessing), the rule parser with its
@@ -80,3 +81,15 @@ def test_the_month_lengths_a_duration_counts_are_the_calendars() -> None:
 
     assert [_days_in_month(y, m) for y in range(1, 10000) for m in range(1, 13)] == \
         [calendar.monthrange(y, m)[1] for y in range(1, 10000) for m in range(1, 13)]
+
+
+@pytest.mark.skipif("durable" not in ENGINES, reason="durable-rules is not installed")
+def test_a_durable_backend_compiles_no_fact_encoder_the_rules_cache_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    import advisor
+    from advisor.engine import durable_form
+
+    made = []
+    source = durable_form._encoder_source
+    monkeypatch.setattr(durable_form, "_encoder_source", lambda *args: made.append(source(*args)[0]) or source(*args))
+    advisor.Advisor(rules=advisor.load_rules(), engine="durable")
+    assert made and all(text in durable_form._ENCODERS for text in made)
