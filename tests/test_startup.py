@@ -93,3 +93,53 @@ def test_a_durable_backend_compiles_no_fact_encoder_the_rules_cache_keeps(monkey
     monkeypatch.setattr(durable_form, "_encoder_source", lambda *args: made.append(source(*args)[0]) or source(*args))
     advisor.Advisor(rules=advisor.load_rules(), engine="durable")
     assert made and all(text in durable_form._ENCODERS for text in made)
+
+
+def test_a_second_start_compiles_no_dataclass_method_and_leaves_dataclasses_as_it_was(tmp_path) -> None:
+    code = ("import dataclasses, sys\nimport advisor.cli as cli\nmemo = cli._DATACLASS_CODE\n"
+            "print(memo.missed, len(memo.used), 'exec' in vars(dataclasses), file=sys.stderr)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
+            for _ in range(2)]
+    first, second = (run.stderr.split() for run in runs)
+    assert int(first[0]) > 100 and first[0] == first[1] and first[2] == "False"  # all compiled, then kept
+    assert second == ["0", first[1], "False"]  # all found
+
+
+def test_the_dataclass_code_memo_gives_the_methods_dataclasses_makes() -> None:
+    import dataclasses
+
+    from advisor import cache
+
+    def make() -> type:
+        @dataclasses.dataclass(frozen=True)
+        class Record:
+            """A record."""
+
+            name: str
+            size: int = 0
+            tags: tuple[str, ...] = ()
+            extra: dict = dataclasses.field(default_factory=dict, hash=False)
+
+        return Record
+
+    plain = make()
+    memo = cache.DataclassCode({})
+    dataclasses.exec = memo.exec
+    try:
+        memoized = make()
+        again = cache.DataclassCode(dict(memo.used))
+        dataclasses.exec = again.exec
+        kept = make()
+    finally:
+        del dataclasses.exec
+    assert memo.missed == len(memo.used) >= 6 and again.missed == 0
+    for method in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__"):
+        made = [getattr(cls, method) for cls in (plain, memoized, kept)]
+        assert made[0].__code__ == made[1].__code__ == made[2].__code__, method
+        assert made[0].__annotations__ == made[1].__annotations__ == made[2].__annotations__, method
+    for cls in (plain, memoized, kept):
+        assert cls("a", 2) == cls("a", 2) != cls("a", 3) and hash(cls("a")) == hash(cls("a"))
+        assert repr(cls("a", 2)) == repr(plain("a", 2))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            cls("a").size = 1
