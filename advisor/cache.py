@@ -11,7 +11,8 @@ to the present, and no program can set it back (tar, rsync and cp -p restore the
 time, not the change time), so an edit that keeps size and modification time is still seen; a
 new install writes new files (new inodes and ctimes). A rule file with a mistake is never
 cached: it fails to load on every run.
-Set ADVISOR_NO_CACHE=1 to switch the cache off, ADVISOR_CACHE_DIR to move it.
+Set ADVISOR_NO_CACHE=1 to switch the cache off, ADVISOR_CACHE_DIR to move it. One more entry, per
+interpreter, keeps the compiled methods of the dataclasses the command line imports (DataclassCode).
 
 A cache entry is a pickle, and reading a pickle can run code, so an entry is only read when
 nobody but the user can have written it:
