@@ -10,6 +10,11 @@ import gc
 _COLLECTING = gc.isenabled()
 gc.disable()
 
+from . import cache  # noqa: E402
+
+#: Meanwhile, the methods dataclasses writes as source for each class come compiled from the cache (cache.DataclassCode).
+_DATACLASS_CODE = cache.DataclassCode.start()
+
 import contextlib
 import datetime
 import json
@@ -574,6 +579,8 @@ from .forms.commands import register as _register_forms  # noqa: E402  init, for
 
 _register_forms(cli)
 
+if _DATACLASS_CODE is not None:
+    _DATACLASS_CODE.stop()
 gc.freeze()  # what the imports made lives as long as the process: no collection needs to look at it again
 if _COLLECTING:  # the imports are done: collect as usual from here on
     gc.enable()

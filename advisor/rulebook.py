@@ -15,6 +15,7 @@ from .errors import RuleError, UsageError
 from .knowledge import KnowledgeBase, adopt, knowledge_file, load_knowledge
 from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
 from .language.syntax import ProblemDef
+from .profile import validation
 from .profile.validation import Known
 from .resources import data_path
 from .words import quoted
@@ -47,6 +48,12 @@ class Rulebook:
     python_code: tuple[bytes, ...] | None = None
     #: the facts builder's generated functions, compiled (engine.facts.facts_code) and cached with the rules
     facts_code: dict[str, bytes] | None = None
+    #: the profile's validator (profile.validation.profile_validator), kept with the rules so that a start builds no
+    #: pydantic validator: the models defer building theirs, which takes ~45 ms
+    profile_validator: Any = None
+    #: the durable engine's fact encoders for durable_plan, compiled (engine.durable_form.encoder_code) and cached with
+    #: the rules, as the python engine's stages are
+    durable_encoders: dict[str, bytes] | None = None
 
     @property
     def ruleset(self) -> RuleSet:
@@ -97,9 +104,13 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     hit = cache.load(digest)
     if isinstance(hit, Rulebook):
         adopt(files[0], hit.knowledge)  # the guide the reports quote: read from the same bytes, not read again
+        validation.adopt(hit.profile_validator)
+        durable_form.adopt_encoders(hit.durable_encoders)
         return hit
     rulebook = _build(folders, load_knowledge())
     cache.store(digest, rulebook)
+    validation.adopt(rulebook.profile_validator)
+    durable_form.adopt_encoders(rulebook.durable_encoders)
     return rulebook
 
 
@@ -121,7 +132,7 @@ def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     compiled = compile_rules(ruleset)
     plan = check_engine_limits(compiled)
     return Rulebook(knowledge, compiled, version, plan, tuple(stage_code(stage) for stage in compiled.stages),
-                    facts_code(compiled))
+                    facts_code(compiled), validation.profile_validator(), durable_form.encoder_code(plan))
 
 
 def check_engine_limits(compiled: Compiled) -> Any:

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
-from conftest import AS_OF, EXAMPLES, ROOT
+import pytest
+from conftest import AS_OF, ENGINES, EXAMPLES, ROOT
 
 #: What evaluating one profile as text with the python engine never needs: the document writers (jinja2), the
 #: forms and their workbooks (openpyxl), durable-rules, the worker pool (multiprocessing), the rule parser with its
-#: pydantic records (the rules come from the cache), and logging (nothing to say).
+#: pydantic records (the rules come from the cache), logging (nothing to say), and building any pydantic validator
+#: (the profile's comes with the rules from the cache): pydantic looks for its plugins when it builds the first one,
+#: which imports importlib.metadata and reads every installed package's entry points.
 NOT_AT_START = ("jinja2", "openpyxl", "durable", "multiprocessing", "concurrent.futures", "advisor.forms.questionnaire",
-                "advisor.language.parser", "advisor.language.records", "advisor.report.document", "logging")
+                "advisor.language.parser", "advisor.language.records", "advisor.report.document", "logging",
+                "pydantic.plugin._loader", "importlib.metadata")
 
 
 def _modules(code: str) -> set[str]:
@@ -47,3 +52,94 @@ def test_evaluating_one_profile_as_text_imports_only_what_it_uses() -> None:
     modules = _modules(code)
     assert "advisor.report.text" in modules and "advisor.engine.python" in modules  # it did evaluate
     assert _loaded(modules, NOT_AT_START) == []
+
+
+def test_the_profile_validator_kept_with_the_rules_is_the_one_pydantic_builds() -> None:
+    from pydantic_core import SchemaValidator
+
+    from advisor.profile import validation
+    from advisor.profile.models import Profile
+    from advisor.rulebook import load_rules
+
+    rulebook = load_rules()
+    kept = rulebook.profile_validator
+    assert type(kept) is SchemaValidator and validation._adopted is kept
+    Profile.model_rebuild()
+
+    def made_of(validator: SchemaValidator) -> str:
+        """Its core schema and config, with a function's address and a model's id (in a ref) left out."""
+        text = re.sub(r" at 0x[0-9a-f]+", "", repr(validator.__reduce__()[1][:2]))
+        return re.sub(r"('advisor\.profile\.models\.\w+):\d+'", r"\1'", text)
+
+    assert made_of(kept) == made_of(Profile.__pydantic_validator__)
+
+
+def test_the_month_lengths_a_duration_counts_are_the_calendars() -> None:
+    import calendar
+
+    from advisor.profile.models import _days_in_month
+
+    assert [_days_in_month(y, m) for y in range(1, 10000) for m in range(1, 13)] == \
+        [calendar.monthrange(y, m)[1] for y in range(1, 10000) for m in range(1, 13)]
+
+
+@pytest.mark.skipif("durable" not in ENGINES, reason="durable-rules is not installed")
+def test_a_durable_backend_compiles_no_fact_encoder_the_rules_cache_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    import advisor
+    from advisor.engine import durable_form
+
+    made = []
+    source = durable_form._encoder_source
+    monkeypatch.setattr(durable_form, "_encoder_source", lambda *args: made.append(source(*args)[0]) or source(*args))
+    advisor.Advisor(rules=advisor.load_rules(), engine="durable")
+    assert made and all(text in durable_form._ENCODERS for text in made)
+
+
+def test_a_second_start_compiles_no_dataclass_method_and_leaves_dataclasses_as_it_was(tmp_path) -> None:
+    code = ("import dataclasses, sys\nimport advisor.cli as cli\nmemo = cli._DATACLASS_CODE\n"
+            "print(memo.missed, len(memo.used), 'exec' in vars(dataclasses), file=sys.stderr)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
+            for _ in range(2)]
+    first, second = (run.stderr.split() for run in runs)
+    assert int(first[0]) > 100 and first[0] == first[1] and first[2] == "False"  # all compiled, then kept
+    assert second == ["0", first[1], "False"]  # all found
+
+
+def test_the_dataclass_code_memo_gives_the_methods_dataclasses_makes() -> None:
+    import dataclasses
+
+    from advisor import cache
+
+    def make() -> type:
+        @dataclasses.dataclass(frozen=True)
+        class Record:
+            """A record."""
+
+            name: str
+            size: int = 0
+            tags: tuple[str, ...] = ()
+            extra: dict = dataclasses.field(default_factory=dict, hash=False)
+
+        return Record
+
+    plain = make()
+    memo = cache.DataclassCode({})
+    dataclasses.exec = memo.exec
+    try:
+        memoized = make()
+        again = cache.DataclassCode(dict(memo.used))
+        dataclasses.exec = again.exec
+        kept = make()
+    finally:
+        del dataclasses.exec
+    assert memo.missed == len(memo.used) >= 6 and again.missed == 0
+    for method in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__"):
+        made = [getattr(cls, method) for cls in (plain, memoized, kept)]
+        assert made[0].__code__ == made[1].__code__ == made[2].__code__, method
+        assert made[0].__annotations__ == made[1].__annotations__ == made[2].__annotations__, method
+    for cls in (plain, memoized, kept):
+        assert cls("a", 2) == cls("a", 2) != cls("a", 3) and hash(cls("a")) == hash(cls("a"))
+        assert repr(cls("a", 2)) == repr(plain("a", 2))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            cls("a").size = 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import marshal
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -436,6 +437,41 @@ def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> Call
     Generated Python, as the python engine's stage functions are (a loop over the fields cost twice as much):
     it reads each field once, takes its text from _PIECES when the value was written before, and embeds the
     keys and property names only as repr()'d literals."""
+    source, names = _encoder_source(fields, picks)
+    cached = _ENCODERS.get(source)
+    code = marshal.loads(cached) if cached is not None else compile(source, "<durable facts encoder>", "exec")
+    exec(code, names)  # noqa: S102 (literals only)
+    return names["encode"]
+
+
+#: Compiled encoders (marshalled) by their source, as the rules cache hands them over (adopt_encoders): compiling
+#: them took ~16 ms of every durable start (8 functions, ~57,000 characters, for the shipped rules). A source not
+#: found here is compiled as before.
+_ENCODERS: dict[str, bytes] = {}
+
+
+def encoder_code(plans: Sequence[StagePlan]) -> dict[str, bytes]:
+    """The encoders a backend makes for these stage plans (as durable._StagePlan picks them), compiled and marshalled:
+    what the rules cache keeps for adopt_encoders."""
+    code = {}
+    for stage in plans:
+        picks: dict[str | None, list[tuple[int, ...]]] = {scope: [] for scope in stage.fields}
+        for chunk in stage.chunks:
+            for scope in chunk.scopes:
+                picks[scope].append(chunk.picks[scope])
+        for scope, fields in stage.fields.items():
+            source = _encoder_source(fields, picks[scope])[0]
+            code[source] = marshal.dumps(compile(source, "<durable facts encoder>", "exec"))
+    return code
+
+
+def adopt_encoders(code: dict[str, bytes] | None) -> None:
+    """Let encoder() use these compiled encoders (encoder_code's, from the rules cache) instead of compiling them."""
+    _ENCODERS.update(code or {})
+
+
+def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> tuple[str, dict[str, Any]]:
+    """encoder()'s function as source, and the names it uses."""
     lines = ["def encode(fact):", "    get = fact.get"]
     names: dict[str, Any] = {"_A": _ABSENT, "_P": _PIECES, "_piece": _piece, "_list": _list}
     for i, (key, prefix, sub) in enumerate(fields):
@@ -455,8 +491,7 @@ def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> Call
         ]
     bodies = ["''.join((" + "".join(f"e{i}, " for i in pick) + "))" for pick in picks]
     lines.append("    return [" + ", ".join(bodies) + "]")
-    exec(compile("\n".join(lines) + "\n", "<durable facts encoder>", "exec"), names)  # noqa: S102 (literals only)
-    return names["encode"]
+    return "\n".join(lines) + "\n", names
 
 
 def _chunks(stages: Sequence[Stage]) -> list[list[tuple[EngineRule, ...]]]:

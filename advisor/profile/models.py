@@ -4,7 +4,6 @@ The annotations are evaluated as the classes are made (no `from __future__ impor
 the types as they are instead of compiling and evaluating ~150 annotation strings on every start.
 """
 
-import calendar
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Optional
@@ -64,6 +63,12 @@ def _iso_date(value: Any) -> Any:
     raise ValueError(f"expected a date, got {shown}; write it as YYYY-MM-DD, such as 2026-02-01")
 
 
+def _days_in_month(year: int, month: int) -> int:
+    """calendar.monthrange(year, month)[1], without importing calendar (and locale) on every start."""
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
+
+
 def _whole(value: Any) -> Any:
     """7.0 is the whole number 7 (a JSON Schema integer too); 7.5 stays a number the model refuses."""
     return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else value
@@ -83,9 +88,14 @@ Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class StrictModel(BaseModel):
-    """Base of every profile section: unknown keys are errors, values are not coerced."""
+    """Base of every profile section: unknown keys are errors, values are not coerced.
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    The validators are built when first used (defer_build), not as the classes are made: a profile is validated
+    as a whole, with Profile's validator alone (which holds the sections'), and a run whose rules come from the
+    rules cache is handed that validator ready-made (validation.adopt), so it builds none of them.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 def _unknown(value: Any) -> Any:
@@ -182,7 +192,7 @@ class Duration(StrictModel):
                 # Calendar months, plus the days left over (inclusive) in average months:
                 # 2026-02-01..2028-01-31 is 24 months, a one-day event 0.03.
                 whole = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
-                month_days = calendar.monthrange(self.end.year, self.end.month)[1]
+                month_days = _days_in_month(self.end.year, self.end.month)
                 months = whole + (self.end.day - self.start.day + 1) / month_days
                 if months <= 0 or whole == 0:
                     months = ((self.end - self.start).days + 1) / 30.4375
