@@ -287,9 +287,12 @@ def _outside_block(text: str) -> bool:
     """Whether the text holds a character the block road leaves to the parser."""
     pattern = _NOT_BLOCK_ASCII if text.isascii() else _not_block()
     return pattern.search(text) is not None
-#: One line: its indentation, a sequence dash and the spaces after it, a plain mapping key (a name such as
-#: `partners` or `budget_committed`) with its colon and the spaces after it, and the rest of the line.
-_LINE = re.compile(r"( *)(- +(?=[^ ]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}):(?: +|$))?(.*)")
+
+
+#: Every line of a text (re.MULTILINE): all that comes before the rest of the line; within it, the indentation, a
+#: sequence dash and the spaces after it (not ending the line), a plain mapping key (a name such as `partners` or
+#: `budget_committed`) with its colon and the spaces after it; then the rest of the line.
+_LINES = re.compile(r"^(( *)(- +(?=[^ \n]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}):(?: +|$))?)(.*)$", re.MULTILINE)
 #: A quoted scalar that ends on its line (a double-quoted one without escapes), then at most a comment.
 _SINGLE = re.compile(r"'((?:[^']|'')*)'(?: *| +#.*)$")
 _DOUBLE = re.compile(r'"([^"\\]*)"(?: *| +#.*)$')
@@ -302,7 +305,7 @@ _FLOW_ITEM = re.compile(r"(?:[^ \-?:,\[\]{}#&*!|>'\"%@`]|-(?=[^ ]))[^:]*")
 _NOT_PLAIN_START = frozenset(",[]{}#&*!|>'\"%@`-?: ")
 
 #: A row of the block road: (line, column, width of its sequence dash or 0, mapping key or None, rest of the line,
-#: length of the line).
+#: column where the rest starts, from 0).
 _Row = tuple[int, int, int, "str | None", str, int]
 
 
@@ -316,18 +319,20 @@ def _block_document(text: str, source: str) -> YamlDocument | None:
     rows: list[_Row] = []
     number = 0
     started = False
-    line_match = _LINE.match
-    for line in text.split("\n"):
+    # Every line split at once (one regex pass over the text, _LINES): what ends its indentation, dash and key, its
+    # rest, and where the rest starts.
+    for prefix, indent, dash, key, rest in _LINES.findall(text):
         number += 1
-        indent, dash, key, rest = line_match(line).groups()
-        if key is None and not dash and (not rest or rest[0] == "#"):
-            continue  # blank, or a comment
-        if not indent and line[0] in "-.%" and line.startswith(("---", "...", "%")):
-            if rows or started or line.rstrip(" ") != "---":
-                return None  # a directive, a document end or a second document: the parser reads them
-            started = True
-            continue
-        rows.append((number, len(indent), len(dash) if dash else 0, key, rest, len(line)))
+        if not key:
+            if not dash and (not rest or rest[0] == "#"):
+                continue  # blank, or a comment
+            if not indent and not dash and rest.startswith(("---", "...", "%")):
+                if rows or started or rest.rstrip(" ") != "---":
+                    return None  # a directive, a document end or a second document: the parser reads them
+                started = True
+                continue
+            key = None
+        rows.append((number, len(indent), len(dash), key, rest, len(prefix)))
     if not rows:
         return None
     first = rows[0]
@@ -352,7 +357,7 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
     n = len(rows)
     resolvers = _RESOLVERS
     while pos < n:
-        number, col, dash, key, rest, length = rows[pos]
+        number, col, dash, key, rest, at = rows[pos]
         if col != indent:
             if col < indent:
                 break
@@ -368,7 +373,7 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
                 out[key] = rest if rest[0] not in resolvers else _plain(rest)
                 continue
             if rest[0] == "[" and rest[1:2] != "]":
-                out[key] = _flow_list(rest, number, length - len(rest), here, marks)
+                out[key] = _flow_list(rest, number, at, here, marks)
                 continue
             if rest[0] != "#":
                 out[key] = _block_scalar(rest)
@@ -393,7 +398,7 @@ def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
     items: list[Any] = []
     n = len(rows)
     while pos < n:
-        number, col, dash, key, rest, length = rows[pos]
+        number, col, dash, key, rest, at = rows[pos]
         if col != indent:
             if col < indent:
                 break
@@ -404,7 +409,7 @@ def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
         here = path + (len(items),)
         marks[here] = (number, start + 1)
         if key is not None:
-            rows[pos] = (number, start, 0, key, rest, length)
+            rows[pos] = (number, start, 0, key, rest, at)
             item, pos = _block_map(rows, pos, start, here, marks, level + 1)
         elif not rest or rest[0] == "#":
             raise _GiveUp  # the item is on the lines below
