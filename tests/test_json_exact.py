@@ -21,3 +21,34 @@ def test_the_json_is_what_json_dumps_writes_for_the_report(path: Path) -> None:
     report = get_advisor("python").evaluate(path, as_of=AS_OF)
     expected = json.dumps(report.to_dict(), ensure_ascii=False, default=str).translate(_BREAKS)
     assert report.to_json() == expected
+
+
+@pytest.mark.parametrize("value", [
+    {"a": [1, 2.5, None, True, "line\u2028break é"], "b": {"c": []}},
+    [1, {"d": "e"}, [], 1e-05, 10**20],
+    {"when": __import__("datetime").date(2026, 2, 1)},  # written as str() is, as the report's default
+    "text", 0.1, None, (1, 2),
+])
+def test_the_encoder_made_once_writes_what_json_dumps_writes(value) -> None:
+    from advisor.report.findings import _encode
+
+    assert _encode(value) == json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+
+
+@pytest.mark.parametrize("value", [{"x": float("inf")}, [float("nan")], float("-inf")])
+def test_a_number_json_cannot_hold_is_refused_as_json_dumps_refuses_it(value) -> None:
+    from advisor.report.findings import _encode
+
+    with pytest.raises(ValueError):
+        json.dumps(value, allow_nan=False)
+    with pytest.raises(ValueError):
+        _encode(value)
+
+
+def test_the_summary_is_a_new_dict_each_time() -> None:
+    report = get_advisor("python").evaluate(sorted(EXAMPLES.glob("*.yaml"))[0], as_of=AS_OF)
+    first = report.summary
+    first["by_kind"].clear()
+    first["score"] = -1
+    assert report.summary != first and report.summary["score"] >= 0
+    assert json.loads(report.to_json())["summary"] == report.summary

@@ -340,6 +340,12 @@ class Report:
 
     @property
     def summary(self) -> dict[str, Any]:
+        """Counts by kind and by severity, the score, and how ready the partnership is: a new dict each time (the
+        JSON report, the portfolio summary and the documents all read it), worked out once."""
+        return {k: dict(v) if type(v) is dict else v for k, v in self._summary.items()}
+
+    @cached_property
+    def _summary(self) -> dict[str, Any]:
         by_kind = {k: 0 for k in KIND_ORDER}
         by_severity = {s: 0 for s in SEVERITY_ORDER}
         penalty = 0
@@ -401,7 +407,7 @@ class Report:
         stage = "null" if self.stage is None else _string(self.stage)
         return (f"{head[:-1]}, \"findings\": [{findings}], \"problems\": {problems}, \"waived\": [{waived}], "
                 f"\"expired_waivers\": {expired}, \"later\": [{later}], \"not_applicable\": [{aside}], "
-                f"\"stage\": {stage}, \"summary\": {_encode(self.summary)}}}")
+                f"\"stage\": {stage}, \"summary\": {_encode(self._summary)}}}")
 
     def _head(self) -> dict[str, Any]:
         """The fields of to_dict() that come before the findings."""
@@ -430,6 +436,24 @@ class Report:
 #: Strict JSON: a number that is not finite (the facts keep every number finite) raises rather than writing
 #: Infinity or NaN, which strict parsers refuse.
 _encode = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False).encode
+
+
+def _c_encoder() -> Callable[[Any, int], Any] | None:
+    """The C encoder JSONEncoder.encode makes on every call for a dict or a list, made once (None without it)."""
+    try:
+        return json.encoder.c_make_encoder(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False,
+                                           False)
+    except (TypeError, AttributeError):  # no C accelerator, or one with other parameters
+        return None
+
+
+_C_ENCODE = _c_encoder()
+if _C_ENCODE is not None:
+    def _encode(value: Any, _json_text: Callable[[Any], str] = _encode, _c: Callable = _C_ENCODE) -> str:
+        t = type(value)
+        return "".join(_c(value, 0)) if t is dict or t is list else _json_text(value)
+
+
 _string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a str
 
 #: Encoded text that recurs across reports: the opening of a finding (rule, kind, severity, title),
