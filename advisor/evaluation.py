@@ -173,6 +173,7 @@ class Evaluator:
             stage=stage,
             currency=profile.funding.currency if profile.funding else None,
             advice=advice,
+            rows=memo,
         )
 
     def steps_due(self, stage: str | None, skipped: dict[str, str]) -> tuple[str, ...]:

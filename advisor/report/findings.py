@@ -277,6 +277,9 @@ class Report:
     currency: str | None = None
     #: how findings group into problems and rank, and which steps are due (report.problems.Advice)
     advice: Any = field(default=None, compare=False, repr=False)
+    #: the evidence rows `explain` writes, shared by the findings that read them (report.explain: its memo, whose
+    #: tuples are rows), so the JSON writer encodes each row once without looking for them finding by finding
+    rows: dict | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_findings(cls, findings: tuple[Finding, ...] = (), waived: tuple[Waived, ...] = (), **fields: Any) -> "Report":
@@ -396,6 +399,12 @@ class Report:
         """
         head = _encode(self._head())
         rows: dict[int, str] = {}
+        if self.rows is not None:
+            self.findings, self.waived, self.later, self.not_applicable  # noqa: B018  (every row written out)
+            for written in self.rows.values():
+                if type(written) is tuple:
+                    for e in written:
+                        rows[id(e)] = _evidence_json(e)
         findings = ", ".join(_finding_json(f, rows) for f in self.findings)
         problems = "[" + ", ".join(_problem_json(p, rows) for p in self.problems) + "]"
         waived = ", ".join(f"{_finding_json(w.finding, rows)[:-1]}, \"waiver\": {_encode({'reason': w.reason, 'until': w.until})}}}"
@@ -508,14 +517,16 @@ def _path_opening(path: str) -> str:
 
 def _rows(evidence: tuple[Evidence, ...], rows: dict[int, str]) -> str:
     """The evidence rows as JSON, each row written once per report (rows: by the id of the Evidence)."""
-    texts = list(map(rows.get, map(id, evidence)))
-    if None in texts:
-        for i, text in enumerate(texts):
-            if text is None:
-                e = evidence[i]
-                text = texts[i] = rows.get(id(e))  # the same row twice in one finding
-                if text is None:
-                    texts[i] = rows[id(e)] = _evidence_json(e)
+    try:
+        return ", ".join(map(rows.__getitem__, map(id, evidence)))
+    except KeyError:  # a row not written yet (a report made from findings)
+        pass
+    texts = []
+    for e in evidence:
+        text = rows.get(id(e))
+        if text is None:
+            text = rows[id(e)] = _evidence_json(e)
+        texts.append(text)
     return ", ".join(texts)
 
 
