@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from itertools import repeat
 from typing import Any, Callable, NamedTuple
 
 from ..vocabulary import KIND_ORDER, PENALTY, QUESTION, SEVERITY_ORDER
@@ -299,7 +300,7 @@ class Report:
     @cached_property
     def findings(self) -> tuple[Finding, ...]:
         """Every finding not waived, in the stable order: severity, guide order, rule id, item."""
-        return tuple(self.explain(h) for h in self.hits)
+        return tuple(map(self.explain, self.hits))
 
     @cached_property
     def waived(self) -> tuple[Waived, ...]:
@@ -308,7 +309,7 @@ class Report:
     @cached_property
     def later(self) -> tuple[Finding, ...]:
         """Findings of steps that are not due yet at the partnership's stage."""
-        return tuple(self.explain(h) for h in self.later_hits)
+        return tuple(map(self.explain, self.later_hits))
 
     @cached_property
     def not_applicable(self) -> tuple[Waived, ...]:
@@ -405,11 +406,11 @@ class Report:
                 if type(written) is tuple:
                     for e in written:
                         rows[id(e)] = _evidence_json(e)
-        findings = ", ".join(_finding_json(f, rows) for f in self.findings)
-        problems = "[" + ", ".join(_problem_json(p, rows) for p in self.problems) + "]"
+        findings = ", ".join(map(_finding_json, self.findings, repeat(rows)))
+        problems = "[" + ", ".join(map(_problem_json, self.problems, repeat(rows))) + "]"
         waived = ", ".join(f"{_finding_json(w.finding, rows)[:-1]}, \"waiver\": {_encode({'reason': w.reason, 'until': w.until})}}}"
                            for w in self.waived)
-        later = ", ".join(_finding_json(f, rows) for f in self.later)
+        later = ", ".join(map(_finding_json, self.later, repeat(rows)))
         aside = ", ".join(f"{_finding_json(w.finding, rows)[:-1]}, \"not_applicable\": {_string(w.reason)}}}"
                           for w in self.not_applicable)
         expired = _encode(list(self.expired_waivers))

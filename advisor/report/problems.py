@@ -178,11 +178,17 @@ class Advice:
     def readiness(self, hits: Any) -> tuple[int, int]:
         """(steps in place, steps due): a step due now is in place unless a finding says it is not."""
         open_ids: set[str] = set()
+        memo = self.memo
         for h in hits:
-            rule = self.rules.get(h.rule)
-            if rule is not None and leaves_step_open(h.kind, h.severity):
-                open_ids.update(rule.refs)
-        return sum(1 for step in self.steps_due if step not in open_ids), len(self.steps_due)
+            # the steps a hit leaves open, by the hit (the engine's hits recur in every profile)
+            known = memo.get(id(h))
+            if known is None or known[0] is not h:
+                rule = self.rules.get(h.rule)
+                known = memo[id(h)] = (h, rule.refs if rule is not None and leaves_step_open(h.kind, h.severity) else ())
+            if known[1]:
+                open_ids.update(known[1])
+        due = self.steps_due
+        return len(due) - sum(map(open_ids.__contains__, due)), len(due)
 
     def question_severity(self, rule_severity: str, stage: str) -> str:
         """How pressing a question to settle is: its rule's severity, at most the stage's (ranking)."""
