@@ -479,6 +479,39 @@ def test_an_engine_error_leaves_the_session_alone_and_the_backend_keeps_working(
         du.close()
 
 
+class CountingEngine:
+    """durable's C extension, counting the sessions delete_state deleted."""
+
+    def __init__(self, real):
+        self.real = real
+        self.deleted = 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def delete_state(self, handle, sid):
+        result = self.real.delete_state(handle, sid)
+        self.deleted += 1
+        return result
+
+
+def test_sessions_in_which_no_rule_fired_are_deleted_safely(monkeypatch):
+    # durable-rules crashed deleting a session in which no action had run: each session is opened with a start
+    # fact whose rule fires once, and facts that no rule matches are neither acted on nor retracted.
+    engine = CountingEngine(durable_module._engine)
+    monkeypatch.setattr(durable_module, "_engine", engine)
+    rules = [EngineRule("one", Cmp("a", "eq", 1)), EngineRule("item", Exists("item__b"), "partners")]
+    for turn in range(3):
+        py, du = backends(rules)
+        for _ in range(3):
+            assert same(py, du, facts_for(rules, {"a": 2}, {"partners": [{"idx": 0}, {"idx": 1}]})) == set()
+        if turn:
+            assert same(py, du, facts_for(rules, {"a": 1}, {"partners": [{"idx": 3, "item__b": 1}]})) == {("one", None), ("item", 3)}
+        deleted = engine.deleted
+        du.close()
+        assert engine.deleted == deleted + 1  # its session, in its one ruleset
+
+
 # -- differential ----------------------------------------------------------------------------
 
 #: Keys of the profile fact, of the item rows (item rules read both), and of the items of the quantified list.

@@ -17,9 +17,13 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   (distinct ``n``) that group the rules under a few nodes, then the condition. durable-rules
   visits every head for every fact, and each node it visits costs it a look-up per property of
   the fact: the heads are as few as a model of the network (durable_form._Network) shows the
-  stack allows, most often none. Every ruleset also has an always-firing rule ``{"T": code}``
-  per fact type it uses, so no assert is "not handled" and every session has run an action
-  before it is deleted.
+  stack allows, most often none. Every ruleset also has a rule for a start fact ``{"T": -1}``,
+  asserted once into each session before any other: durable-rules leaves two pointers of a new
+  session unset until an action completes, and delete_state frees them (it crashed deleting a
+  session where no action had run). A fact no rule matches is then simply "not handled" (code 1
+  from the C extension, which raises nothing; MessageNotHandledException is the Python wrapper's):
+  durable stores nothing for it, so it starts no action and needs no retraction. (An always-firing
+  rule per fact type did the start fact's job before: an extra action, drained, for every fact.)
 * Conditions: ``{field: v}`` (eq), ``{"$neq"|"$lt"|"$lte"|"$gt"|"$gte": {field: v}}``,
   ``{"$ex": {field: 1}}``, ``{"$nex": {field: 1}}``, ``{"$and": [..]}``, ``{"$or": [..]}``;
   quantifiers ``{"$iany"|"$iall": {list_field: cond}}`` with ``"$i.<field>"`` as item fields
@@ -63,8 +67,8 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   errors become EngineError naming the ruleset and the error code.
 
 Sessions: each ``run`` asserts the facts one by one into the backend's session (an item's idx is
-known from which assert fired the rule; one batch was no faster) and retracts them after a clean
-run, so the session is empty for the next profile (a new session per profile, deleted after it,
+known from which assert fired the rule; one batch was no faster) and retracts those that fired a rule
+after a clean run, so the session is empty for the next profile (a new session per profile, deleted after it,
 cost about 30% more). After an engine error the session is left alone (durable-rules can crash
 deleting it) and counted, and the backend takes a new session id; a ruleset that collected
 MAX_LEAKED such sessions is replaced.
@@ -87,7 +91,7 @@ from typing import Any
 import durable.engine as _durable
 
 from ..errors import EngineError
-from .durable_form import ChunkPlan, StagePlan, encoder, plan
+from .durable_form import START, ChunkPlan, StagePlan, encoder, plan
 from .ir import Facts, Stage
 
 _engine = _durable.durable_rules_engine  # the C extension durable.engine drives
@@ -222,27 +226,37 @@ class _Chunk:
         self.scopes = plan.scopes
         self.text = plan.text
         self.leaked = 0
+        #: The session id this ruleset's session was opened with (see _start), None before.
+        self.session: str | None = None
         self._use(_POOL.get(self.text))
 
     def _use(self, ruleset: _Ruleset) -> None:
         self.ruleset = ruleset
         self.handle = ruleset._handle
+        self.session = None  # the backend's session in this ruleset is opened on first use
 
-    def run(self, facts: list[tuple[str, Any, str]], fired: set) -> None:
+    def run(self, facts: list[tuple[str, Any, str]], fired: set, sid: str) -> None:
         """Assert the facts (text, item idx, text to retract it) one by one in the backend's session, record the
-        rules fired, then retract the facts."""
+        rules fired, then retract the facts that fired any."""
         handle = self.handle
         rule_ids = self.rule_ids
         where = "assert_fact"
         try:
-            for text, idx, _ in facts:
+            if self.session != sid:
+                self._start(sid)
+            stored = []
+            for text, idx, retract in facts:
                 where = "assert_fact"
                 result = _engine.assert_fact(handle, text)
-                if result[0] != 0:
+                code = result[0]
+                if code:
+                    if code == 1:  # no rule matched: durable-rules did not store the fact, nothing to retract
+                        continue
                     raise EngineError(
                         f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): assert_fact returned code"
-                        f" {result[0]} ({_CODES.get(result[0], 'unknown')})"
+                        f" {code} ({_CODES.get(code, 'unknown')})"
                     )
+                stored.append(retract)
                 where = "start_action_for_state"
                 state = result[1]
                 started = _engine.start_action_for_state(handle, state)
@@ -260,13 +274,8 @@ class _Chunk:
             # a third of a ruleset's run. Retracting a fact starts no action (every rule matches one fact), and
             # needs only its sid and id (durable finds the stored fact by its id, not by parsing it again).
             where = "retract_fact"
-            for _, _, retract in facts:
-                result = _engine.retract_fact(handle, retract)
-                if result[0] != 0:
-                    raise EngineError(
-                        f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): retract_fact returned code"
-                        f" {result[0]} ({_CODES.get(result[0], 'unknown')})"
-                    )
+            for retract in stored:
+                self._retract(retract)
         except EngineError:
             self._leak()
             raise
@@ -274,6 +283,36 @@ class _Chunk:
             error = _engine_error(f"ruleset '{self.ruleset._name}' ({self.label}): {where}", exc)
             self._leak()
             raise error from exc
+
+    def _start(self, sid: str) -> None:
+        """Open the session: assert the start fact, run the one action it fires and retract it. durable-rules
+        leaves two pointers of a new session unset until an action completes, and delete_state frees them
+        (it crashed on a session where no action had run); each later fact then needs no rule that always
+        fires (a fact no rule matches is neither stored nor acted on: assert_fact says code 1)."""
+        handle = self.handle
+        result = _engine.assert_fact(handle, '{"sid":"' + sid + '","id":"s","T":' + str(START) + "}")
+        if result[0] != 0:
+            raise EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): the start fact returned"
+                              f" code {result[0]} ({_CODES.get(result[0], 'unknown')})")
+        started = _engine.start_action_for_state(handle, result[1])
+        message = started[1] if started else None
+        ran = 0
+        while message:
+            ran += 1
+            message = _engine.complete_and_start_action(handle, result[1])
+        if ran != 1:
+            raise EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): the start fact ran"
+                              f" {ran} actions, not 1")
+        self._retract('{"sid":"' + sid + '","id":"s"}')
+        self.session = sid
+
+    def _retract(self, text: str) -> None:
+        result = _engine.retract_fact(self.handle, text)
+        if result[0] != 0:
+            raise EngineError(
+                f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): retract_fact returned code"
+                f" {result[0]} ({_CODES.get(result[0], 'unknown')})"
+            )
 
     def _leak(self) -> None:
         """After an engine error the session is not deleted (that can crash durable-rules) nor used again: it stays
@@ -328,7 +367,7 @@ class _StagePlan:
             texts = [(start + ident + head + body[k] + "}", idx, start + ident + "}")
                      for scope, head, k in sends for ident, body, idx in bodies[scope]]
             if texts:  # else no fact of a type this ruleset matches: nothing can fire
-                chunk.run(texts, fired)
+                chunk.run(texts, fired, sid)
         return fired
 
 

@@ -40,8 +40,10 @@ MAX_STRING = 32000
 #: Most properties a fact may have (durable: 255 with its own sid and id); we add T and N.
 MAX_FIELDS = 250
 
-_OPS = {"neq": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
-_INT64 = (-(2**63), 2**63 - 1)
+#: The discriminator of the start fact asserted once into each session, and the name of the rule it fires.
+START = -1
+START_RULE = "s"
+
 _OPS = {"neq": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -510,7 +512,7 @@ class ChunkPlan:
 
     label: str
     text: str
-    #: durable rule name -> engine rule id (None for the always-firing rule of a fact type)
+    #: durable rule name -> engine rule id (None for the rule the start fact fires)
     rule_ids: dict[str, str | None]
     #: The fact types this ruleset matches: None for the profile, else item scopes.
     scopes: tuple[str | None, ...]
@@ -600,9 +602,10 @@ def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[t
             name = f"r{next(number)}"
             rule_ids[name] = rule_id
             definition[name] = {"all": [{"m": {"$and": [{"T": codes[scope]}, *path, *tests]}}]}
-        always = f"a{codes[scope]}"
-        rule_ids[always] = None
-        definition[always] = {"all": [{"m": {"T": codes[scope]}}]}
+    # The rule the start fact fires: a session runs one action (the first one frees what durable-rules leaves
+    # unset in a new session, which delete_state would otherwise free) before any other fact is asserted.
+    rule_ids[START_RULE] = None
+    definition[START_RULE] = {"all": [{"m": {"T": START}}]}
     return ChunkPlan(label, _write(definition), rule_ids, scopes, picks)
 
 
