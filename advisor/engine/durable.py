@@ -58,7 +58,7 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   property costs durable time at every node it visits); each key is encoded once per run. Each
   fact has an ``id`` of ours, so durable need not hash its text for one, and is retracted by
   its sid and id alone. The facts are written by a function generated per stage and fact type
-  (durable_form.encoder), and encoded values are kept by value (durable_form._PIECES).
+  (durable_form.encoder), which keeps each field's encoded strings by value.
 * Actions: the stock Host runs each action through Closure/Promise objects and writes the
   session state back after it, about 30 us per fired rule. This backend uses a Host (without
   its timer threads) only to hold its rulesets and drives the engine's action queue itself:

@@ -431,34 +431,77 @@ def _list(value: Any, sub: tuple) -> str:
     return "[" + ",".join(items) + "]"
 
 
+#: Most strings kept per field by a generated encoder (see encoder), each at most MAX_CACHED_STRING long.
+MAX_STRINGS_PER_FIELD = 32
+
+
+def _new_string(cache: dict[str, str], prefix: str, value: str) -> str:
+    """prefix + the string encoded, kept in the field's cache when short (cleared when full)."""
+    piece = prefix + _str(value)
+    if len(value) <= MAX_CACHED_STRING:
+        if len(cache) >= MAX_STRINGS_PER_FIELD:
+            cache.clear()
+        cache[value] = piece
+    return piece
+
+
+def _value_lines(out: str, prefix: str, cache: str, indent: str) -> list[str]:
+    """Generated lines setting `out` to prefix + the encoded value of `v` (present): strings from the field's
+    own cache (a look-up by the string alone, whose hash Python keeps), booleans and 64-bit ints written
+    directly, anything else by _piece."""
+    return [
+        f"{indent}c = v.__class__",
+        f"{indent}if c is str:",
+        f"{indent}    {out} = {cache}.get(v) or _new_string({cache}, {prefix!r}, v)",
+        f"{indent}elif c is bool:",
+        f"{indent}    {out} = {prefix + 'true'!r} if v else {prefix + 'false'!r}",
+        f"{indent}elif c is int and {_INT64[0]} <= v <= {_INT64[1]}:",
+        f"{indent}    {out} = {prefix!r} + _repr(v)",
+        f"{indent}else:",
+        f"{indent}    {out} = _piece({prefix!r}, v)",
+    ]
+
+
 def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> Callable[[dict], list[str]]:
     """A function from a fact to the bodies of the facts sent to several rulesets: for each of picks (indices into
     fields), the fields picked, each as durable JSON text (',"name":value'), joined.
 
     Generated Python, as the python engine's stage functions are (a loop over the fields cost twice as much):
-    it reads each field once, takes its text from _PIECES when the value was written before, and embeds the
-    keys and property names only as repr()'d literals."""
+    it reads each field once, writes booleans and ints directly, takes strings from a cache of the field's own,
+    writes each quantified list with a function generated for the item keys it sends, and embeds the keys and
+    property names only as repr()'d literals."""
     lines = ["def encode(fact):", "    get = fact.get"]
-    names: dict[str, Any] = {"_A": _ABSENT, "_P": _PIECES, "_piece": _piece, "_list": _list}
+    names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string, "_repr": int.__repr__}
     for i, (key, prefix, sub) in enumerate(fields):
         lines.append(f"    v = get({key!r}, _A)")
         if sub is not None:
-            names[f"_S{i}"] = sub
-            lines.append(f"    e{i} = '' if v is _A else {prefix!r} + _list(v, _S{i})")
+            names[f"_L{i}"] = _list_encoder(sub)
+            lines.append(f"    e{i} = '' if v is _A else {prefix!r} + _L{i}(v)")
             continue
-        lines += [
-            "    if v is _A:",
-            f"        e{i} = ''",
-            "    else:",
-            "        try:",
-            f"            e{i} = _P.get(({prefix!r}, v.__class__, v)) or _piece({prefix!r}, v)",
-            "        except TypeError:  # an unhashable value",
-            f"            e{i} = _piece({prefix!r}, v)",
-        ]
+        names[f"_C{i}"] = {}
+        lines += ["    if v is _A:", f"        e{i} = ''", "    else:", *_value_lines(f"e{i}", prefix, f"_C{i}", "        ")]
     bodies = ["''.join((" + "".join(f"e{i}, " for i in pick) + "))" for pick in picks]
     lines.append("    return [" + ", ".join(bodies) + "]")
     exec(compile("\n".join(lines) + "\n", "<durable facts encoder>", "exec"), names)  # noqa: S102 (literals only)
     return names["encode"]
+
+
+def _list_encoder(sub: tuple) -> Callable[[Any], str]:
+    """A function writing a quantified list as durable JSON text with the item keys of sub (as _list does)."""
+    lines = ["def encode_list(value):", "    if value.__class__ is not list:", "        return _list(value, _SUB)",
+             "    out = []", "    for item in value:", "        if item.__class__ is not dict:",
+             "            return _list(value, _SUB)", "        get = item.get"]
+    names: dict[str, Any] = {"_A": _ABSENT, "_SUB": sub, "_list": _list, "_piece": _piece, "_new_string": _new_string,
+                             "_repr": int.__repr__}
+    for i, (key, prefix) in enumerate(sub):
+        names[f"_C{i}"] = {}
+        lines += [f"        v = get({key!r}, _A)", "        if v is _A:", f"            e{i} = ''", "        else:",
+                  *_value_lines(f"e{i}", "," + prefix, f"_C{i}", "            ")]
+    # Each piece starts with a comma: the first is cut.
+    lines += ["        out.append('{' + (" + "".join(f"e{i} + " for i in range(len(sub))) + "'')[1:] + '}')",
+              "    return '[' + ','.join(out) + ']'"]
+    exec(compile("\n".join(lines) + "\n", "<durable list encoder>", "exec"), names)  # noqa: S102 (literals only)
+    return names["encode_list"]
 
 
 def _chunks(stages: Sequence[Stage]) -> list[list[tuple[EngineRule, ...]]]:
