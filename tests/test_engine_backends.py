@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from advisor.engine import durable as durable_module
 from advisor.engine.durable import DurableBackend
+from advisor.engine.durable_form import prune
 from advisor.engine.python import PythonBackend
 from advisor.errors import EngineError
 from advisor.engine.ir import FALSE, TRUE, And, Cmp, EngineRule, Exists, Facts, Missing, Or, Quant, Stage, keys_of
@@ -586,6 +587,48 @@ def test_both_backends_agree_on_random_conditions_and_facts(conds, fact_list):
     try:
         for profile, partner_rows in fact_list:
             same(py, du, facts_for(rules, profile, {"partners": partner_rows}))
+    finally:
+        du.close()
+
+
+def test_pruning_folds_tests_settled_by_the_tests_beside_them():
+    g, t, w = Exists("g"), Missing("t"), Cmp("w", "eq", "event")
+    # x is set and x != v, or x is missing; beside "x is set": x != v
+    assert prune(And((g, Or((And((g, Cmp("g", "neq", True))), Missing("g")))))) == Cmp("g", "neq", True)
+    # an Or of which one branch is required is true
+    assert prune(And((t, w, Or((t, Cmp("w", "neq", "event")))))) == And((t, w))
+    assert prune(And((w, Or((Cmp("w", "neq", "event"), Missing("w")))))) == FALSE
+    assert prune(And((t, Cmp("t", "gt", 1)))) == FALSE
+    assert prune(And((Cmp("n", "eq", 3), Cmp("n", "lt", 5), Cmp("n", "gte", 3.0), Exists("n")))) == Cmp("n", "eq", 3)
+    assert prune(And((Cmp("n", "eq", 3), Cmp("n", "gt", 5)))) == FALSE
+    q = Quant("any", "l", Cmp("x", "gt", 0))
+    assert prune(And((q, Or((q, Exists("z")))))) == q
+    assert prune(And((Missing("l"), q))) == FALSE
+    # no fold across kinds: a string constant says nothing of a number, a boolean nothing of an int
+    for other in (Cmp("a", "eq", 2), Cmp("a", "lt", 1), Cmp("a", "neq", "x")):
+        assert prune(And((Cmp("a", "eq", True), other))) == And((Cmp("a", "eq", True), other))
+
+
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(condition(TOP, 2, True), min_size=1, max_size=4), st.data(), st.lists(profiles, min_size=1, max_size=4))
+def test_pruned_conditions_hold_on_the_same_facts(parts, data, profile_list):
+    # Variants of one rule repeat each other's tests: conditions made of the same parts, And-ed and Or-ed again.
+    def mix(depth):
+        if depth == 0 or data.draw(st.booleans()):
+            return data.draw(st.sampled_from(parts))
+        kind = data.draw(st.sampled_from([And, Or]))
+        return kind(tuple(mix(depth - 1) for _ in range(data.draw(st.integers(1, 3)))))
+
+    conds = [And(tuple(parts) + (mix(3),)), mix(3), Or((mix(2), And(tuple(parts))))]
+    original = PythonBackend([Stage(0, tuple(EngineRule(f"r{i}", c) for i, c in enumerate(conds)))])
+    pruned = PythonBackend([Stage(0, tuple(EngineRule(f"r{i}", prune(c)) for i, c in enumerate(conds)))])
+    du = DurableBackend([Stage(0, tuple(EngineRule(f"r{i}", c) for i, c in enumerate(conds)))])
+    try:
+        for profile in profile_list:
+            facts = Facts(profile)
+            expected = set(original.run(0, facts))
+            assert set(pruned.run(0, facts)) == expected
+            assert du.run(0, facts) == expected
     finally:
         du.close()
 

@@ -24,6 +24,10 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   from the C extension, which raises nothing; MessageNotHandledException is the Python wrapper's):
   durable stores nothing for it, so it starts no action and needs no retraction. (An always-firing
   rule per fact type did the start fact's job before: an extra action, drained, for every fact.)
+* Conditions are first pruned (durable_form.prune): a test that the tests And-ed with it settle
+  is folded away (variants of a rule with exceptions repeat each other's tests, negated), so
+  durable visits fewer nodes, keeps fewer Or branches waiting and parses lists for fewer
+  quantifiers; the pruned condition holds on exactly the same facts.
 * Conditions: ``{field: v}`` (eq), ``{"$neq"|"$lt"|"$lte"|"$gt"|"$gte": {field: v}}``,
   ``{"$ex": {field: 1}}``, ``{"$nex": {field: 1}}``, ``{"$and": [..]}``, ``{"$or": [..]}``;
   quantifiers ``{"$iany"|"$iall": {list_field: cond}}`` with ``"$i.<field>"`` as item fields

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import EngineError
-from .ir import And, Cmp, EngineRule, Exists, Missing, Node, Or, Quant, Stage, is_false, is_true, simplify
+from .ir import TRUE, FALSE, And, Cmp, EngineRule, Exists, Missing, Node, Or, Quant, Stage, is_false, is_true, simplify
 
 #: Most rules per ruleset: a fact matching more than 64 sibling conditions fails (error 303).
 CHUNK = 50
@@ -260,6 +260,129 @@ class _Compiler:
                                    rule_id, f"its condition is too large for the durable engine (it would need more than {MAX_PIECES} "
                                    "durable-rules rules); split it into several rules or shorten its lists")
         return done
+
+
+# -- pruning tests settled by others -------------------------------------------------------
+
+
+def prune(node: Node) -> Node:
+    """The condition with every test that the tests And-ed with it settle folded away: the same condition (on any
+    fact), with fewer tests for durable-rules to evaluate.
+
+    Rules with exceptions compile into variants that repeat each other's tests, negated: ``x is set and x != v``
+    Or-ed with ``x is missing``, beside ``x is set``; an Or of which one branch is a test already required. durable
+    visits an alpha node per test (an Or adds a node, and its branches wait on the 64-entry stack) and parses the
+    list again for every quantifier: what is settled need not be tested. Only sound folds are made: a test equal
+    to one required is true; a key required present (Exists, or any comparison) makes Missing false and Exists
+    true, required missing makes Exists and comparisons false; a comparison with a key required equal to a
+    constant is worked out when both constants are strings, both booleans, or both numbers (not booleans);
+    an absent list makes a quantifier false. Inside a quantifier only the item's own tests settle each other."""
+    return simplify(_prune(simplify(node), frozenset()))
+
+
+def _settled(test: Node, known: frozenset) -> bool | None:
+    """Whether a test (Exists, Missing, Cmp or Quant) holds when every test of known does; None when not settled."""
+    if test in known:
+        return True
+    if isinstance(test, Quant):
+        return False if Missing(test.list_key) in known else None
+    key = test.key
+    present = Exists(key) in known or any(isinstance(k, Cmp) and k.key == key for k in known)
+    if isinstance(test, Exists):
+        return True if present else (False if Missing(key) in known else None)
+    if isinstance(test, Missing):
+        return False if present else None
+    if Missing(key) in known:
+        return False  # a comparison is false on a missing key
+    for k in known:
+        if isinstance(k, Cmp) and k.key == key:
+            if k.op == "eq" and _same_kind(k.value, test.value):
+                return _compare(k.value, test.op, test.value)
+            if k.op == "neq" and test.op == "eq" and _same_kind(k.value, test.value) and k.value == test.value:
+                return False
+    return None
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    if type(a) is str or type(b) is str:
+        return type(a) is str and type(b) is str
+    if type(a) is bool or type(b) is bool:
+        return type(a) is bool and type(b) is bool
+    return type(a) in (int, float) and type(b) in (int, float)
+
+
+def _compare(a: Any, op: str, b: Any) -> bool:
+    return {"eq": a == b, "neq": a != b, "lt": a < b, "lte": a <= b, "gt": a > b, "gte": a >= b}[op]
+
+
+_LITERALS = (Exists, Missing, Cmp, Quant)
+
+
+def _prune(node: Node, known: frozenset) -> Node:
+    if isinstance(node, _LITERALS):
+        settled = _settled(node, known)
+        if settled is not None:
+            return TRUE if settled else FALSE
+        if isinstance(node, Quant):
+            return Quant(node.mode, node.list_key, simplify(_prune(node.cond, frozenset())))
+        return node
+    if isinstance(node, Or):
+        branches = []
+        for item in node.items:
+            item = simplify(_prune(item, known))
+            if is_true(item):
+                return TRUE
+            if not is_false(item) and item not in branches:
+                branches.append(item)
+        return simplify(Or(tuple(branches)))
+    if isinstance(node, And):
+        items = list(node.items)
+        for _ in range(64):  # each turn settles more; a bound, in case one never ends
+            literals = [i for i, item in enumerate(items) if isinstance(item, _LITERALS)]
+            kept: list[Node] = []
+            changed = False
+            out: list[Node] = []
+            for n, item in enumerate(items):
+                if not isinstance(item, _LITERALS):
+                    out.append(item)
+                    continue
+                # Settled by the tests around it: those known, those kept before it, those after it.
+                later = frozenset(items[i] for i in literals if i > n)
+                settled = _settled(item, known | frozenset(kept) | later)
+                if settled is False:
+                    return FALSE
+                if settled:
+                    changed = True
+                    continue
+                if isinstance(item, Quant):
+                    inner = simplify(_prune(item.cond, frozenset()))
+                    if inner != item.cond:
+                        item, changed = Quant(item.mode, item.list_key, inner), True
+                kept.append(item)
+                out.append(item)
+            items = []
+            required = known | frozenset(kept)
+            for item in out:
+                if isinstance(item, _LITERALS):
+                    items.append(item)
+                    continue
+                pruned = simplify(_prune(item, required))
+                if pruned != item:
+                    changed = True
+                if is_false(pruned):
+                    return FALSE
+                if is_true(pruned):
+                    continue
+                if isinstance(pruned, And):
+                    items.extend(pruned.items)
+                elif pruned not in items:
+                    items.append(pruned)
+                else:
+                    changed = True
+            if not changed:
+                break
+        return simplify(And(tuple(items)))
+    raise TypeError(f"not an IR node: {node!r}")
 
 
 def _order(tests: list) -> list:
@@ -587,7 +710,7 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
         kept = []
         chunk_reads: dict[str | None, tuple[set[str], dict[str, set[str]]]] = {}
         for rule in chunk:
-            cond = simplify(rule.condition)
+            cond = prune(rule.condition)
             if is_false(cond):
                 continue  # can never fire
             kept.append((rule, cond))
