@@ -230,6 +230,29 @@ def test_strings_compare_like_python(constant):
     assert {r for r, _ in both(rules, {"s": constant})} == {"eq", "lte", "gte"}
 
 
+class Text(str):
+    """A str subclass: encoded as the str it is."""
+
+
+@pytest.mark.parametrize("constant", ["ab", 'say "hi"', "café", "", "5", "x", "c0", "s6162"])
+def test_strings_compared_only_for_equality_are_sent_as_codes_and_compare_like_python(constant):
+    # No rule orders these keys against a string: their strings go to durable as short codes, any string no rule
+    # names as one code for all ("x" or "c0" as values must not pass for those codes).
+    rules = [
+        EngineRule("eq", Cmp("s", "eq", constant)), EngineRule("neq", Cmp("s", "neq", constant)),
+        EngineRule("zz", Cmp("s", "eq", "zz")), EngineRule("n", Cmp("s", "neq", 5)), EngineRule("ex", Exists("e")),
+        EngineRule("any", Quant("any", "l", Cmp("x", "eq", constant))), EngineRule("all", Quant("all", "l", Cmp("x", "neq", constant))),
+        EngineRule("item", Cmp("item__s", "eq", constant), "partners"), EngineRule("item_neq", Cmp("item__s", "neq", "zz"), "partners"),
+    ]
+    values = [*STRINGS, constant, Text(constant), "zz", "ab" + "c" * 40000, 5, None, True]
+    for value in values:
+        profile = {"s": value, "e": value, "l": [{"x": value}, {"x": "zz"}]}
+        rows = {"partners": [{"idx": 0, "item__s": value}, {"idx": 1, "item__s": "zz"}]}
+        both(rules, profile, rows)
+    got = both(rules, {"s": Text(constant), "l": ({"x": constant},)}, {"partners": [{"idx": 2, "item__s": constant}]})
+    assert got == fired("eq", "any", "n") | {("item", 2), ("item_neq", 2)}
+
+
 def test_long_strings_compare_like_python():
     # durable keeps string lengths in 16 bits when comparing: 32,768 more characters look like none.
     rules = rules_of(**{op: Cmp("s", op, "ab") for op in ("eq", "neq", "lt", "gt")})

@@ -47,7 +47,9 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   an Or (distributing And over it) into several durable rules for the same rule id; one that
   cannot be split small enough is refused with EngineError.
 * Values are encoded the same way in conditions and facts so that durable-rules compares them
-  as Python does: a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
+  as Python does. A key that rules compare with strings only for equality (or not at all) has its
+  strings sent as codes: ``"c<n>"`` for each string the rules name, ``"x"`` for any other (durable
+  then parses, stores and writes back much shorter facts). Otherwise a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
   over the raw JSON text and 16-bit lengths: wrong for escapes, for a prefix followed by a
   character below ``"``, and past 64 KiB; hex keeps order and equality exact, the ``s`` keeps a
   string from equalling a number as ``"5" == 5`` does in durable, and strings are cut to
@@ -240,8 +242,8 @@ class _Chunk:
         self.session = None  # the backend's session in this ruleset is opened on first use
 
     def run(self, facts: list[tuple[str, Any, str]], fired: set, sid: str) -> None:
-        """Assert the facts (text, item idx, text to retract it) one by one in the backend's session, record the
-        rules fired, then retract the facts that fired any."""
+        """Assert the facts (text, item idx, fact id) one by one in the backend's session, record the rules fired,
+        then retract the facts that fired any."""
         handle = self.handle
         rule_ids = self.rule_ids
         where = "assert_fact"
@@ -249,7 +251,7 @@ class _Chunk:
             if self.session != sid:
                 self._start(sid)
             stored = []
-            for text, idx, retract in facts:
+            for text, idx, ident in facts:
                 where = "assert_fact"
                 result = _engine.assert_fact(handle, text)
                 code = result[0]
@@ -260,7 +262,7 @@ class _Chunk:
                         f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): assert_fact returned code"
                         f" {code} ({_CODES.get(code, 'unknown')})"
                     )
-                stored.append(retract)
+                stored.append(ident)
                 where = "start_action_for_state"
                 state = result[1]
                 started = _engine.start_action_for_state(handle, state)
@@ -278,8 +280,8 @@ class _Chunk:
             # a third of a ruleset's run. Retracting a fact starts no action (every rule matches one fact), and
             # needs only its sid and id (durable finds the stored fact by its id, not by parsing it again).
             where = "retract_fact"
-            for retract in stored:
-                self._retract(retract)
+            for ident in stored:
+                self._retract('{"sid":"' + sid + '","id":' + ident + "}")
         except EngineError:
             self._leak()
             raise
@@ -338,16 +340,18 @@ class _StagePlan:
     def __init__(self, backend: DurableBackend, plan: StagePlan):
         self.chunks = [_Chunk(backend, chunk) for chunk in plan.chunks]
         picks: dict[str | None, list[tuple[int, ...]]] = {scope: [] for scope in plan.fields}
-        #: per ruleset, (scope, its fact head, which of the scope encoder's bodies) for each fact type it matches
+        #: per ruleset, (scope, which of the scope encoder's bodies) for each fact type it matches
         self.sends = []
         for chunk, chunk_plan in zip(self.chunks, plan.chunks):
             sends = []
             for scope in chunk.scopes:
-                sends.append((scope, plan.heads[scope], len(picks[scope])))
+                sends.append((scope, len(picks[scope])))
                 picks[scope].append(chunk_plan.picks[scope])
             self.sends.append((chunk, sends))
-        self.profile = encoder(plan.fields[None], picks[None]) if None in plan.fields else None
-        self.items = [(scope, encoder(plan.fields[scope], picks[scope])) for scope in plan.fields if scope is not None]
+        # Each body is the rest of a fact after its id: its head, its fields and the closing brace.
+        self.profile = encoder(plan.fields[None], picks[None], plan.heads[None]) if None in plan.fields else None
+        self.items = [(scope, encoder(plan.fields[scope], picks[scope], plan.heads[scope]))
+                      for scope in plan.fields if scope is not None]
 
     def run(self, facts: Facts, sid: str) -> set[tuple[str, int | None]]:
         fired: set[tuple[str, int | None]] = set()
@@ -368,8 +372,7 @@ class _StagePlan:
                     n += 1
                     out.append((str(n), encode(item), item["idx"]))
         for chunk, sends in self.sends:
-            texts = [(start + ident + head + body[k] + "}", idx, start + ident + "}")
-                     for scope, head, k in sends for ident, body, idx in bodies[scope]]
+            texts = [(start + ident + body[k], idx, ident) for scope, k in sends for ident, body, idx in bodies[scope]]
             if texts:  # else no fact of a type this ruleset matches: nothing can fire
                 chunk.run(texts, fired, sid)
         return fired

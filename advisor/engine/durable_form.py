@@ -164,6 +164,31 @@ class _Names:
         self._counts: dict[str, itertools.count] = {}
         self.top: dict[str, str] = {}
         self.item: dict[str, str] = {}
+        #: Per (in an item, key): the codes of the strings rules compare it with (see strings), or None when a rule
+        #: orders it against a string (then its strings are sent in hex, as every string once was).
+        self.strings: dict[tuple[bool, str], dict[str, str] | None] = {}
+
+    def learn(self, node: Node, in_item: bool = False) -> None:
+        """Note how a condition compares keys with strings (before any condition is compiled)."""
+        if isinstance(node, Cmp) and isinstance(node.value, str):
+            where = (in_item, node.key)
+            if node.op not in ("eq", "neq"):
+                self.strings[where] = None
+            else:
+                known = self.strings.setdefault(where, {})
+                if known is not None and node.value not in known:
+                    known[node.value] = f'"c{len(known)}"'
+        elif isinstance(node, (And, Or)):
+            for item in node.items:
+                self.learn(item, in_item)
+        elif isinstance(node, Quant):
+            self.learn(node.cond, True)
+
+    def table(self, in_item: bool, key: str) -> tuple[tuple[str, str], ...] | None:
+        """How a key's string values are sent: None for hex, else (string, code) of the strings rules compare
+        it with; any other string is sent as STRANGER."""
+        known = self.strings.get((in_item, key), {})
+        return None if known is None else tuple(sorted(known.items()))
 
     def new(self, letter: str, hashed_prefix: str = "") -> str:
         counter = self._counts.setdefault(letter, itertools.count())
@@ -205,7 +230,8 @@ class _Compiler:
             name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
             if isinstance(node.value, str) and len(node.value.encode("utf-8", "surrogatepass")) >= MAX_STRING:
                 raise EngineError(f"durable-rules backend: a condition's string is longer than {MAX_STRING - 1} bytes")
-            value = _Raw(_scalar(node.value))
+            known = self.names.strings.get((in_item, node.key)) if isinstance(node.value, str) else None
+            value = _Raw(known[node.value] if known is not None else _scalar(node.value))
             return {name: value} if node.op == "eq" else {_OPS[node.op]: {name: value}}
         if isinstance(node, (Exists, Missing)):
             name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
@@ -502,17 +528,29 @@ def _reads(node: Node, top: set[str], lists: dict[str, set[str]], in_list: str |
 
 # -- facts --------------------------------------------------------------------------
 
-Field = tuple  # (key, ',"name":', item fields or None)
+Field = tuple  # (key, ',"name":', item fields (key, '"name":', strings) or None, strings)
+#: How a string is sent for a key that rules compare only for equality with strings, when it is none of those.
+STRANGER = '"x"'
 
 
 def _fields(names: _Names, top: set[str], lists: dict[str, set[str]]) -> tuple[Field, ...]:
+    """The fields sent for these keys. A key that no rule orders against a string has its strings sent as short
+    codes, '"c<n>"' for each string rules compare it with and STRANGER for any other: equality with every
+    constant is as it was, and durable parses, stores and writes back far shorter facts (no hex)."""
     out = []
     for key in sorted(top):
         sub = None
         if key in lists:
-            sub = tuple((k, '"' + names.item_field(k) + '":') for k in sorted(lists[key]))
-        out.append((key, ',"' + names.field(key) + '":', sub))
+            sub = tuple((k, '"' + names.item_field(k) + '":', names.table(True, k)) for k in sorted(lists[key]))
+        out.append((key, ',"' + names.field(key) + '":', sub, names.table(False, key)))
     return tuple(out)
+
+
+def _coded(prefix: str, value: Any, strings: tuple[tuple[str, str], ...] | None) -> str:
+    """prefix + the value encoded for a field whose strings are sent as codes (strings not None)."""
+    if strings is not None and isinstance(value, str):
+        return prefix + dict(strings).get(str(value), STRANGER)
+    return _piece(prefix, value)
 
 
 #: Encoded fields ('"name":value') by (prefix, type, value): the same values come back in every stage and
@@ -550,7 +588,8 @@ def _list(value: Any, sub: tuple) -> str:
         if not isinstance(item, dict):
             raise EngineError(f"durable-rules backend: a quantified list holds {type(item).__name__}, not item dicts")
         get = item.get
-        items.append("{" + ",".join([_piece(prefix, v) for k, prefix in sub if (v := get(k, _ABSENT)) is not _ABSENT]) + "}")
+        items.append("{" + ",".join([_coded(prefix, v, strings) for k, prefix, strings in sub
+                                     if (v := get(k, _ABSENT)) is not _ABSENT]) + "}")
     return "[" + ",".join(items) + "]"
 
 
@@ -568,26 +607,33 @@ def _new_string(cache: dict[str, str], prefix: str, value: str) -> str:
     return piece
 
 
-def _value_lines(out: str, prefix: str, cache: str, indent: str) -> list[str]:
-    """Generated lines setting `out` to prefix + the encoded value of `v` (present): strings from the field's
+def _value_lines(out: str, prefix: str, cache: str, indent: str, coded: bool) -> list[str]:
+    """Generated lines setting `out` to prefix + the encoded value of `v` (present): strings by their code
+    (coded: the dict `cache` holds prefix + code of each string rules compare the field with) or from the field's
     own cache (a look-up by the string alone, whose hash Python keeps), booleans and 64-bit ints written
-    directly, anything else by _piece."""
+    directly, anything else by _piece (or _coded, for a coded field's str subclasses)."""
+    if coded:
+        strings = [f"{indent}    {out} = {cache}.get(v, {prefix + STRANGER!r})"]
+        other = f"{indent}    {out} = {cache}.get(str(v), {prefix + STRANGER!r}) if isinstance(v, str) else _piece({prefix!r}, v)"
+    else:
+        strings = [f"{indent}    {out} = {cache}.get(v) or _new_string({cache}, {prefix!r}, v)"]
+        other = f"{indent}    {out} = _piece({prefix!r}, v)"
     return [
         f"{indent}c = v.__class__",
         f"{indent}if c is str:",
-        f"{indent}    {out} = {cache}.get(v) or _new_string({cache}, {prefix!r}, v)",
+        *strings,
         f"{indent}elif c is bool:",
         f"{indent}    {out} = {prefix + 'true'!r} if v else {prefix + 'false'!r}",
         f"{indent}elif c is int and {_INT64[0]} <= v <= {_INT64[1]}:",
         f"{indent}    {out} = {prefix!r} + _repr(v)",
         f"{indent}else:",
-        f"{indent}    {out} = _piece({prefix!r}, v)",
+        other,
     ]
 
 
-def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> Callable[[dict], list[str]]:
+def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: str = "") -> Callable[[dict], list[str]]:
     """A function from a fact to the bodies of the facts sent to several rulesets: for each of picks (indices into
-    fields), the fields picked, each as durable JSON text (',"name":value'), joined.
+    fields), head, then the fields picked, each as durable JSON text (',"name":value'), then the closing brace.
 
     Generated Python, as the python engine's stage functions are (a loop over the fields cost twice as much):
     it reads each field once, writes booleans and ints directly, takes strings from a cache of the field's own,
@@ -595,15 +641,16 @@ def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> Call
     property names only as repr()'d literals."""
     lines = ["def encode(fact):", "    get = fact.get"]
     names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string, "_repr": int.__repr__}
-    for i, (key, prefix, sub) in enumerate(fields):
+    for i, (key, prefix, sub, strings) in enumerate(fields):
         lines.append(f"    v = get({key!r}, _A)")
         if sub is not None:
             names[f"_L{i}"] = _list_encoder(sub)
             lines.append(f"    e{i} = '' if v is _A else {prefix!r} + _L{i}(v)")
             continue
-        names[f"_C{i}"] = {}
-        lines += ["    if v is _A:", f"        e{i} = ''", "    else:", *_value_lines(f"e{i}", prefix, f"_C{i}", "        ")]
-    bodies = ["''.join((" + "".join(f"e{i}, " for i in pick) + "))" for pick in picks]
+        names[f"_C{i}"] = {} if strings is None else {text: prefix + code for text, code in strings}
+        lines += ["    if v is _A:", f"        e{i} = ''", "    else:",
+                  *_value_lines(f"e{i}", prefix, f"_C{i}", "        ", strings is not None)]
+    bodies = ["''.join((" + repr(head) + ", " + "".join(f"e{i}, " for i in pick) + "'}'))" for pick in picks]
     lines.append("    return [" + ", ".join(bodies) + "]")
     exec(compile("\n".join(lines) + "\n", "<durable facts encoder>", "exec"), names)  # noqa: S102 (literals only)
     return names["encode"]
@@ -616,10 +663,10 @@ def _list_encoder(sub: tuple) -> Callable[[Any], str]:
              "            return _list(value, _SUB)", "        get = item.get"]
     names: dict[str, Any] = {"_A": _ABSENT, "_SUB": sub, "_list": _list, "_piece": _piece, "_new_string": _new_string,
                              "_repr": int.__repr__}
-    for i, (key, prefix) in enumerate(sub):
-        names[f"_C{i}"] = {}
+    for i, (key, prefix, strings) in enumerate(sub):
+        names[f"_C{i}"] = {} if strings is None else {text: "," + prefix + code for text, code in strings}
         lines += [f"        v = get({key!r}, _A)", "        if v is _A:", f"            e{i} = ''", "        else:",
-                  *_value_lines(f"e{i}", "," + prefix, f"_C{i}", "            ")]
+                  *_value_lines(f"e{i}", "," + prefix, f"_C{i}", "            ", strings is not None)]
     # Each piece starts with a comma: the first is cut.
     lines += ["        out.append('{' + (" + "".join(f"e{i} + " for i in range(len(sub))) + "'')[1:] + '}')",
               "    return '[' + ','.join(out) + ']'"]
@@ -700,17 +747,22 @@ def plan(stages: Sequence[Stage]) -> list[StagePlan]:
     """What durable-rules is given for these stages; DurableLimit when it cannot take them."""
     names = _Names()
     codes: dict[str | None, int] = {None: 0}
-    return [_stage(names, codes, stage.index, chunks) for stage, chunks in zip(stages, _chunks(stages))]
+    chunked = _chunks(stages)
+    pruned = {id(rule): prune(rule.condition) for chunks in chunked for chunk in chunks for rule in chunk}
+    for cond in pruned.values():
+        names.learn(cond)
+    return [_stage(names, codes, stage.index, chunks, pruned) for stage, chunks in zip(stages, chunked)]
 
 
-def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list[tuple[EngineRule, ...]]) -> StagePlan:
+def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list[tuple[EngineRule, ...]],
+           pruned: dict[int, Node]) -> StagePlan:
     reads: dict[str | None, tuple[set[str], dict[str, set[str]]]] = {}
     kept_chunks = []
     for chunk in chunks:
         kept = []
         chunk_reads: dict[str | None, tuple[set[str], dict[str, set[str]]]] = {}
         for rule in chunk:
-            cond = prune(rule.condition)
+            cond = pruned[id(rule)]
             if is_false(cond):
                 continue  # can never fire
             kept.append((rule, cond))
@@ -722,7 +774,7 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
             kept_chunks.append((kept, chunk_reads))
     for scope, (top, lists) in reads.items():
         found = _fields(names, top, lists)
-        widest = max([len(found)] + [len(sub) for _, _, sub in found if sub is not None])
+        widest = max([len(found)] + [len(sub) for _, _, sub, _ in found if sub is not None])
         if widest > MAX_FIELDS:
             what = "the profile" if scope is None else f"a {scope} item"
             raise DurableLimit(f"durable-rules backend: stage {index} reads {widest} keys of {what} or its items; "
