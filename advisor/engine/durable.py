@@ -246,6 +246,7 @@ class _Chunk:
         then retract the facts that fired any."""
         handle = self.handle
         rule_ids = self.rule_ids
+        assert_fact, start_action, complete = _engine.assert_fact, _engine.start_action_for_state, _engine.complete_and_start_action
         where = "assert_fact"
         try:
             if self.session != sid:
@@ -253,7 +254,7 @@ class _Chunk:
             stored = []
             for text, idx, ident in facts:
                 where = "assert_fact"
-                result = _engine.assert_fact(handle, text)
+                result = assert_fact(handle, text)
                 code = result[0]
                 if code:
                     if code == 1:  # no rule matched: durable-rules did not store the fact, nothing to retract
@@ -265,7 +266,7 @@ class _Chunk:
                 stored.append(ident)
                 where = "start_action_for_state"
                 state = result[1]
-                started = _engine.start_action_for_state(handle, state)
+                started = start_action(handle, state)
                 if started and '"exception"' in started[0]:  # never set by us: no code of ours runs in the engine
                     raise EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): {started[0]}")
                 message = started[1] if started else None
@@ -275,13 +276,20 @@ class _Chunk:
                     if rule_id is not None:
                         fired.add((rule_id, idx))
                     where = "complete_and_start_action"
-                    message = _engine.complete_and_start_action(handle, state)
+                    message = complete(handle, state)
             # The session is kept for the next profile, empty again: making and deleting a session cost about
             # a third of a ruleset's run. Retracting a fact starts no action (every rule matches one fact), and
             # needs only its sid and id (durable finds the stored fact by its id, not by parsing it again).
             where = "retract_fact"
+            retract = _engine.retract_fact
+            start = '{"sid":"' + sid + '","id":'
             for ident in stored:
-                self._retract('{"sid":"' + sid + '","id":' + ident + "}")
+                result = retract(handle, start + ident + "}")
+                if result[0] != 0:
+                    raise EngineError(
+                        f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): retract_fact returned code"
+                        f" {result[0]} ({_CODES.get(result[0], 'unknown')})"
+                    )
         except EngineError:
             self._leak()
             raise

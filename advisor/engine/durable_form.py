@@ -619,13 +619,13 @@ def _value_lines(out: str, prefix: str, cache: str, indent: str, coded: bool) ->
         strings = [f"{indent}    {out} = {cache}.get(v) or _new_string({cache}, {prefix!r}, v)"]
         other = f"{indent}    {out} = _piece({prefix!r}, v)"
     return [
-        f"{indent}c = v.__class__",
+        f"{indent}c = type(v)",
         f"{indent}if c is str:",
         *strings,
         f"{indent}elif c is bool:",
         f"{indent}    {out} = {prefix + 'true'!r} if v else {prefix + 'false'!r}",
         f"{indent}elif c is int and {_INT64[0]} <= v <= {_INT64[1]}:",
-        f"{indent}    {out} = {prefix!r} + _repr(v)",
+        f"{indent}    {out} = {prefix!r} + f'{{v}}'",  # an exact int: its decimal digits, as repr() writes them
         f"{indent}else:",
         other,
     ]
@@ -640,7 +640,7 @@ def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: s
     writes each quantified list with a function generated for the item keys it sends, and embeds the keys and
     property names only as repr()'d literals."""
     lines = ["def encode(fact):", "    get = fact.get"]
-    names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string, "_repr": int.__repr__}
+    names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string}
     for i, (key, prefix, sub, strings) in enumerate(fields):
         lines.append(f"    v = get({key!r}, _A)")
         if sub is not None:
@@ -658,11 +658,10 @@ def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: s
 
 def _list_encoder(sub: tuple) -> Callable[[Any], str]:
     """A function writing a quantified list as durable JSON text with the item keys of sub (as _list does)."""
-    lines = ["def encode_list(value):", "    if value.__class__ is not list:", "        return _list(value, _SUB)",
-             "    out = []", "    for item in value:", "        if item.__class__ is not dict:",
+    lines = ["def encode_list(value):", "    if type(value) is not list:", "        return _list(value, _SUB)",
+             "    out = []", "    for item in value:", "        if type(item) is not dict:",
              "            return _list(value, _SUB)", "        get = item.get"]
-    names: dict[str, Any] = {"_A": _ABSENT, "_SUB": sub, "_list": _list, "_piece": _piece, "_new_string": _new_string,
-                             "_repr": int.__repr__}
+    names: dict[str, Any] = {"_A": _ABSENT, "_SUB": sub, "_list": _list, "_piece": _piece, "_new_string": _new_string}
     for i, (key, prefix, strings) in enumerate(sub):
         names[f"_C{i}"] = {} if strings is None else {text: "," + prefix + code for text, code in strings}
         lines += [f"        v = get({key!r}, _A)", "        if v is _A:", f"            e{i} = ''", "        else:",
