@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from advisor.engine import durable as durable_module
 from advisor.engine.durable import DurableBackend
+from advisor.engine.durable_form import prune
 from advisor.engine.python import PythonBackend
 from advisor.errors import EngineError
 from advisor.engine.ir import FALSE, TRUE, And, Cmp, EngineRule, Exists, Facts, Missing, Or, Quant, Stage, keys_of
@@ -227,6 +228,29 @@ def test_strings_compare_like_python(constant):
     for value in STRINGS:
         both(rules, {"s": value})
     assert {r for r, _ in both(rules, {"s": constant})} == {"eq", "lte", "gte"}
+
+
+class Text(str):
+    """A str subclass: encoded as the str it is."""
+
+
+@pytest.mark.parametrize("constant", ["ab", 'say "hi"', "café", "", "5", "x", "c0", "s6162"])
+def test_strings_compared_only_for_equality_are_sent_as_codes_and_compare_like_python(constant):
+    # No rule orders these keys against a string: their strings go to durable as short codes, any string no rule
+    # names as one code for all ("x" or "c0" as values must not pass for those codes).
+    rules = [
+        EngineRule("eq", Cmp("s", "eq", constant)), EngineRule("neq", Cmp("s", "neq", constant)),
+        EngineRule("zz", Cmp("s", "eq", "zz")), EngineRule("n", Cmp("s", "neq", 5)), EngineRule("ex", Exists("e")),
+        EngineRule("any", Quant("any", "l", Cmp("x", "eq", constant))), EngineRule("all", Quant("all", "l", Cmp("x", "neq", constant))),
+        EngineRule("item", Cmp("item__s", "eq", constant), "partners"), EngineRule("item_neq", Cmp("item__s", "neq", "zz"), "partners"),
+    ]
+    values = [*STRINGS, constant, Text(constant), "zz", "ab" + "c" * 40000, 5, None, True]
+    for value in values:
+        profile = {"s": value, "e": value, "l": [{"x": value}, {"x": "zz"}]}
+        rows = {"partners": [{"idx": 0, "item__s": value}, {"idx": 1, "item__s": "zz"}]}
+        both(rules, profile, rows)
+    got = both(rules, {"s": Text(constant), "l": ({"x": constant},)}, {"partners": [{"idx": 2, "item__s": constant}]})
+    assert got == fired("eq", "any", "n") | {("item", 2), ("item_neq", 2)}
 
 
 def test_long_strings_compare_like_python():
@@ -479,6 +503,39 @@ def test_an_engine_error_leaves_the_session_alone_and_the_backend_keeps_working(
         du.close()
 
 
+class CountingEngine:
+    """durable's C extension, counting the sessions delete_state deleted."""
+
+    def __init__(self, real):
+        self.real = real
+        self.deleted = 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def delete_state(self, handle, sid):
+        result = self.real.delete_state(handle, sid)
+        self.deleted += 1
+        return result
+
+
+def test_sessions_in_which_no_rule_fired_are_deleted_safely(monkeypatch):
+    # durable-rules crashed deleting a session in which no action had run: each session is opened with a start
+    # fact whose rule fires once, and facts that no rule matches are neither acted on nor retracted.
+    engine = CountingEngine(durable_module._engine)
+    monkeypatch.setattr(durable_module, "_engine", engine)
+    rules = [EngineRule("one", Cmp("a", "eq", 1)), EngineRule("item", Exists("item__b"), "partners")]
+    for turn in range(3):
+        py, du = backends(rules)
+        for _ in range(3):
+            assert same(py, du, facts_for(rules, {"a": 2}, {"partners": [{"idx": 0}, {"idx": 1}]})) == set()
+        if turn:
+            assert same(py, du, facts_for(rules, {"a": 1}, {"partners": [{"idx": 3, "item__b": 1}]})) == {("one", None), ("item", 3)}
+        deleted = engine.deleted
+        du.close()
+        assert engine.deleted == deleted + 1  # its session, in its one ruleset
+
+
 # -- differential ----------------------------------------------------------------------------
 
 #: Keys of the profile fact, of the item rows (item rules read both), and of the items of the quantified list.
@@ -553,6 +610,48 @@ def test_both_backends_agree_on_random_conditions_and_facts(conds, fact_list):
     try:
         for profile, partner_rows in fact_list:
             same(py, du, facts_for(rules, profile, {"partners": partner_rows}))
+    finally:
+        du.close()
+
+
+def test_pruning_folds_tests_settled_by_the_tests_beside_them():
+    g, t, w = Exists("g"), Missing("t"), Cmp("w", "eq", "event")
+    # x is set and x != v, or x is missing; beside "x is set": x != v
+    assert prune(And((g, Or((And((g, Cmp("g", "neq", True))), Missing("g")))))) == Cmp("g", "neq", True)
+    # an Or of which one branch is required is true
+    assert prune(And((t, w, Or((t, Cmp("w", "neq", "event")))))) == And((t, w))
+    assert prune(And((w, Or((Cmp("w", "neq", "event"), Missing("w")))))) == FALSE
+    assert prune(And((t, Cmp("t", "gt", 1)))) == FALSE
+    assert prune(And((Cmp("n", "eq", 3), Cmp("n", "lt", 5), Cmp("n", "gte", 3.0), Exists("n")))) == Cmp("n", "eq", 3)
+    assert prune(And((Cmp("n", "eq", 3), Cmp("n", "gt", 5)))) == FALSE
+    q = Quant("any", "l", Cmp("x", "gt", 0))
+    assert prune(And((q, Or((q, Exists("z")))))) == q
+    assert prune(And((Missing("l"), q))) == FALSE
+    # no fold across kinds: a string constant says nothing of a number, a boolean nothing of an int
+    for other in (Cmp("a", "eq", 2), Cmp("a", "lt", 1), Cmp("a", "neq", "x")):
+        assert prune(And((Cmp("a", "eq", True), other))) == And((Cmp("a", "eq", True), other))
+
+
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(condition(TOP, 2, True), min_size=1, max_size=4), st.data(), st.lists(profiles, min_size=1, max_size=4))
+def test_pruned_conditions_hold_on_the_same_facts(parts, data, profile_list):
+    # Variants of one rule repeat each other's tests: conditions made of the same parts, And-ed and Or-ed again.
+    def mix(depth):
+        if depth == 0 or data.draw(st.booleans()):
+            return data.draw(st.sampled_from(parts))
+        kind = data.draw(st.sampled_from([And, Or]))
+        return kind(tuple(mix(depth - 1) for _ in range(data.draw(st.integers(1, 3)))))
+
+    conds = [And(tuple(parts) + (mix(3),)), mix(3), Or((mix(2), And(tuple(parts))))]
+    original = PythonBackend([Stage(0, tuple(EngineRule(f"r{i}", c) for i, c in enumerate(conds)))])
+    pruned = PythonBackend([Stage(0, tuple(EngineRule(f"r{i}", prune(c)) for i, c in enumerate(conds)))])
+    du = DurableBackend([Stage(0, tuple(EngineRule(f"r{i}", c) for i, c in enumerate(conds)))])
+    try:
+        for profile in profile_list:
+            facts = Facts(profile)
+            expected = set(original.run(0, facts))
+            assert set(pruned.run(0, facts)) == expected
+            assert du.run(0, facts) == expected
     finally:
         du.close()
 

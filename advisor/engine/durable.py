@@ -17,9 +17,17 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   (distinct ``n``) that group the rules under a few nodes, then the condition. durable-rules
   visits every head for every fact, and each node it visits costs it a look-up per property of
   the fact: the heads are as few as a model of the network (durable_form._Network) shows the
-  stack allows, most often none. Every ruleset also has an always-firing rule ``{"T": code}``
-  per fact type it uses, so no assert is "not handled" and every session has run an action
-  before it is deleted.
+  stack allows, most often none. Every ruleset also has a rule for a start fact ``{"T": -1}``,
+  asserted once into each session before any other: durable-rules leaves two pointers of a new
+  session unset until an action completes, and delete_state frees them (it crashed deleting a
+  session where no action had run). A fact no rule matches is then simply "not handled" (code 1
+  from the C extension, which raises nothing; MessageNotHandledException is the Python wrapper's):
+  durable stores nothing for it, so it starts no action and needs no retraction. (An always-firing
+  rule per fact type did the start fact's job before: an extra action, drained, for every fact.)
+* Conditions are first pruned (durable_form.prune): a test that the tests And-ed with it settle
+  is folded away (variants of a rule with exceptions repeat each other's tests, negated), so
+  durable visits fewer nodes, keeps fewer Or branches waiting and parses lists for fewer
+  quantifiers; the pruned condition holds on exactly the same facts.
 * Conditions: ``{field: v}`` (eq), ``{"$neq"|"$lt"|"$lte"|"$gt"|"$gte": {field: v}}``,
   ``{"$ex": {field: 1}}``, ``{"$nex": {field: 1}}``, ``{"$and": [..]}``, ``{"$or": [..]}``;
   quantifiers ``{"$iany"|"$iall": {list_field: cond}}`` with ``"$i.<field>"`` as item fields
@@ -39,7 +47,9 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   an Or (distributing And over it) into several durable rules for the same rule id; one that
   cannot be split small enough is refused with EngineError.
 * Values are encoded the same way in conditions and facts so that durable-rules compares them
-  as Python does: a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
+  as Python does. A key that rules compare with strings only for equality (or not at all) has its
+  strings sent as codes: ``"c<n>"`` for each string the rules name, ``"x"`` for any other (durable
+  then parses, stores and writes back much shorter facts). Otherwise a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
   over the raw JSON text and 16-bit lengths: wrong for escapes, for a prefix followed by a
   character below ``"``, and past 64 KiB; hex keeps order and equality exact, the ``s`` keeps a
   string from equalling a number as ``"5" == 5`` does in durable, and strings are cut to
@@ -54,7 +64,7 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   property costs durable time at every node it visits); each key is encoded once per run. Each
   fact has an ``id`` of ours, so durable need not hash its text for one, and is retracted by
   its sid and id alone. The facts are written by a function generated per stage and fact type
-  (durable_form.encoder), and encoded values are kept by value (durable_form._PIECES).
+  (durable_form.encoder), which keeps each field's encoded strings by value.
 * Actions: the stock Host runs each action through Closure/Promise objects and writes the
   session state back after it, about 30 us per fired rule. This backend uses a Host (without
   its timer threads) only to hold its rulesets and drives the engine's action queue itself:
@@ -63,8 +73,8 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   errors become EngineError naming the ruleset and the error code.
 
 Sessions: each ``run`` asserts the facts one by one into the backend's session (an item's idx is
-known from which assert fired the rule; one batch was no faster) and retracts them after a clean
-run, so the session is empty for the next profile (a new session per profile, deleted after it,
+known from which assert fired the rule; one batch was no faster) and retracts those that fired a rule
+after a clean run, so the session is empty for the next profile (a new session per profile, deleted after it,
 cost about 30% more). After an engine error the session is left alone (durable-rules can crash
 deleting it) and counted, and the backend takes a new session id; a ruleset that collected
 MAX_LEAKED such sessions is replaced.
@@ -87,7 +97,7 @@ from typing import Any
 import durable.engine as _durable
 
 from ..errors import EngineError
-from .durable_form import ChunkPlan, StagePlan, encoder, plan
+from .durable_form import START, ChunkPlan, StagePlan, encoder, plan
 from .ir import Facts, Stage
 
 _engine = _durable.durable_rules_engine  # the C extension durable.engine drives
@@ -222,30 +232,41 @@ class _Chunk:
         self.scopes = plan.scopes
         self.text = plan.text
         self.leaked = 0
+        #: The session id this ruleset's session was opened with (see _start), None before.
+        self.session: str | None = None
         self._use(_POOL.get(self.text))
 
     def _use(self, ruleset: _Ruleset) -> None:
         self.ruleset = ruleset
         self.handle = ruleset._handle
+        self.session = None  # the backend's session in this ruleset is opened on first use
 
-    def run(self, facts: list[tuple[str, Any, str]], fired: set) -> None:
-        """Assert the facts (text, item idx, text to retract it) one by one in the backend's session, record the
-        rules fired, then retract the facts."""
+    def run(self, facts: list[tuple[str, Any, str]], fired: set, sid: str) -> None:
+        """Assert the facts (text, item idx, fact id) one by one in the backend's session, record the rules fired,
+        then retract the facts that fired any."""
         handle = self.handle
         rule_ids = self.rule_ids
+        assert_fact, start_action, complete = _engine.assert_fact, _engine.start_action_for_state, _engine.complete_and_start_action
         where = "assert_fact"
         try:
-            for text, idx, _ in facts:
+            if self.session != sid:
+                self._start(sid)
+            stored = []
+            for text, idx, ident in facts:
                 where = "assert_fact"
-                result = _engine.assert_fact(handle, text)
-                if result[0] != 0:
+                result = assert_fact(handle, text)
+                code = result[0]
+                if code:
+                    if code == 1:  # no rule matched: durable-rules did not store the fact, nothing to retract
+                        continue
                     raise EngineError(
                         f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): assert_fact returned code"
-                        f" {result[0]} ({_CODES.get(result[0], 'unknown')})"
+                        f" {code} ({_CODES.get(code, 'unknown')})"
                     )
+                stored.append(ident)
                 where = "start_action_for_state"
                 state = result[1]
-                started = _engine.start_action_for_state(handle, state)
+                started = start_action(handle, state)
                 if started and '"exception"' in started[0]:  # never set by us: no code of ours runs in the engine
                     raise EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): {started[0]}")
                 message = started[1] if started else None
@@ -255,13 +276,15 @@ class _Chunk:
                     if rule_id is not None:
                         fired.add((rule_id, idx))
                     where = "complete_and_start_action"
-                    message = _engine.complete_and_start_action(handle, state)
+                    message = complete(handle, state)
             # The session is kept for the next profile, empty again: making and deleting a session cost about
             # a third of a ruleset's run. Retracting a fact starts no action (every rule matches one fact), and
             # needs only its sid and id (durable finds the stored fact by its id, not by parsing it again).
             where = "retract_fact"
-            for _, _, retract in facts:
-                result = _engine.retract_fact(handle, retract)
+            retract = _engine.retract_fact
+            start = '{"sid":"' + sid + '","id":'
+            for ident in stored:
+                result = retract(handle, start + ident + "}")
                 if result[0] != 0:
                     raise EngineError(
                         f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): retract_fact returned code"
@@ -274,6 +297,36 @@ class _Chunk:
             error = _engine_error(f"ruleset '{self.ruleset._name}' ({self.label}): {where}", exc)
             self._leak()
             raise error from exc
+
+    def _start(self, sid: str) -> None:
+        """Open the session: assert the start fact, run the one action it fires and retract it. durable-rules
+        leaves two pointers of a new session unset until an action completes, and delete_state frees them
+        (it crashed on a session where no action had run); each later fact then needs no rule that always
+        fires (a fact no rule matches is neither stored nor acted on: assert_fact says code 1)."""
+        handle = self.handle
+        result = _engine.assert_fact(handle, '{"sid":"' + sid + '","id":"s","T":' + str(START) + "}")
+        if result[0] != 0:
+            raise EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): the start fact returned"
+                              f" code {result[0]} ({_CODES.get(result[0], 'unknown')})")
+        started = _engine.start_action_for_state(handle, result[1])
+        message = started[1] if started else None
+        ran = 0
+        while message:
+            ran += 1
+            message = _engine.complete_and_start_action(handle, result[1])
+        if ran != 1:
+            raise EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): the start fact ran"
+                              f" {ran} actions, not 1")
+        self._retract('{"sid":"' + sid + '","id":"s"}')
+        self.session = sid
+
+    def _retract(self, text: str) -> None:
+        result = _engine.retract_fact(self.handle, text)
+        if result[0] != 0:
+            raise EngineError(
+                f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): retract_fact returned code"
+                f" {result[0]} ({_CODES.get(result[0], 'unknown')})"
+            )
 
     def _leak(self) -> None:
         """After an engine error the session is not deleted (that can crash durable-rules) nor used again: it stays
@@ -295,16 +348,18 @@ class _StagePlan:
     def __init__(self, backend: DurableBackend, plan: StagePlan):
         self.chunks = [_Chunk(backend, chunk) for chunk in plan.chunks]
         picks: dict[str | None, list[tuple[int, ...]]] = {scope: [] for scope in plan.fields}
-        #: per ruleset, (scope, its fact head, which of the scope encoder's bodies) for each fact type it matches
+        #: per ruleset, (scope, which of the scope encoder's bodies) for each fact type it matches
         self.sends = []
         for chunk, chunk_plan in zip(self.chunks, plan.chunks):
             sends = []
             for scope in chunk.scopes:
-                sends.append((scope, plan.heads[scope], len(picks[scope])))
+                sends.append((scope, len(picks[scope])))
                 picks[scope].append(chunk_plan.picks[scope])
             self.sends.append((chunk, sends))
-        self.profile = encoder(plan.fields[None], picks[None]) if None in plan.fields else None
-        self.items = [(scope, encoder(plan.fields[scope], picks[scope])) for scope in plan.fields if scope is not None]
+        # Each body is the rest of a fact after its id: its head, its fields and the closing brace.
+        self.profile = encoder(plan.fields[None], picks[None], plan.heads[None]) if None in plan.fields else None
+        self.items = [(scope, encoder(plan.fields[scope], picks[scope], plan.heads[scope]))
+                      for scope in plan.fields if scope is not None]
 
     def run(self, facts: Facts, sid: str) -> set[tuple[str, int | None]]:
         fired: set[tuple[str, int | None]] = set()
@@ -325,10 +380,9 @@ class _StagePlan:
                     n += 1
                     out.append((str(n), encode(item), item["idx"]))
         for chunk, sends in self.sends:
-            texts = [(start + ident + head + body[k] + "}", idx, start + ident + "}")
-                     for scope, head, k in sends for ident, body, idx in bodies[scope]]
+            texts = [(start + ident + body[k], idx, ident) for scope, k in sends for ident, body, idx in bodies[scope]]
             if texts:  # else no fact of a type this ruleset matches: nothing can fire
-                chunk.run(texts, fired)
+                chunk.run(texts, fired, sid)
         return fired
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import EngineError
-from .ir import And, Cmp, EngineRule, Exists, Missing, Node, Or, Quant, Stage, is_false, is_true, simplify
+from .ir import TRUE, FALSE, And, Cmp, EngineRule, Exists, Missing, Node, Or, Quant, Stage, is_false, is_true, simplify
 
 #: Most rules per ruleset: a fact matching more than 64 sibling conditions fails (error 303).
 CHUNK = 50
@@ -41,8 +41,10 @@ MAX_STRING = 32000
 #: Most properties a fact may have (durable: 255 with its own sid and id); we add T and N.
 MAX_FIELDS = 250
 
-_OPS = {"neq": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
-_INT64 = (-(2**63), 2**63 - 1)
+#: The discriminator of the start fact asserted once into each session, and the name of the rule it fires.
+START = -1
+START_RULE = "s"
+
 _OPS = {"neq": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -163,6 +165,31 @@ class _Names:
         self._counts: dict[str, itertools.count] = {}
         self.top: dict[str, str] = {}
         self.item: dict[str, str] = {}
+        #: Per (in an item, key): the codes of the strings rules compare it with (see strings), or None when a rule
+        #: orders it against a string (then its strings are sent in hex, as every string once was).
+        self.strings: dict[tuple[bool, str], dict[str, str] | None] = {}
+
+    def learn(self, node: Node, in_item: bool = False) -> None:
+        """Note how a condition compares keys with strings (before any condition is compiled)."""
+        if isinstance(node, Cmp) and isinstance(node.value, str):
+            where = (in_item, node.key)
+            if node.op not in ("eq", "neq"):
+                self.strings[where] = None
+            else:
+                known = self.strings.setdefault(where, {})
+                if known is not None and node.value not in known:
+                    known[node.value] = f'"c{len(known)}"'
+        elif isinstance(node, (And, Or)):
+            for item in node.items:
+                self.learn(item, in_item)
+        elif isinstance(node, Quant):
+            self.learn(node.cond, True)
+
+    def table(self, in_item: bool, key: str) -> tuple[tuple[str, str], ...] | None:
+        """How a key's string values are sent: None for hex, else (string, code) of the strings rules compare
+        it with; any other string is sent as STRANGER."""
+        known = self.strings.get((in_item, key), {})
+        return None if known is None else tuple(sorted(known.items()))
 
     def new(self, letter: str, hashed_prefix: str = "") -> str:
         counter = self._counts.setdefault(letter, itertools.count())
@@ -204,7 +231,8 @@ class _Compiler:
             name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
             if isinstance(node.value, str) and len(node.value.encode("utf-8", "surrogatepass")) >= MAX_STRING:
                 raise EngineError(f"durable-rules backend: a condition's string is longer than {MAX_STRING - 1} bytes")
-            value = _Raw(_scalar(node.value))
+            known = self.names.strings.get((in_item, node.key)) if isinstance(node.value, str) else None
+            value = _Raw(known[node.value] if known is not None else _scalar(node.value))
             return {name: value} if node.op == "eq" else {_OPS[node.op]: {name: value}}
         if isinstance(node, (Exists, Missing)):
             name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
@@ -259,6 +287,129 @@ class _Compiler:
                                    rule_id, f"its condition is too large for the durable engine (it would need more than {MAX_PIECES} "
                                    "durable-rules rules); split it into several rules or shorten its lists")
         return done
+
+
+# -- pruning tests settled by others -------------------------------------------------------
+
+
+def prune(node: Node) -> Node:
+    """The condition with every test that the tests And-ed with it settle folded away: the same condition (on any
+    fact), with fewer tests for durable-rules to evaluate.
+
+    Rules with exceptions compile into variants that repeat each other's tests, negated: ``x is set and x != v``
+    Or-ed with ``x is missing``, beside ``x is set``; an Or of which one branch is a test already required. durable
+    visits an alpha node per test (an Or adds a node, and its branches wait on the 64-entry stack) and parses the
+    list again for every quantifier: what is settled need not be tested. Only sound folds are made: a test equal
+    to one required is true; a key required present (Exists, or any comparison) makes Missing false and Exists
+    true, required missing makes Exists and comparisons false; a comparison with a key required equal to a
+    constant is worked out when both constants are strings, both booleans, or both numbers (not booleans);
+    an absent list makes a quantifier false. Inside a quantifier only the item's own tests settle each other."""
+    return simplify(_prune(simplify(node), frozenset()))
+
+
+def _settled(test: Node, known: frozenset) -> bool | None:
+    """Whether a test (Exists, Missing, Cmp or Quant) holds when every test of known does; None when not settled."""
+    if test in known:
+        return True
+    if isinstance(test, Quant):
+        return False if Missing(test.list_key) in known else None
+    key = test.key
+    present = Exists(key) in known or any(isinstance(k, Cmp) and k.key == key for k in known)
+    if isinstance(test, Exists):
+        return True if present else (False if Missing(key) in known else None)
+    if isinstance(test, Missing):
+        return False if present else None
+    if Missing(key) in known:
+        return False  # a comparison is false on a missing key
+    for k in known:
+        if isinstance(k, Cmp) and k.key == key:
+            if k.op == "eq" and _same_kind(k.value, test.value):
+                return _compare(k.value, test.op, test.value)
+            if k.op == "neq" and test.op == "eq" and _same_kind(k.value, test.value) and k.value == test.value:
+                return False
+    return None
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    if type(a) is str or type(b) is str:
+        return type(a) is str and type(b) is str
+    if type(a) is bool or type(b) is bool:
+        return type(a) is bool and type(b) is bool
+    return type(a) in (int, float) and type(b) in (int, float)
+
+
+def _compare(a: Any, op: str, b: Any) -> bool:
+    return {"eq": a == b, "neq": a != b, "lt": a < b, "lte": a <= b, "gt": a > b, "gte": a >= b}[op]
+
+
+_LITERALS = (Exists, Missing, Cmp, Quant)
+
+
+def _prune(node: Node, known: frozenset) -> Node:
+    if isinstance(node, _LITERALS):
+        settled = _settled(node, known)
+        if settled is not None:
+            return TRUE if settled else FALSE
+        if isinstance(node, Quant):
+            return Quant(node.mode, node.list_key, simplify(_prune(node.cond, frozenset())))
+        return node
+    if isinstance(node, Or):
+        branches = []
+        for item in node.items:
+            item = simplify(_prune(item, known))
+            if is_true(item):
+                return TRUE
+            if not is_false(item) and item not in branches:
+                branches.append(item)
+        return simplify(Or(tuple(branches)))
+    if isinstance(node, And):
+        items = list(node.items)
+        for _ in range(64):  # each turn settles more; a bound, in case one never ends
+            literals = [i for i, item in enumerate(items) if isinstance(item, _LITERALS)]
+            kept: list[Node] = []
+            changed = False
+            out: list[Node] = []
+            for n, item in enumerate(items):
+                if not isinstance(item, _LITERALS):
+                    out.append(item)
+                    continue
+                # Settled by the tests around it: those known, those kept before it, those after it.
+                later = frozenset(items[i] for i in literals if i > n)
+                settled = _settled(item, known | frozenset(kept) | later)
+                if settled is False:
+                    return FALSE
+                if settled:
+                    changed = True
+                    continue
+                if isinstance(item, Quant):
+                    inner = simplify(_prune(item.cond, frozenset()))
+                    if inner != item.cond:
+                        item, changed = Quant(item.mode, item.list_key, inner), True
+                kept.append(item)
+                out.append(item)
+            items = []
+            required = known | frozenset(kept)
+            for item in out:
+                if isinstance(item, _LITERALS):
+                    items.append(item)
+                    continue
+                pruned = simplify(_prune(item, required))
+                if pruned != item:
+                    changed = True
+                if is_false(pruned):
+                    return FALSE
+                if is_true(pruned):
+                    continue
+                if isinstance(pruned, And):
+                    items.extend(pruned.items)
+                elif pruned not in items:
+                    items.append(pruned)
+                else:
+                    changed = True
+            if not changed:
+                break
+        return simplify(And(tuple(items)))
+    raise TypeError(f"not an IR node: {node!r}")
 
 
 def _order(tests: list) -> list:
@@ -378,17 +529,29 @@ def _reads(node: Node, top: set[str], lists: dict[str, set[str]], in_list: str |
 
 # -- facts --------------------------------------------------------------------------
 
-Field = tuple  # (key, ',"name":', item fields or None)
+Field = tuple  # (key, ',"name":', item fields (key, '"name":', strings) or None, strings)
+#: How a string is sent for a key that rules compare only for equality with strings, when it is none of those.
+STRANGER = '"x"'
 
 
 def _fields(names: _Names, top: set[str], lists: dict[str, set[str]]) -> tuple[Field, ...]:
+    """The fields sent for these keys. A key that no rule orders against a string has its strings sent as short
+    codes, '"c<n>"' for each string rules compare it with and STRANGER for any other: equality with every
+    constant is as it was, and durable parses, stores and writes back far shorter facts (no hex)."""
     out = []
     for key in sorted(top):
         sub = None
         if key in lists:
-            sub = tuple((k, '"' + names.item_field(k) + '":') for k in sorted(lists[key]))
-        out.append((key, ',"' + names.field(key) + '":', sub))
+            sub = tuple((k, '"' + names.item_field(k) + '":', names.table(True, k)) for k in sorted(lists[key]))
+        out.append((key, ',"' + names.field(key) + '":', sub, names.table(False, key)))
     return tuple(out)
+
+
+def _coded(prefix: str, value: Any, strings: tuple[tuple[str, str], ...] | None) -> str:
+    """prefix + the value encoded for a field whose strings are sent as codes (strings not None)."""
+    if strings is not None and isinstance(value, str):
+        return prefix + dict(strings).get(str(value), STRANGER)
+    return _piece(prefix, value)
 
 
 #: Encoded fields ('"name":value') by (prefix, type, value): the same values come back in every stage and
@@ -426,21 +589,60 @@ def _list(value: Any, sub: tuple) -> str:
         if not isinstance(item, dict):
             raise EngineError(f"durable-rules backend: a quantified list holds {type(item).__name__}, not item dicts")
         get = item.get
-        items.append("{" + ",".join([_piece(prefix, v) for k, prefix in sub if (v := get(k, _ABSENT)) is not _ABSENT]) + "}")
+        items.append("{" + ",".join([_coded(prefix, v, strings) for k, prefix, strings in sub
+                                     if (v := get(k, _ABSENT)) is not _ABSENT]) + "}")
     return "[" + ",".join(items) + "]"
 
 
-def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> Callable[[dict], list[str]]:
+#: Most strings kept per field by a generated encoder (see encoder), each at most MAX_CACHED_STRING long.
+MAX_STRINGS_PER_FIELD = 32
+
+
+def _new_string(cache: dict[str, str], prefix: str, value: str) -> str:
+    """prefix + the string encoded, kept in the field's cache when short (cleared when full)."""
+    piece = prefix + _str(value)
+    if len(value) <= MAX_CACHED_STRING:
+        if len(cache) >= MAX_STRINGS_PER_FIELD:
+            cache.clear()
+        cache[value] = piece
+    return piece
+
+
+def _value_lines(out: str, prefix: str, cache: str, indent: str, coded: bool) -> list[str]:
+    """Generated lines setting `out` to prefix + the encoded value of `v` (present): strings by their code
+    (coded: the dict `cache` holds prefix + code of each string rules compare the field with) or from the field's
+    own cache (a look-up by the string alone, whose hash Python keeps), booleans and 64-bit ints written
+    directly, anything else by _piece (or _coded, for a coded field's str subclasses)."""
+    if coded:
+        strings = [f"{indent}    {out} = {cache}.get(v, {prefix + STRANGER!r})"]
+        other = f"{indent}    {out} = {cache}.get(str(v), {prefix + STRANGER!r}) if isinstance(v, str) else _piece({prefix!r}, v)"
+    else:
+        strings = [f"{indent}    {out} = {cache}.get(v) or _new_string({cache}, {prefix!r}, v)"]
+        other = f"{indent}    {out} = _piece({prefix!r}, v)"
+    return [
+        f"{indent}c = type(v)",
+        f"{indent}if c is str:",
+        *strings,
+        f"{indent}elif c is bool:",
+        f"{indent}    {out} = {prefix + 'true'!r} if v else {prefix + 'false'!r}",
+        f"{indent}elif c is int and {_INT64[0]} <= v <= {_INT64[1]}:",
+        f"{indent}    {out} = {prefix!r} + f'{{v}}'",  # an exact int: its decimal digits, as repr() writes them
+        f"{indent}else:",
+        other,
+    ]
+
+
+def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: str = "") -> Callable[[dict], list[str]]:
     """A function from a fact to the bodies of the facts sent to several rulesets: for each of picks (indices into
-    fields), the fields picked, each as durable JSON text (',"name":value'), joined.
+    fields), head, then the fields picked, each as durable JSON text (',"name":value'), then the closing brace.
 
     Generated Python, as the python engine's stage functions are (a loop over the fields cost twice as much):
-    it reads each field once, takes its text from _PIECES when the value was written before, and embeds the
-    keys and property names only as repr()'d literals."""
-    source, names = _encoder_source(fields, picks)
-    cached = _ENCODERS.get(source)
-    code = marshal.loads(cached) if cached is not None else compile(source, "<durable facts encoder>", "exec")
-    exec(code, names)  # noqa: S102 (literals only)
+    it reads each field once, writes booleans and ints directly, takes strings from a cache of the field's own,
+    writes each quantified list with a function generated for the item keys it sends, and embeds the keys and
+    property names only as repr()'d literals. Its code comes compiled from the rules cache where it was kept
+    (adopt_encoders)."""
+    source, names = _encoder_source(fields, picks, head)
+    exec(_compiled(source, "<durable facts encoder>"), names)  # noqa: S102 (literals only)
     return names["encode"]
 
 
@@ -450,9 +652,14 @@ def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> Call
 _ENCODERS: dict[str, bytes] = {}
 
 
+def _compiled(source: str, name: str) -> Any:
+    cached = _ENCODERS.get(source)
+    return marshal.loads(cached) if cached is not None else compile(source, name, "exec")
+
+
 def encoder_code(plans: Sequence[StagePlan]) -> dict[str, bytes]:
-    """The encoders a backend makes for these stage plans (as durable._StagePlan picks them), compiled and marshalled:
-    what the rules cache keeps for adopt_encoders."""
+    """The encoders a backend makes for these stage plans (as durable._StagePlan picks them) and the list encoders
+    they use, compiled and marshalled: what the rules cache keeps for adopt_encoders."""
     code = {}
     for stage in plans:
         picks: dict[str | None, list[tuple[int, ...]]] = {scope: [] for scope in stage.fields}
@@ -460,8 +667,12 @@ def encoder_code(plans: Sequence[StagePlan]) -> dict[str, bytes]:
             for scope in chunk.scopes:
                 picks[scope].append(chunk.picks[scope])
         for scope, fields in stage.fields.items():
-            source = _encoder_source(fields, picks[scope])[0]
+            source = _encoder_source(fields, picks[scope], stage.heads[scope])[0]
             code[source] = marshal.dumps(compile(source, "<durable facts encoder>", "exec"))
+            for field in fields:
+                if field[2] is not None:
+                    source = _list_encoder_source(field[2])[0]
+                    code[source] = marshal.dumps(compile(source, "<durable list encoder>", "exec"))
     return code
 
 
@@ -470,27 +681,44 @@ def adopt_encoders(code: dict[str, bytes] | None) -> None:
     _ENCODERS.update(code or {})
 
 
-def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]]) -> tuple[str, dict[str, Any]]:
+def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: str) -> tuple[str, dict[str, Any]]:
     """encoder()'s function as source, and the names it uses."""
     lines = ["def encode(fact):", "    get = fact.get"]
-    names: dict[str, Any] = {"_A": _ABSENT, "_P": _PIECES, "_piece": _piece, "_list": _list}
-    for i, (key, prefix, sub) in enumerate(fields):
+    names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string}
+    for i, (key, prefix, sub, strings) in enumerate(fields):
         lines.append(f"    v = get({key!r}, _A)")
         if sub is not None:
-            names[f"_S{i}"] = sub
-            lines.append(f"    e{i} = '' if v is _A else {prefix!r} + _list(v, _S{i})")
+            names[f"_L{i}"] = _list_encoder(sub)
+            lines.append(f"    e{i} = '' if v is _A else {prefix!r} + _L{i}(v)")
             continue
-        lines += [
-            "    if v is _A:",
-            f"        e{i} = ''",
-            "    else:",
-            "        try:",
-            f"            e{i} = _P.get(({prefix!r}, v.__class__, v)) or _piece({prefix!r}, v)",
-            "        except TypeError:  # an unhashable value",
-            f"            e{i} = _piece({prefix!r}, v)",
-        ]
-    bodies = ["''.join((" + "".join(f"e{i}, " for i in pick) + "))" for pick in picks]
+        names[f"_C{i}"] = {} if strings is None else {text: prefix + code for text, code in strings}
+        lines += ["    if v is _A:", f"        e{i} = ''", "    else:",
+                  *_value_lines(f"e{i}", prefix, f"_C{i}", "        ", strings is not None)]
+    bodies = ["''.join((" + repr(head) + ", " + "".join(f"e{i}, " for i in pick) + "'}'))" for pick in picks]
     lines.append("    return [" + ", ".join(bodies) + "]")
+    return "\n".join(lines) + "\n", names
+
+
+def _list_encoder(sub: tuple) -> Callable[[Any], str]:
+    """A function writing a quantified list as durable JSON text with the item keys of sub (as _list does)."""
+    source, names = _list_encoder_source(sub)
+    exec(_compiled(source, "<durable list encoder>"), names)  # noqa: S102 (literals only)
+    return names["encode_list"]
+
+
+def _list_encoder_source(sub: tuple) -> tuple[str, dict[str, Any]]:
+    """_list_encoder()'s function as source, and the names it uses."""
+    lines = ["def encode_list(value):", "    if type(value) is not list:", "        return _list(value, _SUB)",
+             "    out = []", "    for item in value:", "        if type(item) is not dict:",
+             "            return _list(value, _SUB)", "        get = item.get"]
+    names: dict[str, Any] = {"_A": _ABSENT, "_SUB": sub, "_list": _list, "_piece": _piece, "_new_string": _new_string}
+    for i, (key, prefix, strings) in enumerate(sub):
+        names[f"_C{i}"] = {} if strings is None else {text: "," + prefix + code for text, code in strings}
+        lines += [f"        v = get({key!r}, _A)", "        if v is _A:", f"            e{i} = ''", "        else:",
+                  *_value_lines(f"e{i}", "," + prefix, f"_C{i}", "            ", strings is not None)]
+    # Each piece starts with a comma: the first is cut.
+    lines += ["        out.append('{' + (" + "".join(f"e{i} + " for i in range(len(sub))) + "'')[1:] + '}')",
+              "    return '[' + ','.join(out) + ']'"]
     return "\n".join(lines) + "\n", names
 
 
@@ -545,7 +773,7 @@ class ChunkPlan:
 
     label: str
     text: str
-    #: durable rule name -> engine rule id (None for the always-firing rule of a fact type)
+    #: durable rule name -> engine rule id (None for the rule the start fact fires)
     rule_ids: dict[str, str | None]
     #: The fact types this ruleset matches: None for the profile, else item scopes.
     scopes: tuple[str | None, ...]
@@ -567,17 +795,22 @@ def plan(stages: Sequence[Stage]) -> list[StagePlan]:
     """What durable-rules is given for these stages; DurableLimit when it cannot take them."""
     names = _Names()
     codes: dict[str | None, int] = {None: 0}
-    return [_stage(names, codes, stage.index, chunks) for stage, chunks in zip(stages, _chunks(stages))]
+    chunked = _chunks(stages)
+    pruned = {id(rule): prune(rule.condition) for chunks in chunked for chunk in chunks for rule in chunk}
+    for cond in pruned.values():
+        names.learn(cond)
+    return [_stage(names, codes, stage.index, chunks, pruned) for stage, chunks in zip(stages, chunked)]
 
 
-def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list[tuple[EngineRule, ...]]) -> StagePlan:
+def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list[tuple[EngineRule, ...]],
+           pruned: dict[int, Node]) -> StagePlan:
     reads: dict[str | None, tuple[set[str], dict[str, set[str]]]] = {}
     kept_chunks = []
     for chunk in chunks:
         kept = []
         chunk_reads: dict[str | None, tuple[set[str], dict[str, set[str]]]] = {}
         for rule in chunk:
-            cond = simplify(rule.condition)
+            cond = pruned[id(rule)]
             if is_false(cond):
                 continue  # can never fire
             kept.append((rule, cond))
@@ -589,7 +822,7 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
             kept_chunks.append((kept, chunk_reads))
     for scope, (top, lists) in reads.items():
         found = _fields(names, top, lists)
-        widest = max([len(found)] + [len(sub) for _, _, sub in found if sub is not None])
+        widest = max([len(found)] + [len(sub) for _, _, sub, _ in found if sub is not None])
         if widest > MAX_FIELDS:
             what = "the profile" if scope is None else f"a {scope} item"
             raise DurableLimit(f"durable-rules backend: stage {index} reads {widest} keys of {what} or its items; "
@@ -635,9 +868,10 @@ def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[t
             name = f"r{next(number)}"
             rule_ids[name] = rule_id
             definition[name] = {"all": [{"m": {"$and": [{"T": codes[scope]}, *path, *tests]}}]}
-        always = f"a{codes[scope]}"
-        rule_ids[always] = None
-        definition[always] = {"all": [{"m": {"T": codes[scope]}}]}
+    # The rule the start fact fires: a session runs one action (the first one frees what durable-rules leaves
+    # unset in a new session, which delete_state would otherwise free) before any other fact is asserted.
+    rule_ids[START_RULE] = None
+    definition[START_RULE] = {"all": [{"m": {"T": START}}]}
     return ChunkPlan(label, _write(definition), rule_ids, scopes, picks)
 
 
