@@ -88,11 +88,13 @@ def test_a_durable_backend_compiles_no_fact_encoder_the_rules_cache_keeps(monkey
     import advisor
     from advisor.engine import durable_form
 
-    made = []
-    source = durable_form._encoder_source
-    monkeypatch.setattr(durable_form, "_encoder_source", lambda *args: made.append(source(*args)[0]) or source(*args))
+    made = []  # (what, whether the cache kept it) for each encoder and list encoder made
+    compiled = durable_form._compiled
+    monkeypatch.setattr(durable_form, "_compiled",
+                        lambda source, name: made.append((name, source in durable_form._ENCODERS)) or compiled(source, name))
     advisor.Advisor(rules=advisor.load_rules(), engine="durable")
-    assert made and all(text in durable_form._ENCODERS for text in made)
+    assert {name for name, _ in made} == {"<durable facts encoder>", "<durable list encoder>"}
+    assert all(kept for _, kept in made)
 
 
 def test_a_second_start_compiles_no_dataclass_method_and_leaves_dataclasses_as_it_was(tmp_path) -> None:

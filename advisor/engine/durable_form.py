@@ -667,7 +667,7 @@ def encoder_code(plans: Sequence[StagePlan]) -> dict[str, bytes]:
             for scope in chunk.scopes:
                 picks[scope].append(chunk.picks[scope])
         for scope, fields in stage.fields.items():
-            source = _encoder_source(fields, picks[scope], stage.heads[scope])[0]
+            source = _encoder_source(fields, picks[scope], stage.heads[scope], lists=False)[0]
             code[source] = marshal.dumps(compile(source, "<durable facts encoder>", "exec"))
             for field in fields:
                 if field[2] is not None:
@@ -681,14 +681,16 @@ def adopt_encoders(code: dict[str, bytes] | None) -> None:
     _ENCODERS.update(code or {})
 
 
-def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: str) -> tuple[str, dict[str, Any]]:
-    """encoder()'s function as source, and the names it uses."""
+def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: str,
+                    lists: bool = True) -> tuple[str, dict[str, Any]]:
+    """encoder()'s function as source, and the names it uses (with its list encoders made only when `lists`)."""
     lines = ["def encode(fact):", "    get = fact.get"]
     names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string}
     for i, (key, prefix, sub, strings) in enumerate(fields):
         lines.append(f"    v = get({key!r}, _A)")
         if sub is not None:
-            names[f"_L{i}"] = _list_encoder(sub)
+            if lists:
+                names[f"_L{i}"] = _list_encoder(sub)
             lines.append(f"    e{i} = '' if v is _A else {prefix!r} + _L{i}(v)")
             continue
         names[f"_C{i}"] = {} if strings is None else {text: prefix + code for text, code in strings}
