@@ -44,8 +44,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-FORMAT = 7  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
-#             facts builder's; 6: and the profile's validator; 7: and the durable engine's fact encoders
+FORMAT = 8  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
+#             facts builder's; 6: and the profile's validator; 7: and the durable engine's fact encoders; 8: a stage's
+#             rules pickled apart (engine.ir.Stage)
 #: The first bytes of an entry, then its 32-byte MAC, then the pickle.
 MAGIC = b"advisor rules cache 2\n"
 #: The entries' names: rules-<digest>.cache. (Format 1 wrote rules-<digest>.pickle; those are left alone.)

@@ -143,3 +143,41 @@ def test_the_dataclass_code_memo_gives_the_methods_dataclasses_makes() -> None:
         assert repr(cls("a", 2)) == repr(plain("a", 2))
         with pytest.raises(dataclasses.FrozenInstanceError):
             cls("a").size = 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_evaluating_from_the_cache_unpickles_no_rule_condition(engine: str) -> None:
+    """The engines start from what the cache keeps compiled (the python engine's stages, durable-rules' plan), so the
+    stages' ~3,300 IR condition nodes stay pickled; only the module's TRUE and FALSE exist."""
+    example = EXAMPLES / "khayelitsha-safer-schools.yaml"
+    code = (f"import gc, sys, runpy\nsys.argv = ['advisor', 'evaluate', {str(example)!r}, '--as-of', {AS_OF!r}, "
+            f"'--engine', {engine!r}]\ntry:\n    runpy.run_module('advisor', run_name='__main__')\nexcept SystemExit as exc:\n"
+            "    assert exc.code in (0, 1), exc.code\nfrom advisor.engine import ir\ngc.unfreeze()\n"
+            "kinds = (ir.Cmp, ir.Exists, ir.Missing, ir.And, ir.Or, ir.Quant, ir.EngineRule)\n"
+            "print(sum(type(o) in kinds for o in gc.get_objects()), file=sys.stderr)")
+    _modules("import advisor.rulebook; advisor.rulebook.load_rules()")  # the cache entry, as any run leaves it
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert int(out.stderr.split()[-1]) == 2  # ir.TRUE, ir.FALSE
+
+
+def test_a_pickled_stage_reads_its_rules_when_asked() -> None:
+    import copy
+    import pickle
+
+    from advisor.engine.ir import FALSE, And, Cmp, EngineRule, Exists, Quant, Stage
+
+    rules = (EngineRule("a", And((Cmp("x", "gt", 1), Exists("y")))), EngineRule("b", Quant("any", "zs", Cmp("k", "eq", "v")),
+                                                                                "partners"), EngineRule("c", FALSE, "partners"))
+    stage = Stage(3, rules)
+    again = pickle.loads(pickle.dumps(stage))
+    assert "rules" not in vars(again) and again.index == 3
+    assert again.reads == stage.reads == {None: {"x", "y"}, "partners": {"zs"}}
+    twice = pickle.loads(pickle.dumps(again))  # pickled again before its rules are read: the same pickled rules
+    assert again.rules == rules and again == stage and hash(again) == hash(stage) and repr(again) == repr(stage)
+    assert twice == stage and copy.deepcopy(twice) == stage
+    with pytest.raises(AttributeError):
+        again.other  # noqa: B018
+    chunked = Stage(0, rules, (rules[:1], rules[1:]))
+    assert pickle.loads(pickle.dumps(chunked)) == chunked
+
