@@ -181,3 +181,18 @@ def test_a_pickled_stage_reads_its_rules_when_asked() -> None:
     chunked = Stage(0, rules, (rules[:1], rules[1:]))
     assert pickle.loads(pickle.dumps(chunked)) == chunked
 
+
+def test_evaluating_compiles_no_dataclass_method_the_second_time(tmp_path) -> None:
+    """The portfolio (and the evaluator and report modules it brings) is imported by the command, after start-up: the
+    methods of its dataclasses come from the memo too, and dataclasses is left as it was."""
+    example = EXAMPLES / "khayelitsha-safer-schools.yaml"
+    code = (f"import dataclasses, sys\nimport advisor.cli as cli\nmemo = cli._DATACLASS_CODE\nat_start = len(memo.used)\n"
+            f"sys.argv = ['advisor', 'evaluate', {str(example)!r}, '--as-of', {AS_OF!r}, '--engine', 'python']\n"
+            "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+            "print(memo.missed, at_start, len(memo.used), 'exec' in vars(dataclasses), file=sys.stderr)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
+            for _ in range(2)]
+    first, second = (run.stderr.split()[-4:] for run in runs)
+    assert int(first[2]) > int(first[1]) and first[3] == "False"  # the command made more dataclasses
+    assert second == ["0", first[1], first[2], "False"]  # all found
