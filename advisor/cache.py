@@ -42,10 +42,11 @@ import stat
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-FORMAT = 7  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
-#             facts builder's; 6: and the profile's validator; 7: and the durable engine's fact encoders
+FORMAT = 8  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
+#             facts builder's; 6: and the profile's validator; 7: and the durable engine's fact encoders; 8: a stage's
+#             rules pickled apart (engine.ir.Stage)
 #: The first bytes of an entry, then its 32-byte MAC, then the pickle.
 MAGIC = b"advisor rules cache 2\n"
 #: The entries' names: rules-<digest>.cache. (Format 1 wrote rules-<digest>.pickle; those are left alone.)
@@ -345,6 +346,7 @@ class DataclassCode:
         self.known = known
         self.used: dict[str, Any] = {}
         self.missed = 0
+        self._kept = 0  # misses already stored
 
     @classmethod
     def start(cls) -> DataclassCode | None:
@@ -386,12 +388,28 @@ class DataclassCode:
 
         if vars(dataclasses).get("exec") == self.exec:
             del dataclasses.exec  # type: ignore[attr-defined]
-        if not self.missed:
+        if self.missed == self._kept:
             return
         data = marshal.dumps(self.known)
         if len(data) > MAX_CODE_BYTES:
             data = marshal.dumps(self.used)
         store(_code_digest(), data)
+        self._kept = self.missed
+
+    @staticmethod
+    @contextlib.contextmanager
+    def resumed(memo: DataclassCode | None) -> Iterator[None]:
+        """Hand dataclasses the memo again (after stop) while a command imports what start-up left out; then stop."""
+        if memo is None:
+            yield
+            return
+        import dataclasses
+
+        dataclasses.exec = memo.exec  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            memo.stop()
 
 
 def _code_digest() -> str:

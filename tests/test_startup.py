@@ -145,3 +145,56 @@ def test_the_dataclass_code_memo_gives_the_methods_dataclasses_makes() -> None:
         assert repr(cls("a", 2)) == repr(plain("a", 2))
         with pytest.raises(dataclasses.FrozenInstanceError):
             cls("a").size = 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_evaluating_from_the_cache_unpickles_no_rule_condition(engine: str) -> None:
+    """The engines start from what the cache keeps compiled (the python engine's stages, durable-rules' plan), so the
+    stages' ~3,300 IR condition nodes stay pickled; only the module's TRUE and FALSE exist."""
+    example = EXAMPLES / "khayelitsha-safer-schools.yaml"
+    code = (f"import gc, sys, runpy\nsys.argv = ['advisor', 'evaluate', {str(example)!r}, '--as-of', {AS_OF!r}, "
+            f"'--engine', {engine!r}]\ntry:\n    runpy.run_module('advisor', run_name='__main__')\nexcept SystemExit as exc:\n"
+            "    assert exc.code in (0, 1), exc.code\nfrom advisor.engine import ir\ngc.unfreeze()\n"
+            "kinds = (ir.Cmp, ir.Exists, ir.Missing, ir.And, ir.Or, ir.Quant, ir.EngineRule)\n"
+            "print(sum(type(o) in kinds for o in gc.get_objects()), file=sys.stderr)")
+    _modules("import advisor.rulebook; advisor.rulebook.load_rules()")  # the cache entry, as any run leaves it
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert int(out.stderr.split()[-1]) == 2  # ir.TRUE, ir.FALSE
+
+
+def test_a_pickled_stage_reads_its_rules_when_asked() -> None:
+    import copy
+    import pickle
+
+    from advisor.engine.ir import FALSE, And, Cmp, EngineRule, Exists, Quant, Stage
+
+    rules = (EngineRule("a", And((Cmp("x", "gt", 1), Exists("y")))), EngineRule("b", Quant("any", "zs", Cmp("k", "eq", "v")),
+                                                                                "partners"), EngineRule("c", FALSE, "partners"))
+    stage = Stage(3, rules)
+    again = pickle.loads(pickle.dumps(stage))
+    assert "rules" not in vars(again) and again.index == 3
+    assert again.reads == stage.reads == {None: {"x", "y"}, "partners": {"zs"}}
+    twice = pickle.loads(pickle.dumps(again))  # pickled again before its rules are read: the same pickled rules
+    assert again.rules == rules and again == stage and hash(again) == hash(stage) and repr(again) == repr(stage)
+    assert twice == stage and copy.deepcopy(twice) == stage
+    with pytest.raises(AttributeError):
+        again.other  # noqa: B018
+    chunked = Stage(0, rules, (rules[:1], rules[1:]))
+    assert pickle.loads(pickle.dumps(chunked)) == chunked
+
+
+def test_evaluating_compiles_no_dataclass_method_the_second_time(tmp_path) -> None:
+    """The portfolio (and the evaluator and report modules it brings) is imported by the command, after start-up: the
+    methods of its dataclasses come from the memo too, and dataclasses is left as it was."""
+    example = EXAMPLES / "khayelitsha-safer-schools.yaml"
+    code = (f"import dataclasses, sys\nimport advisor.cli as cli\nmemo = cli._DATACLASS_CODE\nat_start = len(memo.used)\n"
+            f"sys.argv = ['advisor', 'evaluate', {str(example)!r}, '--as-of', {AS_OF!r}, '--engine', 'python']\n"
+            "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+            "print(memo.missed, at_start, len(memo.used), 'exec' in vars(dataclasses), file=sys.stderr)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
+            for _ in range(2)]
+    first, second = (run.stderr.split()[-4:] for run in runs)
+    assert int(first[2]) > int(first[1]) and first[3] == "False"  # the command made more dataclasses
+    assert second == ["0", first[1], first[2], "False"]  # all found

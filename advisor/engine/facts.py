@@ -267,10 +267,10 @@ class FactsBuilder:
         self.scope_keys: dict[str, tuple[str, ...]] = {}
         item_key_sets = {self.plan.scopes[c]: set(self.plan.items.get(c, {})) for c in self.plan.scopes}
         for stage in compiled.stages:
-            for rule in stage.rules:
-                if rule.scope is not None:
-                    wanted = ir.keys_of(rule.condition) - item_key_sets[rule.scope]
-                    self.scope_keys[rule.scope] = tuple(sorted(set(self.scope_keys.get(rule.scope, ())) | wanted))
+            for scope, keys in stage.reads.items():  # not stage.rules: a stage from the cache keeps them pickled
+                if scope is not None:
+                    wanted = keys - item_key_sets[scope]
+                    self.scope_keys[scope] = tuple(sorted(set(self.scope_keys.get(scope, ())) | wanted))
         # Profile keys split into those decided by the engine (case-derived facts) and the rest.
         self.decided: dict[str, str] = {}
         fixed: dict[str, Accessor] = {}

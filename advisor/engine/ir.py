@@ -21,7 +21,9 @@ Semantics (both backends must give exactly these):
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Union
 
 OPS = ("eq", "neq", "lt", "lte", "gt", "gte")
@@ -97,6 +99,42 @@ class Stage:
     #: Rules grouped by hand into the durable backend's rulesets (tests only: the compiler
     #: leaves this empty and the durable backend groups the rules itself).
     chunks: tuple[tuple[EngineRule, ...], ...] = field(default=())
+
+    @cached_property
+    def reads(self) -> dict[str | None, frozenset[str]]:
+        """Per scope (None for the profile), every top-level fact key the stage's rules of that scope read."""
+        out: dict[str | None, set[str]] = {}
+        for rule in self.rules:
+            out.setdefault(rule.scope, set()).update(keys_of(rule.condition))
+        return {scope: frozenset(keys) for scope, keys in out.items()}
+
+    # A stage is cached with the rules (advisor.cache) as its index, what it reads and its rules pickled apart: the
+    # engines start from what was made of the conditions when the rules were built (the python engine's compiled
+    # stages, the durable engine's plan), so a start that only runs the rules never unpickles their ~3,300 condition
+    # nodes, a sixth of the cache entry's objects; the rules are unpickled when something reads them.
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        if self.chunks:
+            return object.__reduce_ex__(self, protocol)
+        rules = self.__dict__.get("_pickled_rules")
+        if rules is None:
+            rules = pickle.dumps(self.rules, protocol=pickle.HIGHEST_PROTOCOL)
+        return _unpickled_stage, (self.index, self.reads, rules)
+
+    def __getattr__(self, name: str) -> Any:  # only for what the instance lacks: a pickled stage's rules
+        pickled = self.__dict__.get("_pickled_rules") if name == "rules" else None
+        if pickled is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        rules = pickle.loads(pickled)
+        object.__setattr__(self, "rules", rules)
+        del self.__dict__["_pickled_rules"]
+        return rules
+
+
+def _unpickled_stage(index: int, reads: dict[str | None, frozenset[str]], rules: bytes) -> Stage:
+    """A stage read from a pickle, its rules still pickled (see Stage.__reduce_ex__)."""
+    stage = object.__new__(Stage)
+    stage.__dict__.update(index=index, reads=reads, _pickled_rules=rules)
+    return stage
 
 
 class Facts:
