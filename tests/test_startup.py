@@ -22,7 +22,7 @@ from conftest import AS_OF, ENGINES, EXAMPLES, ROOT
 #: which imports importlib.metadata and reads every installed package's entry points.
 NOT_AT_START = ("jinja2", "openpyxl", "durable", "multiprocessing", "concurrent.futures", "advisor.forms.questionnaire",
                 "advisor.language.parser", "advisor.language.records", "advisor.report.document", "logging",
-                "pydantic.plugin._loader", "importlib.metadata")
+                "pydantic.plugin._loader", "importlib.metadata", "tempfile")
 
 
 def _modules(code: str) -> set[str]:

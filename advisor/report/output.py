@@ -15,7 +15,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from typing import Any, Callable, Sequence
 
 from ..errors import Location, UsageError
@@ -75,6 +74,8 @@ class StreamFile:
             self.fh = os.fdopen(fd, "wb")
             return
         folder = os.path.dirname(os.path.abspath(path))
+        import tempfile  # only for a file written (with shutil and random, ~5 ms of a start that prints)
+
         try:
             fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
         except OSError as exc:
