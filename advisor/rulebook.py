@@ -104,11 +104,15 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     hit = cache.load(digest)
     if isinstance(hit, Rulebook):
         adopt(files[0], hit.knowledge)  # the guide the reports quote: read from the same bytes, not read again
-        validation.adopt(hit.profile_validator)
-        durable_form.adopt_encoders(hit.durable_encoders)
-        return hit
+        return _hand_over(hit)
     rulebook = _build(folders, load_knowledge())
     cache.store(digest, rulebook)
+    return _hand_over(rulebook)
+
+
+def _hand_over(rulebook: Rulebook) -> Rulebook:
+    """The rulebook, once what it keeps compiled is handed to those that use it: the profile's validator, the
+    durable engine's fact encoders."""
     validation.adopt(rulebook.profile_validator)
     durable_form.adopt_encoders(rulebook.durable_encoders)
     return rulebook

@@ -97,7 +97,7 @@ from typing import Any
 import durable.engine as _durable
 
 from ..errors import EngineError
-from .durable_form import START, ChunkPlan, StagePlan, encoder, plan
+from .durable_form import START, ChunkPlan, StagePlan, encoder, plan, scope_picks
 from .ir import Facts, Stage
 
 _engine = _durable.durable_rules_engine  # the C extension durable.engine drives
@@ -259,16 +259,13 @@ class _Chunk:
                 if code:
                     if code == 1:  # no rule matched: durable-rules did not store the fact, nothing to retract
                         continue
-                    raise EngineError(
-                        f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): assert_fact returned code"
-                        f" {code} ({_CODES.get(code, 'unknown')})"
-                    )
+                    raise self._error("assert_fact", code)
                 stored.append(ident)
                 where = "start_action_for_state"
                 state = result[1]
                 started = start_action(handle, state)
                 if started and '"exception"' in started[0]:  # never set by us: no code of ours runs in the engine
-                    raise EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): {started[0]}")
+                    raise self._error(started[0])
                 message = started[1] if started else None
                 while message:
                     # An action message is '{"<rule name>":{"m":<fact>}}'.
@@ -286,10 +283,7 @@ class _Chunk:
             for ident in stored:
                 result = retract(handle, start + ident + "}")
                 if result[0] != 0:
-                    raise EngineError(
-                        f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): retract_fact returned code"
-                        f" {result[0]} ({_CODES.get(result[0], 'unknown')})"
-                    )
+                    raise self._error("retract_fact", result[0])
         except EngineError:
             self._leak()
             raise
@@ -306,8 +300,7 @@ class _Chunk:
         handle = self.handle
         result = _engine.assert_fact(handle, '{"sid":"' + sid + '","id":"s","T":' + str(START) + "}")
         if result[0] != 0:
-            raise EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): the start fact returned"
-                              f" code {result[0]} ({_CODES.get(result[0], 'unknown')})")
+            raise self._error("the start fact", result[0])
         started = _engine.start_action_for_state(handle, result[1])
         message = started[1] if started else None
         ran = 0
@@ -315,18 +308,16 @@ class _Chunk:
             ran += 1
             message = _engine.complete_and_start_action(handle, result[1])
         if ran != 1:
-            raise EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): the start fact ran"
-                              f" {ran} actions, not 1")
-        self._retract('{"sid":"' + sid + '","id":"s"}')
+            raise self._error(f"the start fact ran {ran} actions, not 1")
+        result = _engine.retract_fact(handle, '{"sid":"' + sid + '","id":"s"}')
+        if result[0] != 0:
+            raise self._error("retract_fact", result[0])
         self.session = sid
 
-    def _retract(self, text: str) -> None:
-        result = _engine.retract_fact(self.handle, text)
-        if result[0] != 0:
-            raise EngineError(
-                f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): retract_fact returned code"
-                f" {result[0]} ({_CODES.get(result[0], 'unknown')})"
-            )
+    def _error(self, what: str, code: int | None = None) -> EngineError:
+        """An error of this ruleset: what failed, and the code durable-rules returned with its meaning."""
+        returned = "" if code is None else f" returned code {code} ({_CODES.get(code, 'unknown')})"
+        return EngineError(f"durable-rules ruleset '{self.ruleset._name}' ({self.label}): {what}{returned}")
 
     def _leak(self) -> None:
         """After an engine error the session is not deleted (that can crash durable-rules) nor used again: it stays
@@ -347,14 +338,15 @@ class _StagePlan:
 
     def __init__(self, backend: DurableBackend, plan: StagePlan):
         self.chunks = [_Chunk(backend, chunk) for chunk in plan.chunks]
-        picks: dict[str | None, list[tuple[int, ...]]] = {scope: [] for scope in plan.fields}
+        picks = scope_picks(plan)
         #: per ruleset, (scope, which of the scope encoder's bodies) for each fact type it matches
         self.sends = []
-        for chunk, chunk_plan in zip(self.chunks, plan.chunks):
+        sent = dict.fromkeys(plan.fields, 0)
+        for chunk in self.chunks:
             sends = []
             for scope in chunk.scopes:
-                sends.append((scope, len(picks[scope])))
-                picks[scope].append(chunk_plan.picks[scope])
+                sends.append((scope, sent[scope]))
+                sent[scope] += 1
             self.sends.append((chunk, sends))
         # Each body is the rest of a fact after its id: its head, its fields and the closing brace.
         self.profile = encoder(plan.fields[None], picks[None], plan.heads[None]) if None in plan.fields else None

@@ -662,10 +662,7 @@ def encoder_code(plans: Sequence[StagePlan]) -> dict[str, bytes]:
     they use, compiled and marshalled: what the rules cache keeps for adopt_encoders."""
     code = {}
     for stage in plans:
-        picks: dict[str | None, list[tuple[int, ...]]] = {scope: [] for scope in stage.fields}
-        for chunk in stage.chunks:
-            for scope in chunk.scopes:
-                picks[scope].append(chunk.picks[scope])
+        picks = scope_picks(stage)
         for scope, fields in stage.fields.items():
             source = _encoder_source(fields, picks[scope], stage.heads[scope], lists=False)[0]
             code[source] = marshal.dumps(compile(source, "<durable facts encoder>", "exec"))
@@ -674,6 +671,16 @@ def encoder_code(plans: Sequence[StagePlan]) -> dict[str, bytes]:
                     source = _list_encoder_source(field[2])[0]
                     code[source] = marshal.dumps(compile(source, "<durable list encoder>", "exec"))
     return code
+
+
+def scope_picks(stage: StagePlan) -> dict[str | None, list[tuple[int, ...]]]:
+    """Per fact type, the fields sent to each of the stage's rulesets that match it, in ruleset order: the bodies
+    the type's encoder writes (encoder's picks)."""
+    picks: dict[str | None, list[tuple[int, ...]]] = {scope: [] for scope in stage.fields}
+    for chunk in stage.chunks:
+        for scope in chunk.scopes:
+            picks[scope].append(chunk.picks[scope])
+    return picks
 
 
 def adopt_encoders(code: dict[str, bytes] | None) -> None:

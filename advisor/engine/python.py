@@ -111,6 +111,7 @@ class PythonBackend:
         if code is not None and len(code) != len(stages):
             raise ValueError(f"{len(code)} compiled stages for {len(stages)} stages")
         self._runs = [_function(stage, code[i] if code is not None else None) for i, stage in enumerate(stages)]
+
     def run(self, stage: int, facts: Facts) -> list[tuple[str, int | None]]:
         """The (engine rule id, item index or None) of every rule of the stage that fires on these facts."""
         return self._runs[stage](facts.profile, facts.rows)

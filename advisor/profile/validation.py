@@ -38,7 +38,6 @@ def adopt(validator: Any) -> None:
     _adopted = validator
 
 
-
 @dataclass
 class LoadedProfile:
     """A validated profile with where it came from and the line of every field."""

@@ -445,11 +445,11 @@ class Report:
 
 #: Strict JSON: a number that is not finite (the facts keep every number finite) raises rather than writing
 #: Infinity or NaN, which strict parsers refuse.
-_encode = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False).encode
+_json_text = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False).encode
 
 
 def _c_encoder() -> Callable[[Any, int], Any] | None:
-    """The C encoder JSONEncoder.encode makes on every call for a dict or a list, made once (None without it)."""
+    """The C encoder _json_text makes on every call for a dict or a list, made once (None without it)."""
     try:
         return json.encoder.c_make_encoder(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False,
                                            False)
@@ -458,10 +458,14 @@ def _c_encoder() -> Callable[[Any, int], Any] | None:
 
 
 _C_ENCODE = _c_encoder()
-if _C_ENCODE is not None:
-    def _encode(value: Any, _json_text: Callable[[Any], str] = _encode, _c: Callable = _C_ENCODE) -> str:
-        t = type(value)
-        return "".join(_c(value, 0)) if t is dict or t is list else _json_text(value)
+
+
+def _encode(value: Any) -> str:
+    """json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)."""
+    t = type(value)
+    if _C_ENCODE is not None and (t is dict or t is list):
+        return "".join(_C_ENCODE(value, 0))
+    return _json_text(value)
 
 
 _string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a str

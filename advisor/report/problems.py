@@ -74,7 +74,8 @@ class Advice:
     #: the guide's actionable steps due at the partnership's stage (those that apply)
     steps_due: tuple[str, ...] = ()
     #: what grouping and ranking worked out, shared by the profiles of one rulebook (an Evaluator's): each rule
-    #: id's group, and what follows from a group's rules, kinds and severities alone (Advice._static)
+    #: id's group (by rule id), what follows from a group's rules, kinds and severities alone (Advice._static, by
+    #: the group's signature) and the steps an engine Hit leaves open (readiness, by the Hit's id, kept with it)
     memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def plan(self, findings: tuple[Finding, ...]) -> tuple[Problem, ...]:
