@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from ..engine.facts import compute, get_path
 from ..language.compiler import Compiled, Variant
@@ -51,7 +51,8 @@ class _Plan(NamedTuple):
     rule: Any
     severity: str
     because: str | None
-    atoms: tuple[tuple[int, _Atom, bool], ...]  # each with its number (its rows' key in a profile's memo) and own
+    #: each atom's number (its rows' key in a profile's memo), the function writing its rows (Explainer._writer), own
+    atoms: tuple[tuple[int, Callable, bool], ...]
     overlap: bool  # two atoms may write the same path; the first row of a path is kept
     message: "str | Template"  # a str when the template reads nothing
     advice: "str | Template"
@@ -95,23 +96,6 @@ _words = lru_cache(maxsize=4096)(in_words)
 _NO_MARKS: dict = {}
 
 
-@lru_cache(maxsize=4096)
-def _key_text(field: tuple, collection: tuple | None, index: int | None, derived: bool) -> str:
-    """Place.text of a place without its item's name: the same paths recur in every profile."""
-    return Place(field, collection, index, None, derived).text
-
-
-@lru_cache(maxsize=8192)
-def _item_path(collection: tuple, field: tuple, index: int) -> tuple[tuple, str]:
-    """The full path of a field of an item, and its text: the same in every profile."""
-    full = collection + (index,) + field
-    return full, path_text(full)
-
-
-def _place_text(place: Place) -> str:
-    return _key_text(place.field, place.collection, place.index, place.derived)
-
-
 #: Items of a collection shown one by one in a finding's evidence before a summary row.
 EVIDENCE_ITEMS = 20
 
@@ -131,9 +115,8 @@ class Explainer:
         #: each engine rule's plan, for a finding about the whole profile [False] and about one item [True]
         self._plans: tuple[dict[str, _Plan], dict[str, _Plan]] = ({}, {})
         self._atom_ids: dict[_Atom, int] = {}
-        #: a profile field's place, its text and its kind, by path; a derived fact's place, text and description,
-        #: by name
-        self._fixed: dict[tuple | str, tuple[Place, str, str | None]] = {}
+        #: the function writing each atom's rows (_writer), by atom
+        self._writers: dict[_Atom, Callable] = {}
         #: each message and advice template, compiled on first use (render), by id (the template is kept with it)
         self._templates: dict[int, tuple[Template, tuple]] = {}
 
@@ -151,15 +134,12 @@ class Explainer:
             subject = self._names(loaded, rule.for_each, memo)[idx]
         # Evidence rows of each atom are written once per profile and shared by every finding that reads it.
         rows: list = []
-        for key, atom, own in plan.atoms:
+        for key, write, own in plan.atoms:
             if own:
                 key = (key, idx)
             found = memo.get(key)
             if found is None:
-                if atom.ref.scope == "profile":
-                    found = memo[key] = self._profile_row(loaded, atom.ref)
-                else:
-                    found = memo[key] = tuple(self._rows(loaded, derived, atom, idx if own else None, as_of, memo))
+                found = memo[key] = write(loaded, derived, idx if own else None, as_of, memo)
             rows += found
         if plan.overlap:
             first: dict[str, Evidence] = {}
@@ -224,7 +204,7 @@ class Explainer:
             rule=rule,
             severity=variant.severity,
             because=variant.because,
-            atoms=tuple((ids.setdefault(a, len(ids)), a, a.own) for a in atoms),
+            atoms=tuple((ids.setdefault(a, len(ids)), self._writer(a), a.own) for a in atoms),
             overlap=len(item_fields) != len(set(item_fields)),
             message=_static(case.message if case is not None and case.message else rule.message),
             advice=_static(case.advice if case is not None and case.advice else rule.advice),
@@ -294,70 +274,109 @@ class Explainer:
             out.append((how, ref.path, d, fmt))
         return tuple(out)
 
-    def _profile_row(self, loaded: LoadedProfile, ref: Ref) -> tuple[Evidence]:
-        """The evidence row of a field read from the profile's root (what _rows gives for one, sooner: the place,
-        its text and the kind of field are the same in every profile)."""
-        fixed = self._fixed.get(ref.path)
-        if fixed is None:
-            place = Place(ref.path)
-            fixed = self._fixed[ref.path] = (place, place.text, ref.type.kind)
-        place, text, kind = fixed
-        value = get_path(loaded.profile, ref.path)
-        note = None
-        if kind == "collection":
-            value, note = len(value or ()), "number of items"
-        elif kind == "object":
-            value, note = ("set", None) if value is not None else (None, "section missing")
-        document = loaded.document
-        mark = document.marks.get(ref.path) if document is not None else None
-        return (make_evidence(text, _json_value(value), mark[0] if mark else None, note, place),)
+    def _writer(self, atom: _Atom) -> Callable[[LoadedProfile, dict, int | None, date, dict], tuple]:
+        """The function writing one atom's evidence rows for a profile, made once per atom: what is the same in
+        every profile (the place, its text, the kind of field, how the value is read) is worked out here.
 
-    def _rows(self, loaded: LoadedProfile, derived: dict, atom: "_Atom", idx: int | None, as_of: date, memo: dict):
-        """Evidence rows of one atom. Rows over every item of a collection are bounded: at most
-        EVIDENCE_ITEMS items, and in a finding about one item, a derived fact that reads the whole
-        collection (such as the number of sectors) shows one summary row, so evidence stays
-        linear in the number of partners."""
-        profile = loaded.profile
-        ref = atom.ref
-        document = loaded.document
-        marks = document.marks if document is not None else _NO_MARKS
-        if ref.scope == "derived":
-            name = ref.path[0]
+        Rows over every item of a collection are bounded: at most EVIDENCE_ITEMS items, and in a
+        finding about one item, a derived fact that reads the whole collection (such as the number
+        of sectors) shows one summary row, so evidence stays linear in the number of partners."""
+        writer = self._writers.get(atom)
+        if writer is None:
+            ref = atom.ref
+            if ref.scope == "derived":
+                writer = self._derived_writer(ref.path[0])
+            elif ref.scope == "item":
+                writer = self._item_writer(atom)
+            else:
+                writer = self._profile_writer(ref)
+            self._writers[atom] = writer
+        return writer
+
+    def _derived_writer(self, name: str) -> Callable:
+        place = Place((name,), derived=True)
+        text, note = place.text, self.derived[name].description
+
+        def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict) -> tuple:
             value = derived.get(name)
-            fixed = self._fixed.get(name)  # a derived fact's place, its text and description: the same in every profile
-            if fixed is None:
-                place = Place((name,), derived=True)
-                fixed = self._fixed[name] = (place, place.text, self.derived[name].description)
-            place, text, note = fixed
-            yield make_evidence(text, round(value, 4) if type(value) is float else value, None, note, place)
-            return
-        if ref.scope == "item":
-            coll = ref.collection
-            items = self._items(loaded, coll, memo)
-            names = self._names(loaded, coll, memo)
-            d = self.derived.get(ref.path[0])
-            computed = d is not None and d.for_each == coll
-            field = (ref.path[0],) if computed else ref.path
-            note = d.description if computed else None
-            shown = [idx] if idx is not None else range(min(len(items), 0 if (atom.per_item and atom.via_derived) else EVIDENCE_ITEMS))
+            return (make_evidence(text, round(value, 4) if type(value) is float else value, None, note, place),)
+
+        return rows
+
+    def _profile_writer(self, ref: Ref) -> Callable:
+        """The row of a field read from the profile's root: its value, a collection's number of items, or
+        whether a section is set."""
+        path = ref.path
+        place = Place(path)
+        text, kind = place.text, ref.type.kind
+        note = "number of items" if kind == "collection" else None
+        first = path[0]
+        rest = path[1:]
+
+        def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict) -> tuple:
+            value = getattr(loaded.profile, first, None)
+            if rest and value is not None:
+                value = get_path(value, rest)
+            if kind == "collection":
+                value = len(value or ())
+            elif kind == "object":
+                value, why = ("set", None) if value is not None else (None, "section missing")
+                document = loaded.document
+                mark = document.marks.get(path) if document is not None else None
+                return (make_evidence(text, value, mark[0] if mark else None, why, place),)
+            else:
+                value = _json_value(value)
+            document = loaded.document
+            mark = document.marks.get(path) if document is not None else None
+            return (make_evidence(text, value, mark[0] if mark else None, note, place),)
+
+        return rows
+
+    def _item_writer(self, atom: _Atom) -> Callable:
+        """The rows of a field of a collection's items: of the finding's own item, or of every item (bounded)."""
+        ref = atom.ref
+        coll = ref.collection
+        d = self.derived.get(ref.path[0])
+        computed = d is not None and d.for_each == coll
+        field = (ref.path[0],) if computed else ref.path
+        attr = field[0] if len(field) == 1 and not computed else None
+        note = d.description if computed else None
+        limit = 0 if (atom.per_item and atom.via_derived) else EVIDENCE_ITEMS
+        paths: list[tuple[tuple, str]] = []  # each item's full path and its text, by index: the same in every profile
+        items_of, names_of = self._items, self._names
+        summary = Place(ref.path, coll)
+        summary_text = summary.text
+
+        def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict) -> tuple:
+            items = items_of(loaded, coll, memo)
+            names = names_of(loaded, coll, memo)
+            document = loaded.document
+            marks = document.marks if document is not None else _NO_MARKS
+            shown = (idx,) if idx is not None else range(min(len(items), limit))
+            while len(paths) < (shown[-1] + 1 if shown else 0):
+                i = len(paths)
+                full = coll + (i,) + field
+                paths.append((full, path_text(full)))
+            out = []
+            profile = loaded.profile
             for i in shown:
                 item = items[i]
                 if computed:
                     value = compute(d, profile, item, as_of)
                     if isinstance(value, float):
                         value = round(value, 4)
-                elif len(field) == 1:
-                    value = getattr(item, field[0], None)
+                elif attr is not None:
+                    value = getattr(item, attr, None)
                 else:
                     value = get_path(item, field)
-                value = _json_value(value)
-                full, text = _item_path(coll, field, i)
+                full, text = paths[i]
                 mark = marks.get(full)
-                yield make_evidence(text, value, mark[0] if mark else None, note, make_place(field, coll, i, names[i], False))
+                out.append(make_evidence(text, _json_value(value), mark[0] if mark else None, note,
+                                         make_place(field, coll, i, names[i], False)))
             if idx is None and len(items) > len(shown):
-                rest = len(items) - len(shown)
-                note = f"and {rest:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
-                place = Place(ref.path, coll)
-                yield make_evidence(_place_text(place), None, None, note, place)
-            return
-        yield from self._profile_row(loaded, ref)
+                more = len(items) - len(shown)
+                why = f"and {more:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
+                out.append(make_evidence(summary_text, None, None, why, summary))
+            return tuple(out)
+
+        return rows

@@ -63,15 +63,18 @@ class Place(NamedTuple):
 _ITEM_PATH = re.compile(r"^(?P<coll>[a-z_.]+?)\[(?P<idx>\d+|\*)\](?:\.(?P<rest>.+))?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """A profile path and the value a rule's condition read there; `place` keeps the path's structure."""
+class Evidence(NamedTuple):
+    """A profile path and the value a rule's condition read there; `place` keeps the path's structure.
+
+    An immutable record, made a hundred times per profile: a NamedTuple, whose making is one C call (a frozen
+    dataclass sets each field through a descriptor). Equality and hash leave `place` out, as the path says it.
+    """
 
     path: str
     value: Any
     line: int | None = None
     note: str | None = None
-    place: Place | None = field(default=None, compare=False, repr=False)
+    place: Place | None = None
 
     @classmethod
     def at(cls, place: Place, value: Any, line: int | None = None, note: str | None = None) -> "Evidence":
@@ -88,10 +91,24 @@ class Evidence:
             out["note"] = self.note
         return out
 
+    def __eq__(self, other: object) -> bool:
+        return self[:4] == other[:4] if type(other) is type(self) else NotImplemented
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One rule that fired on a profile (or on one item of it, named in subject)."""
+    def __ne__(self, other: object) -> bool:
+        return self[:4] != other[:4] if type(other) is type(self) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self[:4])
+
+    def __repr__(self) -> str:
+        return f"Evidence(path={self.path!r}, value={self.value!r}, line={self.line!r}, note={self.note!r})"
+
+
+class Finding(NamedTuple):
+    """One rule that fired on a profile (or on one item of it, named in subject).
+
+    An immutable record (a NamedTuple, for the same reason as Evidence); equality and hash leave `adapted` out.
+    """
 
     rule: str
     kind: str
@@ -109,7 +126,7 @@ class Finding:
     #: among guide_refs, so nothing shows it as the guide's words
     beyond_refs: tuple[str, ...] = ()
     #: whether an `adapt` entry gave the advice (for this partnership's focus, say): the problem then tells it
-    adapted: bool = field(default=False, compare=False)
+    adapted: bool = False
 
     @property
     def sort_key(self) -> tuple:
@@ -133,56 +150,34 @@ class Finding:
             out["beyond_guide"] = list(self.beyond_refs)
         return out
 
+    def __eq__(self, other: object) -> bool:
+        return self[:13] == other[:13] if type(other) is type(self) else NotImplemented
 
-# The explainer makes a hundred evidence rows and fifty findings per profile. A frozen dataclass's __init__ sets
-# each field through object.__setattr__; these fill the slots through their descriptors, in a third of the time.
-# Every field is given, positionally, in the order the class declares them.
-_new = object.__new__
-_EV = tuple(getattr(Evidence, name).__set__ for name in ("path", "value", "line", "note", "place"))
-_FI = tuple(getattr(Finding, name).__set__ for name in (
-    "rule", "kind", "severity", "title", "message", "advice", "guide_refs", "evidence", "subject", "note",
-    "guide_order", "item_index", "beyond_refs", "adapted"))
+    def __ne__(self, other: object) -> bool:
+        return self[:13] != other[:13] if type(other) is type(self) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self[:13])
 
 
-def make_evidence(path: str, value: Any, line: int | None, note: str | None, place: Place | None,
-                  _set: tuple = _EV) -> Evidence:
-    """Evidence(path, value, line, note, place), sooner."""
-    e = _new(Evidence)
-    _set[0](e, path)
-    _set[1](e, value)
-    _set[2](e, line)
-    _set[3](e, note)
-    _set[4](e, place)
-    return e
+_new_tuple = tuple.__new__
+
+
+def make_evidence(path: str, value: Any, line: int | None, note: str | None, place: Place | None) -> Evidence:
+    """Evidence(path, value, line, note, place), sooner (a NamedTuple's own __new__ takes keywords and defaults)."""
+    return _new_tuple(Evidence, (path, value, line, note, place))
 
 
 def make_finding(rule: str, kind: str, severity: str, title: str, message: str, advice: str,
                  guide_refs: tuple[str, ...], evidence: tuple[Evidence, ...], subject: str | None, note: str | None,
-                 guide_order: int, item_index: int, beyond_refs: tuple[str, ...], adapted: bool,
-                 _set: tuple = _FI) -> Finding:
+                 guide_order: int, item_index: int, beyond_refs: tuple[str, ...], adapted: bool) -> Finding:
     """Finding(...) with every field given, sooner."""
-    f = _new(Finding)
-    _set[0](f, rule)
-    _set[1](f, kind)
-    _set[2](f, severity)
-    _set[3](f, title)
-    _set[4](f, message)
-    _set[5](f, advice)
-    _set[6](f, guide_refs)
-    _set[7](f, evidence)
-    _set[8](f, subject)
-    _set[9](f, note)
-    _set[10](f, guide_order)
-    _set[11](f, item_index)
-    _set[12](f, beyond_refs)
-    _set[13](f, adapted)
-    return f
+    return _new_tuple(Finding, (rule, kind, severity, title, message, advice, guide_refs, evidence, subject, note,
+                                guide_order, item_index, beyond_refs, adapted))
 
 
-#: Place(field, collection, index, item, derived) with every field given, sooner (a NamedTuple's own __new__
-#: takes keywords and defaults)
-def make_place(field: tuple, collection: tuple | None, index: int | None, item: str | None, derived: bool,
-               _new_tuple: Callable = tuple.__new__) -> Place:
+def make_place(field: tuple, collection: tuple | None, index: int | None, item: str | None, derived: bool) -> Place:
+    """Place(field, collection, index, item, derived) with every field given, sooner."""
     return _new_tuple(Place, (field, collection, index, item, derived))
 
 
@@ -494,7 +489,7 @@ def _opening(key: tuple[str, ...]) -> str:
 
 
 def _evidence_json(e: Evidence) -> str:
-    value = e.value
+    path, value, line, note, _ = e  # one unpacking: a NamedTuple's fields are read through descriptors
     kind = type(value)
     if kind is str:
         value_text = _string(value)
@@ -508,9 +503,8 @@ def _evidence_json(e: Evidence) -> str:
         value_text = float.__repr__(value)
     else:
         value_text = _encode(value)
-    opening = _PATHS.get(e.path) or _cached(_PATHS, e.path, _path_opening)
-    line = "null" if e.line is None else int.__repr__(e.line)
-    note = e.note
+    opening = _PATHS.get(path) or _cached(_PATHS, path, _path_opening)
+    line = "null" if line is None else int.__repr__(line)
     if note:
         return f"{opening}{value_text}, \"line\": {line}, \"note\": {_STRINGS.get(note) or _cached(_STRINGS, note, _string)}}}"
     return f"{opening}{value_text}, \"line\": {line}}}"
@@ -556,12 +550,13 @@ def _problem_json(p: Any, rows: dict[int, str]) -> str:
 
 
 def _finding_json(f: Finding, rows: dict[int, str]) -> str:
-    opening = _cached(_OPENINGS, (f.rule, f.kind, f.severity, f.title), _opening)
-    subject = "null" if f.subject is None else _string(f.subject)
-    note = f", \"note\": {_string(f.note)}" if f.note else ""
-    if f.beyond_refs:
-        note += f", \"beyond_guide\": {_refs(f.beyond_refs)}"
+    rule, kind, severity, title, message, advice, refs, evidence, subject, note, _, _, beyond, _ = f
+    opening = _cached(_OPENINGS, (rule, kind, severity, title), _opening)
+    subject = "null" if subject is None else _string(subject)
+    note = f", \"note\": {_string(note)}" if note else ""
+    if beyond:
+        note += f", \"beyond_guide\": {_refs(beyond)}"
     strings = _STRINGS
-    return (f"{opening}, \"message\": {strings.get(f.message) or _cached(strings, f.message, _string)}, "
-            f"\"advice\": {strings.get(f.advice) or _cached(strings, f.advice, _string)}, \"guide_refs\": {_refs(f.guide_refs)}, \"evidence\": [{_rows(f.evidence, rows)}], "
+    return (f"{opening}, \"message\": {strings.get(message) or _cached(strings, message, _string)}, "
+            f"\"advice\": {strings.get(advice) or _cached(strings, advice, _string)}, \"guide_refs\": {_refs(refs)}, \"evidence\": [{_rows(evidence, rows)}], "
             f"\"subject\": {subject}{note}}}")
