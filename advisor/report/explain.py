@@ -46,25 +46,21 @@ class _Atom(NamedTuple):
 
 
 class _Plan(NamedTuple):
-    """How to explain one engine rule, worked out on first use."""
+    """How to explain one engine rule, worked out on first use (its fields in the order Explainer.finding reads them)."""
 
     rule: Any
-    severity: str
-    because: str | None
     #: each atom's number (its rows' key in a profile's memo), the function writing its rows (Explainer._writer), own
     atoms: tuple[tuple[int, Callable, bool], ...]
     overlap: bool  # two atoms may write the same path; the first row of a path is kept
-    message: "str | Template"  # a str when the template reads nothing
-    advice: "str | Template"
-    asks: tuple[Ref, ...] = ()  # a question's fields: the finding asks for the blank ones
-    refs: tuple[str, ...] = ()  # the guide refs of the finding: the rule's, and its case's
-    beyond: tuple[str, ...] = ()  # advice beyond the guide (laws, good practice) the finding cites
-    adapted: bool = False  # an `adapt` entry gave the advice: the problem tells it, not its generic advice
-    order: int = 0  # the rule's place in the guide (Explainer.guide_order)
-
-
-def _static(template: Template) -> "str | Template":
-    return "".join(template.parts) if all(isinstance(p, str) for p in template.parts) else template
+    message: str | tuple  # a str when the template reads nothing, else its parts (Explainer._compile) to render
+    advice: str | tuple
+    asks: tuple[Ref, ...]  # a question's fields: the finding asks for the blank ones
+    refs: tuple[str, ...]  # the guide refs of the finding: the rule's, and its case's
+    beyond: tuple[str, ...]  # advice beyond the guide (laws, good practice) the finding cites
+    because: str | None
+    adapted: bool  # an `adapt` entry gave the advice: the problem tells it, not its generic advice
+    order: int  # the rule's place in the guide (Explainer.guide_order)
+    items: tuple | None  # the collection whose items a finding about one item is about (the rule's for_each)
 
 
 @lru_cache(maxsize=4096)
@@ -117,46 +113,46 @@ class Explainer:
         self._atom_ids: dict[_Atom, int] = {}
         #: the function writing each atom's rows (_writer), by atom
         self._writers: dict[_Atom, Callable] = {}
-        #: each message and advice template, compiled on first use (render), by id (the template is kept with it)
-        self._templates: dict[int, tuple[Template, tuple]] = {}
 
     def finding(self, loaded: LoadedProfile, derived: dict, hit: Hit, as_of: date, memo: dict) -> Finding:
-        idx = None if hit.item_index < 0 else hit.item_index
-        plans = self._plans[idx is not None]
+        idx = hit.item_index
+        plans = self._plans[idx >= 0]
         plan = plans.get(hit.engine_id)
         if plan is None:
-            plan = plans[hit.engine_id] = self._plan(hit.engine_id, idx is not None)
-        rule = plan.rule
-        item = None
-        subject = None
-        if idx is not None and rule.for_each is not None:
-            item = self._items(loaded, rule.for_each, memo)[idx]
-            subject = self._names(loaded, rule.for_each, memo)[idx]
+            plan = plans[hit.engine_id] = self._plan(hit.engine_id, idx >= 0)
+        rule, atoms, overlap, message, advice, asks, refs, beyond, because, adapted, order, coll = plan
+        item = subject = None
+        if idx < 0:
+            idx = None
+        elif coll is not None:
+            item = self._items(loaded, coll, memo)[idx]
+            subject = self._names(loaded, coll, memo)[idx]
         # Evidence rows of each atom are written once per profile and shared by every finding that reads it.
         rows: list = []
-        for key, write, own in plan.atoms:
+        for key, write, own in atoms:
             if own:
                 key = (key, idx)
             found = memo.get(key)
             if found is None:
                 found = memo[key] = write(loaded, derived, idx if own else None, as_of, memo)
             rows += found
-        if plan.overlap:
+        if overlap:
             first: dict[str, Evidence] = {}
             for ev in rows:
                 first.setdefault(ev.path, ev)
             rows = list(first.values())
-        advice = plan.advice
-        advice = advice if type(advice) is str else self.render(advice, loaded, derived, item, as_of)
-        if plan.asks:  # a question: its title, message and advice ask for what is blank
+        if type(advice) is not str:
+            advice = self.render(advice, loaded, derived, item, as_of)
+        if asks:  # a question: its title, message and advice ask for what is blank
             value_of = self.value_of
-            blank = tuple(ref for ref in plan.asks if value_of(ref, loaded, derived, item, as_of) is None)
-            title, message, advice = _question(blank or plan.asks, subject, advice)
+            blank = tuple(ref for ref in asks if value_of(ref, loaded, derived, item, as_of) is None)
+            title, message, advice = _question(blank or asks, subject, advice)
         else:
-            title, message = rule.title, plan.message
-            message = message if type(message) is str else self.render(message, loaded, derived, item, as_of)
-        return make_finding(rule.id, hit.kind, hit.severity, title, message, advice, plan.refs, tuple(rows), subject,
-                            plan.because, plan.order, -1 if idx is None else idx, plan.beyond, plan.adapted)
+            title = rule.title
+            if type(message) is not str:
+                message = self.render(message, loaded, derived, item, as_of)
+        return make_finding(rule.id, hit.kind, hit.severity, title, message, advice, refs, tuple(rows), subject,
+                            because, order, -1 if idx is None else idx, beyond, adapted)
 
     @staticmethod
     def _items(loaded: LoadedProfile, coll: tuple, memo: dict) -> list:
@@ -202,17 +198,17 @@ class Explainer:
         refs_cited = tuple(dict.fromkeys(rule.refs + case.refs)) if case is not None else rule.refs
         return _Plan(
             rule=rule,
-            severity=variant.severity,
-            because=variant.because,
             atoms=tuple((ids.setdefault(a, len(ids)), self._writer(a), a.own) for a in atoms),
             overlap=len(item_fields) != len(set(item_fields)),
-            message=_static(case.message if case is not None and case.message else rule.message),
-            advice=_static(case.advice if case is not None and case.advice else rule.advice),
+            message=self._text(case.message if case is not None and case.message else rule.message),
+            advice=self._text(case.advice if case is not None and case.advice else rule.advice),
             asks=rule.ask if variant.question else (),
             refs=tuple(r for r in refs_cited if not self.knowledge.is_beyond(r)),
             beyond=tuple(r for r in refs_cited if self.knowledge.is_beyond(r)),
+            because=variant.because,
             adapted=case is not None and case.advice is not None and not any(case is p for p in rule.proportion),
             order=self.guide_order[rule.id],
+            items=rule.for_each if per_item else None,
         )
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:
@@ -226,13 +222,11 @@ class Explainer:
             return derived.get(ref.path[0])
         return get_path(loaded.profile, ref.path)
 
-    def render(self, template: Template, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> str:
-        parts = self._templates.get(id(template))
-        if parts is None or parts[0] is not template:
-            parts = self._templates[id(template)] = (template, self._compile(template))
+    def render(self, parts: tuple, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> str:
+        """A message or advice in words, from its template's parts (_compile)."""
         out = []
         profile = loaded.profile
-        for part in parts[1]:
+        for part in parts:
             if type(part) is str:
                 out.append(part)
                 continue
@@ -251,6 +245,12 @@ class Explainer:
                     continue
             out.append(_words(value) if type(value) is str and not fmt else in_words(value, fmt))
         return "".join(out)
+
+    def _text(self, template: Template) -> str | tuple:
+        """A template as a plan keeps it: its text when it reads nothing, else its parts (_compile)."""
+        if all(isinstance(p, str) for p in template.parts):
+            return "".join(template.parts)
+        return self._compile(template)
 
     def _compile(self, template: Template) -> tuple:
         """A template's parts, each reference worked out once: how its value is read (_DERIVED, _ITEM,
