@@ -18,7 +18,11 @@ from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..profile.schema import words_for
 from ..words import UNITS, first_sentence, in_words, path_text, possessive, value_words
-from .findings import Evidence, Finding, Hit, Place, make_evidence, make_finding, make_place
+from .findings import Evidence, Finding, Hit, Place, make_evidence, make_finding
+
+#: Types _json_value gives back as they are
+_PLAIN = frozenset((str, int, bool, float, type(None)))
+
 
 def _json_value(value: Any) -> Any:
     kind = type(value)
@@ -344,6 +348,7 @@ class Explainer:
         limit = 0 if (atom.per_item and atom.via_derived) else EVIDENCE_ITEMS
         paths: list[tuple[tuple, str]] = []  # each item's full path and its text, by index: the same in every profile
         items_of, names_of = self._items, self._names
+        new_tuple = tuple.__new__
         summary = Place(ref.path, coll)
         summary_text = summary.text
 
@@ -369,10 +374,13 @@ class Explainer:
                     value = getattr(item, attr, None)
                 else:
                     value = get_path(item, field)
+                if type(value) not in _PLAIN:
+                    value = _json_value(value)
                 full, text = paths[i]
                 mark = marks.get(full)
-                out.append(make_evidence(text, _json_value(value), mark[0] if mark else None, note,
-                                         make_place(field, coll, i, names[i], False)))
+                # make_evidence(..., Place(...)) written out: a row of every item, the most made of all
+                out.append(new_tuple(Evidence, (text, value, mark[0] if mark else None, note,
+                                                new_tuple(Place, (field, coll, i, names[i], False)))))
             if idx is None and len(items) > len(shown):
                 more = len(items) - len(shown)
                 why = f"and {more:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"

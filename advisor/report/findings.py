@@ -176,11 +176,6 @@ def make_finding(rule: str, kind: str, severity: str, title: str, message: str, 
                                 guide_order, item_index, beyond_refs, adapted))
 
 
-def make_place(field: tuple, collection: tuple | None, index: int | None, item: str | None, derived: bool) -> Place:
-    """Place(field, collection, index, item, derived) with every field given, sooner."""
-    return _new_tuple(Place, (field, collection, index, item, derived))
-
-
 @dataclass(frozen=True)
 class Waived:
     """A finding the committee has consciously accepted, with its reason."""
