@@ -52,3 +52,21 @@ def test_the_summary_is_a_new_dict_each_time() -> None:
     first["score"] = -1
     assert report.summary != first and report.summary["score"] >= 0
     assert json.loads(report.to_json())["summary"] == report.summary
+
+
+def test_findings_and_evidence_are_records_compared_as_before() -> None:
+    """Finding and Evidence are NamedTuples (made in one call), compared as the frozen dataclasses were: a row's
+    place and a finding's `adapted` are left out of equality and hash, and neither equals a plain tuple."""
+    from advisor.report.findings import Evidence, Finding, Place
+
+    placed = Evidence("partners[0].values", ["x"], 7, None, Place(("values",), ("partners",), 0, "SAPS"))
+    bare = Evidence(path="partners[0].values", value=["x"], line=7)
+    assert placed == bare and not placed != bare and placed.where.item == "SAPS" and bare.where.index == 0
+    assert placed != tuple(placed) and not placed == tuple(placed)
+    assert Evidence("a", 1) != Evidence("a", 2) and hash(Evidence("a", 1)) == hash(Evidence("a", 1, None, None, Place(("a",))))
+    assert repr(bare) == "Evidence(path='partners[0].values', value=['x'], line=7, note=None)"
+    adapted = Finding("r", "failure_risk", "high", "T", "m", "a", ("B.6",), (Evidence("a", 1),), adapted=True)
+    plain = Finding("r", "failure_risk", "high", "T", "m", "a", ("B.6",), (Evidence("a", 1),))
+    assert adapted == plain and hash(adapted) == hash(plain) and adapted != tuple(adapted)
+    assert adapted != plain._replace(item_index=2) and plain.item_index == -1 and plain.evidence[0].line is None
+    assert adapted.to_dict() == plain.to_dict() and plain.to_dict()["evidence"] == [{"path": "a", "value": 1, "line": None}]

@@ -91,11 +91,11 @@ class Evidence(NamedTuple):
             out["note"] = self.note
         return out
 
-    def __eq__(self, other: object) -> bool:
-        return self[:4] == other[:4] if type(other) is type(self) else NotImplemented
+    def __eq__(self, other: object) -> bool:  # never equal to a plain tuple, as a dataclass was not
+        return type(other) is type(self) and self[:4] == other[:4]
 
     def __ne__(self, other: object) -> bool:
-        return self[:4] != other[:4] if type(other) is type(self) else NotImplemented
+        return not self == other
 
     def __hash__(self) -> int:
         return hash(self[:4])
@@ -150,11 +150,11 @@ class Finding(NamedTuple):
             out["beyond_guide"] = list(self.beyond_refs)
         return out
 
-    def __eq__(self, other: object) -> bool:
-        return self[:13] == other[:13] if type(other) is type(self) else NotImplemented
+    def __eq__(self, other: object) -> bool:  # never equal to a plain tuple, as a dataclass was not
+        return type(other) is type(self) and self[:13] == other[:13]
 
     def __ne__(self, other: object) -> bool:
-        return self[:13] != other[:13] if type(other) is type(self) else NotImplemented
+        return not self == other
 
     def __hash__(self) -> int:
         return hash(self[:13])
