@@ -67,7 +67,6 @@ class _Plan(NamedTuple):
     items: tuple | None  # the collection whose items a finding about one item is about (the rule's for_each)
 
 
-@lru_cache(maxsize=4096)
 def _question(blank: tuple[Ref, ...], subject: str | None, advice: str) -> tuple[str, str, str]:
     """A question to settle: its title asks for the first blank field, its message says what is not recorded (and
     for which partner, goal, KPI or risk), its advice what the guide asks once it is settled."""
@@ -96,6 +95,8 @@ _words = lru_cache(maxsize=4096)(in_words)
 _NO_MARKS: dict = {}
 
 
+#: Questions an explainer keeps worded before it starts again (most recur in every profile)
+_QUESTIONS_KEPT = 4096
 #: Items of a collection shown one by one in a finding's evidence before a summary row.
 EVIDENCE_ITEMS = 20
 
@@ -115,6 +116,8 @@ class Explainer:
         #: each engine rule's plan, for a finding about the whole profile [False] and about one item [True]
         self._plans: tuple[dict[str, _Plan], dict[str, _Plan]] = ({}, {})
         self._atom_ids: dict[_Atom, int] = {}
+        #: each question's title, message and advice, by its plan's id, which of its fields are blank, subject, advice
+        self._questions: dict[tuple, tuple[str, str, str]] = {}
         #: the function writing each atom's rows (_writer), by atom
         self._writers: dict[_Atom, Callable] = {}
 
@@ -149,8 +152,17 @@ class Explainer:
             advice = self.render(advice, loaded, derived, item, as_of)
         if asks:  # a question: its title, message and advice ask for what is blank
             value_of = self.value_of
-            blank = tuple(ref for ref in asks if value_of(ref, loaded, derived, item, as_of) is None)
-            title, message, advice = _question(blank or asks, subject, advice)
+            blank = tuple(value_of(ref, loaded, derived, item, as_of) is None for ref in asks)
+            # by the plan (kept as long as the explainer), which of its fields are blank, the subject and the advice:
+            # hashing the Refs themselves runs a dataclass's __hash__ for each
+            key = (id(plan), blank, subject, advice)
+            asked = self._questions.get(key)
+            if asked is None:
+                if len(self._questions) >= _QUESTIONS_KEPT:
+                    self._questions.clear()
+                which = tuple(ref for ref, empty in zip(asks, blank) if empty)
+                asked = self._questions[key] = _question(which or asks, subject, advice)
+            title, message, advice = asked
         else:
             title = rule.title
             if type(message) is not str:
