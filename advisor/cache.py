@@ -44,9 +44,10 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-FORMAT = 8  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
+FORMAT = 9  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
 #             facts builder's; 6: and the profile's validator; 7: and the durable engine's fact encoders; 8: a stage's
-#             rules pickled apart (engine.ir.Stage)
+#             rules pickled apart (engine.ir.Stage); 9: the knowledge base as plain records, the profile's validator
+#             pickled apart and its twin into plain records (profile.validation.record_validator)
 #: The first bytes of an entry, then its 32-byte MAC, then the pickle.
 MAGIC = b"advisor rules cache 2\n"
 #: The entries' names: rules-<digest>.cache. (Format 1 wrote rules-<digest>.pickle; those are left alone.)

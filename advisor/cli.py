@@ -33,10 +33,9 @@ from . import engine as engines
 from .config import CONFIG_FILE, DATE_HINT, Config, find_config, load_config, parse_date
 from .errors import AdvisorError, UsageError, did_you_mean, printable
 from .profile.reading import Source, expand_inputs, read_profiles
-from .profile.schema import field_reference, json_schema
+from .profile.validation import reading_records
 from .report.output import DOCUMENT_FORMATS, FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
 from .report.summary import PortfolioSummary
-from .report.text import MAX_WIDTH, terminal_width
 from .rulebook import load_rules
 from .vocabulary import FAIL_ON
 
@@ -167,7 +166,7 @@ class AdvisorGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         _tolerant_stdout()
         try:
-            with _stopping_cleanly():
+            with _stopping_cleanly(), reading_records():  # the commands only read profiles: no models needed
                 return super().invoke(ctx)
         except AdvisorError as exc:
             _error(exc)
@@ -456,6 +455,9 @@ def schema(fmt: str, output: str | None) -> None:
     Then put this first line in a profile (yaml-language-server, VS Code YAML):
       # yaml-language-server: $schema=profile.schema.json
     """
+    # With the models: only this command needs them.
+    from .profile.schema import field_reference, json_schema
+
     text = field_reference() if fmt == "markdown" else json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
     write_output(text, output)
 
@@ -486,6 +488,7 @@ def rules_list(rule_dirs: tuple[str, ...]) -> None:
       advisor rules list --rules my-rules/
     """
     from .language.docs import coverage_lines, focus_lines, problem_table, rule_table  # only the rules commands need it
+    from .report.text import MAX_WIDTH, terminal_width  # only the rules commands need it
 
     rulebook = load_rules(rule_dirs)
     width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
@@ -524,6 +527,7 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
     except KeyError:
         raise UsageError(f"unknown rule '{rule_id}'{did_you_mean(rule_id, rulebook.ids)}") from None
     from .language.docs import rule_text
+    from .report.text import MAX_WIDTH, terminal_width
 
     width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
     click.echo(rule_text(rule, rulebook.knowledge, width, problems=rulebook.problems), nl=False)

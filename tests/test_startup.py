@@ -11,18 +11,24 @@ import os
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from conftest import AS_OF, ENGINES, EXAMPLES, ROOT
+
+import advisor
 
 #: What evaluating one profile as text with the python engine never needs: the document writers (jinja2), the
 #: forms and their workbooks (openpyxl), durable-rules, the worker pool (multiprocessing), the rule parser with its
 #: pydantic records (the rules come from the cache), logging (nothing to say), and building any pydantic validator
 #: (the profile's comes with the rules from the cache): pydantic looks for its plugins when it builds the first one,
-#: which imports importlib.metadata and reads every installed package's entry points.
+#: which imports importlib.metadata and reads every installed package's entry points. Nor the profile's models and
+#: the knowledge file's, with pydantic.main (pydantic's machinery for models): the profile is read into plain records
+#: (profile.plain) and the knowledge base is plain records too.
 NOT_AT_START = ("jinja2", "openpyxl", "durable", "multiprocessing", "concurrent.futures", "advisor.forms.questionnaire",
                 "advisor.language.parser", "advisor.language.records", "advisor.report.document", "logging",
-                "pydantic.plugin._loader", "importlib.metadata", "tempfile")
+                "pydantic.plugin._loader", "importlib.metadata", "tempfile", "pydantic.main", "advisor.profile.models",
+                "advisor.guide_file", "advisor.profile.schema.models")
 
 
 def _modules(code: str) -> set[str]:
@@ -54,7 +60,15 @@ def test_evaluating_one_profile_as_text_imports_only_what_it_uses() -> None:
     assert _loaded(modules, NOT_AT_START) == []
 
 
+def _made_of(validator: Any) -> str:
+    """A validator's core schema and config, with a function's address and a model's id (in a ref) left out."""
+    text = re.sub(r" at 0x[0-9a-f]+", "", repr(validator.__reduce__()[1][:2]))
+    return re.sub(r"('advisor\.profile\.models\.\w+):\d+'", r"\1'", text)
+
+
 def test_the_profile_validator_kept_with_the_rules_is_the_one_pydantic_builds() -> None:
+    import pickle
+
     from pydantic_core import SchemaValidator
 
     from advisor.profile import validation
@@ -62,16 +76,103 @@ def test_the_profile_validator_kept_with_the_rules_is_the_one_pydantic_builds() 
     from advisor.rulebook import load_rules
 
     rulebook = load_rules()
-    kept = rulebook.profile_validator
-    assert type(kept) is SchemaValidator and validation._adopted is kept
+    kept = pickle.loads(rulebook.profile_validator)
+    assert type(kept) is SchemaValidator and validation._adopted in (rulebook.profile_validator, kept) or \
+        _made_of(validation._adopted) == _made_of(kept)
     Profile.model_rebuild()
+    assert _made_of(kept) == _made_of(Profile.__pydantic_validator__)
 
-    def made_of(validator: SchemaValidator) -> str:
-        """Its core schema and config, with a function's address and a model's id (in a ref) left out."""
-        text = re.sub(r" at 0x[0-9a-f]+", "", repr(validator.__reduce__()[1][:2]))
-        return re.sub(r"('advisor\.profile\.models\.\w+):\d+'", r"\1'", text)
 
-    assert made_of(kept) == made_of(Profile.__pydantic_validator__)
+def test_the_record_validator_is_profiles_with_the_models_swapped_for_records() -> None:
+    """The same core schema and config, but for the model classes (each the record of its name), Duration's model
+    validator (the check it calls) and the metadata (the JSON Schema's, which no validator reads)."""
+    from advisor.profile import models, plain
+    from advisor.rulebook import load_rules
+
+    kept = load_rules().record_validator
+    models.Profile.model_rebuild()
+    ours, theirs = kept.__reduce__()[1], models.Profile.__pydantic_validator__.__reduce__()[1]
+    differences = []
+
+    def compare(a: Any, b: Any) -> None:
+        if isinstance(b, dict):
+            assert isinstance(a, dict) and set(a) == set(b) - ({"metadata"} if "type" in b else set())
+            for key in a:
+                compare(a[key], b[key])
+        elif isinstance(b, (list, tuple)):
+            assert type(a) is type(b) and len(a) == len(b)
+            for x, y in zip(a, b):
+                compare(x, y)
+        elif isinstance(b, type) and issubclass(b, models.StrictModel):
+            assert a is getattr(plain, b.__name__)
+            differences.append(b.__name__)
+        elif b is models.Duration._months_from_dates:
+            assert a is plain.months_from_dates
+            differences.append("months_from_dates")
+        elif callable(b) and not isinstance(b, type):
+            assert a is b or repr(a) == repr(b)  # the same function (pydantic's own validators: the same partial)
+        elif isinstance(b, str):  # a model's ref holds its id
+            assert a == b or re.sub(r":\d+$", "", a) == re.sub(r":\d+$", "", b)
+        else:
+            assert type(a) is type(b) and a == b
+
+    compare(ours[:2], theirs[:2])
+    assert "months_from_dates" in differences and {"Profile", "Duration", "Partner"} <= set(differences)
+    assert {name for name in vars(plain) if isinstance(getattr(plain, name), type) and
+            issubclass(getattr(plain, name), plain.Record)} - {"Record"} == \
+        {name for name in vars(models) if isinstance(getattr(models, name), type) and
+         issubclass(getattr(models, name), models.StrictModel)} - {"StrictModel"}
+
+
+def test_a_profile_read_as_records_reads_as_the_models() -> None:
+    """What reports read of a profile (attributes, model_dump as explanations call it, equality, repr) is the same
+    whether it was validated into records (the command line) or into the models (the library), and so are the
+    errors; the library still gives models."""
+    import random
+
+    from profilegen import random_profile
+
+    from advisor.profile import models, plain, validation
+    from advisor.rulebook import load_rules
+
+    load_rules()
+    rng = random.Random(16)
+    datas = [random_profile(rng) for _ in range(60)]
+    datas += [{**datas[0], "duration": {"start": "2026-02-01", "end": "2028-01-31"}},
+              {**datas[1], "duration": {"start": "2026-03-05", "end": "2026-03-05", "months": 7.0}}]
+    for data in datas:
+        model = validation.validate(data, "<dict>").profile
+        with validation.reading_records():
+            record = validation.validate(data, "<dict>").profile
+        assert type(model) is models.Profile and type(record) is plain.Profile
+        for mode in ("json", "python"):
+            for none in (True, False):
+                assert record.model_dump(mode=mode, exclude_none=none) == model.model_dump(mode=mode, exclude_none=none)
+        assert repr(record) == repr(model)
+        assert record == validation._adopted_records.validate_python(data) and record != model
+        for part in ("partners", "goals", "risks", "duration", "monitoring"):
+            ours, theirs = getattr(record, part), getattr(model, part)
+            assert (ours is None) == (theirs is None)
+            for a, b in zip(ours if isinstance(ours, list) else [ours], theirs if isinstance(theirs, list) else [theirs]):
+                assert a is None or type(a).__name__ == type(b).__name__ and list(vars(a)) == list(vars(b))
+    wrong = [{"name": "x"}, {"name": "x", "partners": [{"name": "a", "sector": "nope"}]},
+             {"name": "x", "partners": [{"name": "a"}], "goals": [{"id": "g", "priority": 0}]},
+             {"name": "x", "partners": [{"name": "a"}], "duration": {"start": "2026-02-01", "end": "2025-01-01"}},
+             {"name": "x", "partners": [{"name": "a"}], "funding": {"budget_required": -1, "currency": "rand"}},
+             {"name": "x", "partners": [{"name": "a"}], "extra": 1}]
+    for data in wrong:
+        errors = []
+        for records in (False, True):
+            try:
+                if records:
+                    with validation.reading_records():
+                        validation.validate(data, "<dict>")
+                else:
+                    validation.validate(data, "<dict>")
+            except advisor.ProfileError as exc:
+                errors.append(str(exc))
+        assert len(errors) == 2 and errors[0] == errors[1], errors
+    assert type(advisor.load_profile(datas[0]).profile) is models.Profile
 
 
 def test_the_month_lengths_a_duration_counts_are_the_calendars() -> None:
