@@ -400,11 +400,13 @@ class DataclassCode:
     @staticmethod
     @contextlib.contextmanager
     def resumed(memo: DataclassCode | None) -> Iterator[None]:
-        """Hand dataclasses the memo again (after stop) while a command imports what start-up left out; then stop."""
-        if memo is None:
+        """Hand dataclasses the memo again (after stop) while a command imports what start-up left out; then stop. Inside
+        another resumed() (a group's command), the outer one stops."""
+        import dataclasses
+
+        if memo is None or vars(dataclasses).get("exec") == memo.exec:
             yield
             return
-        import dataclasses
 
         dataclasses.exec = memo.exec  # type: ignore[attr-defined]
         try:

@@ -166,7 +166,9 @@ class AdvisorGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         _tolerant_stdout()
         try:
-            with _stopping_cleanly(), reading_records():  # the commands only read profiles: no models needed
+            # The commands only read profiles: no models needed. What they import (the portfolio, the evaluator, the
+            # report writers) has the methods of its dataclasses compiled from the cache, as the start-up's are.
+            with _stopping_cleanly(), reading_records(), cache.DataclassCode.resumed(_DATACLASS_CODE):
                 return super().invoke(ctx)
         except AdvisorError as exc:
             _error(exc)
@@ -346,10 +348,8 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
         raise click.UsageError(f"--summary-only prints the summary as text or json, not as {fmt}")
     if summary_only and (brief or everything):
         raise click.UsageError("--summary-only prints only the summary; leave out --brief and --all")
-    # The portfolio brings in multiprocessing: imported when a command evaluates, not at start-up (with the methods
-    # of its dataclasses, and of the modules it imports, compiled from the cache as the start-up's are).
-    with cache.DataclassCode.resumed(_DATACLASS_CODE):
-        from .portfolio import cores, evaluate_portfolio, max_jobs
+    # The portfolio brings in multiprocessing: imported when a command evaluates, not at start-up.
+    from .portfolio import cores, evaluate_portfolio, max_jobs
 
     if jobs is not None and jobs > max_jobs() and not quiet:
         click.echo(f"note: --jobs {jobs} is more than this machine can use; starting at most {max_jobs()} workers "
