@@ -13,6 +13,8 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from pydantic_core import PydanticKnownError
+
 #: What a profile writes for a yes/no or a choice the partners have not settled yet.
 UNKNOWN = "unknown"
 #: The largest whole number a profile may hold: both engines compare whole numbers up to 64 bits.
@@ -84,6 +86,27 @@ def months_from_dates(duration: Any) -> Any:
                 months = ((end - start).days + 1) / 30.4375
             object.__setattr__(duration, "months", round(months, 2))
     return duration
+
+
+def at_least(x: Any, ge: int) -> Any:
+    """A whole number's lower bound (Field(ge=...)), checked as pydantic's own check does (same error, same context)
+    for the record validator, which so need not import pydantic's module of checks (with zoneinfo and sysconfig)."""
+    try:
+        if not x >= ge:
+            raise PydanticKnownError("greater_than_equal", {"ge": ge})
+        return x
+    except TypeError:
+        raise TypeError(f"Unable to apply constraint 'ge' to supplied value {x}") from None
+
+
+def at_most(x: Any, le: int) -> Any:
+    """A whole number's upper bound (Field(le=...)), as at_least."""
+    try:
+        if not x <= le:
+            raise PydanticKnownError("less_than_equal", {"le": le})
+        return x
+    except TypeError:
+        raise TypeError(f"Unable to apply constraint 'le' to supplied value {x}") from None
 
 
 def _dumped(value: Any, json: bool, exclude_none: bool) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import pickle
 import re
@@ -46,10 +47,11 @@ def profile_validator() -> Any:
 
 def record_validator() -> Any:
     """Profile's validator (profile_validator) with each model class swapped for the plain record of the same name
-    (advisor.profile.plain) and the model validator of Duration for the check it calls, and without the schemas'
-    metadata (what pydantic keeps for the JSON Schema, which names the models' methods and which no validator reads):
-    the same checks, the same errors, records filled as the models are. It pickles naming only plain's classes and
-    functions and pydantic's own validator functions, so a run that unpickles it imports no model."""
+    (advisor.profile.plain), the model validator of Duration for the check it calls, pydantic's checks of a whole
+    number's bounds for plain's (at_least, at_most), and without the schemas' metadata (what pydantic keeps for the
+    JSON Schema, which names the models' methods and which no validator reads): the same checks, the same errors,
+    records filled as the models are. It pickles naming only plain's classes and functions, so a run that unpickles
+    it imports no model, nor pydantic's module of checks."""
     from pydantic_core import SchemaValidator
 
     from . import models, plain
@@ -58,8 +60,12 @@ def record_validator() -> Any:
                if isinstance(getattr(plain, name), type) and issubclass(getattr(plain, name), plain.Record)
                and name != "Record"}
     functions = {models.Duration._months_from_dates: plain.months_from_dates}
+    bounds = {"greater_than_or_equal_validator": plain.at_least, "less_than_or_equal_validator": plain.at_most}
 
     def swap(value: Any) -> Any:
+        if isinstance(value, functools.partial) and value.func.__module__ == "pydantic._internal._validators" and \
+                value.func.__name__ in bounds and isinstance(next(iter(value.keywords.values()), None), int):
+            return functools.partial(bounds[value.func.__name__], *value.args, **value.keywords)
         if isinstance(value, dict):
             return {key: swap(item) for key, item in value.items() if not (key == "metadata" and "type" in value)}
         if isinstance(value, list):
