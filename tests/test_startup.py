@@ -50,6 +50,13 @@ def test_import_advisor_imports_only_its_errors() -> None:
     assert _loaded(modules, ("pydantic.main", "yaml", *NOT_AT_START)) == []
 
 
+def test_the_command_line_imports_no_report_writer_nor_model_before_a_command_needs_one() -> None:
+    """The text writer (report.text, with the advice it builds) comes with the first report; the rules commands import
+    it for its widths, `advisor schema` the models."""
+    modules = _modules("import advisor.cli")
+    assert _loaded(modules, ("advisor.report.text", "advisor.report.advice", *NOT_AT_START)) == []
+
+
 def test_evaluating_one_profile_as_text_imports_only_what_it_uses() -> None:
     example = EXAMPLES / "khayelitsha-safer-schools.yaml"
     code = (f"import sys, runpy\nsys.argv = ['advisor', 'evaluate', {str(example)!r}, '--as-of', {AS_OF!r}, '--engine', "
