@@ -144,9 +144,10 @@ def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     version = f"{__version__}+{len(ruleset.rules)}{'+custom' if custom else ''}"
     compiled = compile_rules(ruleset)
     plan = check_engine_limits(compiled)
+    validator = validation.profile_validator()
     return Rulebook(knowledge, compiled, version, plan, tuple(stage_code(stage) for stage in compiled.stages),
-                    facts_code(compiled), pickle.dumps(validation.profile_validator(), protocol=pickle.HIGHEST_PROTOCOL),
-                    durable_form.encoder_code(plan), validation.record_validator(), schema.fields())
+                    facts_code(compiled), pickle.dumps(validator, protocol=pickle.HIGHEST_PROTOCOL),
+                    durable_form.encoder_code(plan), validation.record_validator(validator), schema.fields())
 
 
 def check_engine_limits(compiled: Compiled) -> Any:

@@ -190,6 +190,28 @@ def test_a_profile_read_as_records_reads_as_the_models() -> None:
     assert type(advisor.load_profile(datas[0]).profile) is models.Profile
 
 
+def test_the_profile_fields_kept_with_the_rules_are_what_the_models_give() -> None:
+    """schema.fields() (kept by the rules cache, adopted) answers profile_type() and words_for() as the models do,
+    for every field path, one without words and paths that are not fields."""
+    from advisor.profile import schema
+    from advisor.rulebook import load_rules
+
+    kept = load_rules().profile_fields
+    assert schema._adopted is kept
+    schema.adopt(None)
+    try:
+        schema.profile_type.cache_clear()
+        schema.words_for.cache_clear()
+        assert kept[0] == schema.profile_type()
+        paths = [*kept[1], ("profile_version",), ("nope",), ("partners", "nope"), ("partners", "name", "x"), ()]
+        assert {path: schema.words_for(path) for path in paths} == {path: kept[1].get(path) for path in paths}
+        assert len(kept[1]) > 100 and ("partners", "name") in kept[1] and ("monitoring", "kpis", "target") in kept[1]
+    finally:
+        schema.adopt(kept)
+        schema.profile_type.cache_clear()
+        schema.words_for.cache_clear()
+
+
 def test_the_month_lengths_a_duration_counts_are_the_calendars() -> None:
     import calendar
 

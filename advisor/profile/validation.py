@@ -45,13 +45,13 @@ def profile_validator() -> Any:
     return SchemaValidator(core, core.get("config"))
 
 
-def record_validator() -> Any:
-    """Profile's validator (profile_validator) with each model class swapped for the plain record of the same name
-    (advisor.profile.plain), the model validator of Duration for the check it calls, pydantic's checks of a whole
-    number's bounds for plain's (at_least, at_most), and without the schemas' metadata (what pydantic keeps for the
-    JSON Schema, which names the models' methods and which no validator reads): the same checks, the same errors,
-    records filled as the models are. It pickles naming only plain's classes and functions, so a run that unpickles
-    it imports no model, nor pydantic's module of checks."""
+def record_validator(validator: Any = None) -> Any:
+    """Profile's validator (the one given, else profile_validator()) with each model class swapped for the plain
+    record of the same name (advisor.profile.plain), the model validator of Duration for the check it calls, pydantic's
+    checks of a whole number's bounds for plain's (at_least, at_most), and without the schemas' metadata (what pydantic
+    keeps for the JSON Schema, which names the models' methods and which no validator reads): the same checks, the
+    same errors, records filled as the models are. It pickles naming only plain's classes and functions, so a run
+    that unpickles it imports no model, nor pydantic's module of checks."""
     from pydantic_core import SchemaValidator
 
     from . import models, plain
@@ -74,7 +74,7 @@ def record_validator() -> Any:
             return swapped.get(value, value)
         return functions.get(value, value) if callable(value) else value
 
-    core = swap(profile_validator().__reduce__()[1][0])
+    core = swap((validator or profile_validator()).__reduce__()[1][0])
     return SchemaValidator(core, core.get("config"))
 
 
