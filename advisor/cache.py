@@ -44,9 +44,10 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-FORMAT = 8  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
+FORMAT = 9  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
 #             facts builder's; 6: and the profile's validator; 7: and the durable engine's fact encoders; 8: a stage's
-#             rules pickled apart (engine.ir.Stage)
+#             rules pickled apart (engine.ir.Stage); 9: the knowledge base as plain records, the profile's validator
+#             pickled apart and its twin into plain records (profile.validation.record_validator)
 #: The first bytes of an entry, then its 32-byte MAC, then the pickle.
 MAGIC = b"advisor rules cache 2\n"
 #: The entries' names: rules-<digest>.cache. (Format 1 wrote rules-<digest>.pickle; those are left alone.)
@@ -86,15 +87,28 @@ def key(files: Iterable[Path], version: str) -> str | None:
     import pydantic
 
     digest = hashlib.sha256(f"{FORMAT}|{version}|{sys.version}|{pydantic.VERSION}".encode())
+    folders: dict[str, str] = {}
     for path in files:
         data = _read_regular(str(path), MAX_HASHED_BYTES)
         if data is None:
             return None
-        digest.update(f"{os.path.realpath(path)}|{len(data)}\n".encode())
+        digest.update(f"{_realpath(os.fspath(path), folders)}|{len(data)}\n".encode())
         digest.update(data)
     for path, st in _own_modules():
         digest.update(f"{path}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}\n".encode())
     return digest.hexdigest()[:32]
+
+
+def _realpath(path: str, folders: dict[str, str]) -> str:
+    """os.path.realpath(path), with each folder resolved once (in folders): a file that is not itself a link is at its
+    folder's real path, under its own name. (realpath looks at every folder on the way, for each of ~40 files.)"""
+    folder, name = os.path.split(path)
+    if name in ("", ".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = os.path.realpath(folder)
+    return os.path.join(real, name)
 
 
 def _own_modules() -> list[tuple[str, os.stat_result]]:
@@ -399,11 +413,13 @@ class DataclassCode:
     @staticmethod
     @contextlib.contextmanager
     def resumed(memo: DataclassCode | None) -> Iterator[None]:
-        """Hand dataclasses the memo again (after stop) while a command imports what start-up left out; then stop."""
-        if memo is None:
+        """Hand dataclasses the memo again (after stop) while a command imports what start-up left out; then stop. Inside
+        another resumed() (a group's command), the outer one stops."""
+        import dataclasses
+
+        if memo is None or vars(dataclasses).get("exec") == memo.exec:
             yield
             return
-        import dataclasses
 
         dataclasses.exec = memo.exec  # type: ignore[attr-defined]
         try:

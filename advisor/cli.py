@@ -33,10 +33,9 @@ from . import engine as engines
 from .config import CONFIG_FILE, DATE_HINT, Config, find_config, load_config, parse_date
 from .errors import AdvisorError, UsageError, did_you_mean, printable
 from .profile.reading import Source, expand_inputs, read_profiles
-from .profile.schema import field_reference, json_schema
+from .profile.validation import reading_records
 from .report.output import DOCUMENT_FORMATS, FORMATS, MAX_TEXT_WIDTH, TEXT_FORMATS, Output, write_output
 from .report.summary import PortfolioSummary
-from .report.text import MAX_WIDTH, terminal_width
 from .rulebook import load_rules
 from .vocabulary import FAIL_ON
 
@@ -167,7 +166,9 @@ class AdvisorGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         _tolerant_stdout()
         try:
-            with _stopping_cleanly():
+            # The commands only read profiles: no models needed. What they import (the portfolio, the evaluator, the
+            # report writers) has the methods of its dataclasses compiled from the cache, as the start-up's are.
+            with _stopping_cleanly(), reading_records(), cache.DataclassCode.resumed(_DATACLASS_CODE):
                 return super().invoke(ctx)
         except AdvisorError as exc:
             _error(exc)
@@ -347,10 +348,8 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
         raise click.UsageError(f"--summary-only prints the summary as text or json, not as {fmt}")
     if summary_only and (brief or everything):
         raise click.UsageError("--summary-only prints only the summary; leave out --brief and --all")
-    # The portfolio brings in multiprocessing: imported when a command evaluates, not at start-up (with the methods
-    # of its dataclasses, and of the modules it imports, compiled from the cache as the start-up's are).
-    with cache.DataclassCode.resumed(_DATACLASS_CODE):
-        from .portfolio import cores, evaluate_portfolio, max_jobs
+    # The portfolio brings in multiprocessing: imported when a command evaluates, not at start-up.
+    from .portfolio import cores, evaluate_portfolio, max_jobs
 
     if jobs is not None and jobs > max_jobs() and not quiet:
         click.echo(f"note: --jobs {jobs} is more than this machine can use; starting at most {max_jobs()} workers "
@@ -456,6 +455,9 @@ def schema(fmt: str, output: str | None) -> None:
     Then put this first line in a profile (yaml-language-server, VS Code YAML):
       # yaml-language-server: $schema=profile.schema.json
     """
+    # With the models: only this command needs them.
+    from .profile.schema import field_reference, json_schema
+
     text = field_reference() if fmt == "markdown" else json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
     write_output(text, output)
 
@@ -486,6 +488,7 @@ def rules_list(rule_dirs: tuple[str, ...]) -> None:
       advisor rules list --rules my-rules/
     """
     from .language.docs import coverage_lines, focus_lines, problem_table, rule_table  # only the rules commands need it
+    from .report.text import MAX_WIDTH, terminal_width  # only the rules commands need it
 
     rulebook = load_rules(rule_dirs)
     width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
@@ -524,6 +527,7 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
     except KeyError:
         raise UsageError(f"unknown rule '{rule_id}'{did_you_mean(rule_id, rulebook.ids)}") from None
     from .language.docs import rule_text
+    from .report.text import MAX_WIDTH, terminal_width
 
     width = terminal_width() if sys.stdout.isatty() else MAX_WIDTH
     click.echo(rule_text(rule, rulebook.knowledge, width, problems=rulebook.problems), nl=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -15,7 +16,7 @@ from .errors import RuleError, UsageError
 from .knowledge import KnowledgeBase, adopt, knowledge_file, load_knowledge
 from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
 from .language.syntax import ProblemDef
-from .profile import validation
+from .profile import schema, validation
 from .profile.validation import Known
 from .resources import data_path
 from .words import quoted
@@ -49,11 +50,18 @@ class Rulebook:
     #: the facts builder's generated functions, compiled (engine.facts.facts_code) and cached with the rules
     facts_code: dict[str, bytes] | None = None
     #: the profile's validator (profile.validation.profile_validator), kept with the rules so that a start builds no
-    #: pydantic validator: the models defer building theirs, which takes ~45 ms
-    profile_validator: Any = None
+    #: pydantic validator: the models defer building theirs, which takes ~45 ms. Pickled apart, since unpickling it
+    #: imports the models: only a run that validates into them (the library's) does.
+    profile_validator: bytes | None = None
     #: the durable engine's fact encoders for durable_plan, compiled (engine.durable_form.encoder_code) and cached with
     #: the rules, as the python engine's stages are
     durable_encoders: dict[str, bytes] | None = None
+    #: the same validator into plain records (profile.validation.record_validator), for the commands that only read
+    #: the profiles: a start that uses it imports none of the models, nor pydantic's machinery for them
+    record_validator: Any = None
+    #: the profile's field types and words (profile.schema.fields), which reports and rules read, derived from the
+    #: models and kept with the rules, so that a run derives nothing from them
+    profile_fields: Any = None
 
     @property
     def ruleset(self) -> RuleSet:
@@ -111,9 +119,10 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
 
 
 def _hand_over(rulebook: Rulebook) -> Rulebook:
-    """The rulebook, once what it keeps compiled is handed to those that use it: the profile's validator, the
-    durable engine's fact encoders."""
-    validation.adopt(rulebook.profile_validator)
+    """The rulebook, once what it keeps compiled is handed to those that use it: the profile's validators and
+    fields, the durable engine's fact encoders."""
+    validation.adopt(rulebook.profile_validator, rulebook.record_validator)
+    schema.adopt(rulebook.profile_fields)
     durable_form.adopt_encoders(rulebook.durable_encoders)
     return rulebook
 
@@ -135,8 +144,10 @@ def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     version = f"{__version__}+{len(ruleset.rules)}{'+custom' if custom else ''}"
     compiled = compile_rules(ruleset)
     plan = check_engine_limits(compiled)
+    validator = validation.profile_validator()
     return Rulebook(knowledge, compiled, version, plan, tuple(stage_code(stage) for stage in compiled.stages),
-                    facts_code(compiled), validation.profile_validator(), durable_form.encoder_code(plan))
+                    facts_code(compiled), pickle.dumps(validator, protocol=pickle.HIGHEST_PROTOCOL),
+                    durable_form.encoder_code(plan), validation.record_validator(validator), schema.fields())
 
 
 def check_engine_limits(compiled: Compiled) -> Any:

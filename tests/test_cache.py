@@ -178,3 +178,18 @@ def test_reports_quote_the_guide_the_cached_rules_hold_without_reading_it_again(
     from advisor.report.text import format_text
 
     assert format_text(report).startswith("X\nNot ready yet.")  # written with the rulebook's guide, not a second one
+
+
+def test_the_key_resolves_each_folder_once_as_realpath_resolves_each_file(tmp_path: Path) -> None:
+    """cache._realpath gives os.path.realpath's answer for files, links to files, files in linked folders, and paths
+    through .. or missing folders, resolving each folder once."""
+    rules = advisor.load_rules()
+    shipped = [str(f) for f in rules.files]
+    (tmp_path / "sub").mkdir()
+    os.symlink(shipped[0], tmp_path / "link.yaml")
+    os.symlink(os.path.dirname(shipped[0]), tmp_path / "sub" / "dir")
+    paths = [*shipped, str(tmp_path / "link.yaml"), str(tmp_path / "sub" / "dir" / os.path.basename(shipped[0])),
+             str(tmp_path / "sub" / ".." / "link.yaml"), str(tmp_path / "missing" / "x.yaml"), "README.md", "./x/../y"]
+    folders: dict[str, str] = {}
+    assert [cache._realpath(p, folders) for p in paths] == [os.path.realpath(p) for p in paths]
+    assert len(folders) < len(paths) // 2

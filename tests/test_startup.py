@@ -6,23 +6,30 @@ listed here, imported again at the top of a module on the way, fails the test: i
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from conftest import AS_OF, ENGINES, EXAMPLES, ROOT
+
+import advisor
 
 #: What evaluating one profile as text with the python engine never needs: the document writers (jinja2), the
 #: forms and their workbooks (openpyxl), durable-rules, the worker pool (multiprocessing), the rule parser with its
 #: pydantic records (the rules come from the cache), logging (nothing to say), and building any pydantic validator
 #: (the profile's comes with the rules from the cache): pydantic looks for its plugins when it builds the first one,
-#: which imports importlib.metadata and reads every installed package's entry points.
+#: which imports importlib.metadata and reads every installed package's entry points. Nor the profile's models and
+#: the knowledge file's, with pydantic.main (pydantic's machinery for models): the profile is read into plain records
+#: (profile.plain) and the knowledge base is plain records too.
 NOT_AT_START = ("jinja2", "openpyxl", "durable", "multiprocessing", "concurrent.futures", "advisor.forms.questionnaire",
                 "advisor.language.parser", "advisor.language.records", "advisor.report.document", "logging",
-                "pydantic.plugin._loader", "importlib.metadata", "tempfile")
+                "pydantic.plugin._loader", "importlib.metadata", "tempfile", "pydantic.main", "advisor.profile.models",
+                "advisor.guide_file", "pydantic._internal._validators")
 
 
 def _modules(code: str) -> set[str]:
@@ -43,6 +50,13 @@ def test_import_advisor_imports_only_its_errors() -> None:
     assert _loaded(modules, ("pydantic.main", "yaml", *NOT_AT_START)) == []
 
 
+def test_the_command_line_imports_no_report_writer_nor_model_before_a_command_needs_one() -> None:
+    """The text writer (report.text, with the advice it builds) comes with the first report; the rules commands import
+    it for its widths, `advisor schema` the models."""
+    modules = _modules("import advisor.cli")
+    assert _loaded(modules, ("advisor.report.text", "advisor.report.advice", *NOT_AT_START)) == []
+
+
 def test_evaluating_one_profile_as_text_imports_only_what_it_uses() -> None:
     example = EXAMPLES / "khayelitsha-safer-schools.yaml"
     code = (f"import sys, runpy\nsys.argv = ['advisor', 'evaluate', {str(example)!r}, '--as-of', {AS_OF!r}, '--engine', "
@@ -54,7 +68,15 @@ def test_evaluating_one_profile_as_text_imports_only_what_it_uses() -> None:
     assert _loaded(modules, NOT_AT_START) == []
 
 
+def _made_of(validator: Any) -> str:
+    """A validator's core schema and config, with a function's address and a model's id (in a ref) left out."""
+    text = re.sub(r" at 0x[0-9a-f]+", "", repr(validator.__reduce__()[1][:2]))
+    return re.sub(r"('advisor\.profile\.models\.\w+):\d+'", r"\1'", text)
+
+
 def test_the_profile_validator_kept_with_the_rules_is_the_one_pydantic_builds() -> None:
+    import pickle
+
     from pydantic_core import SchemaValidator
 
     from advisor.profile import validation
@@ -62,16 +84,132 @@ def test_the_profile_validator_kept_with_the_rules_is_the_one_pydantic_builds() 
     from advisor.rulebook import load_rules
 
     rulebook = load_rules()
-    kept = rulebook.profile_validator
-    assert type(kept) is SchemaValidator and validation._adopted is kept
+    kept = pickle.loads(rulebook.profile_validator)
+    assert type(kept) is SchemaValidator and validation._adopted in (rulebook.profile_validator, kept) or \
+        _made_of(validation._adopted) == _made_of(kept)
     Profile.model_rebuild()
+    assert _made_of(kept) == _made_of(Profile.__pydantic_validator__)
 
-    def made_of(validator: SchemaValidator) -> str:
-        """Its core schema and config, with a function's address and a model's id (in a ref) left out."""
-        text = re.sub(r" at 0x[0-9a-f]+", "", repr(validator.__reduce__()[1][:2]))
-        return re.sub(r"('advisor\.profile\.models\.\w+):\d+'", r"\1'", text)
 
-    assert made_of(kept) == made_of(Profile.__pydantic_validator__)
+def test_the_record_validator_is_profiles_with_the_models_swapped_for_records() -> None:
+    """The same core schema and config, but for the model classes (each the record of its name), Duration's model
+    validator (the check it calls) and the metadata (the JSON Schema's, which no validator reads)."""
+    from advisor.profile import models, plain
+    from advisor.rulebook import load_rules
+
+    kept = load_rules().record_validator
+    models.Profile.model_rebuild()
+    ours, theirs = kept.__reduce__()[1], models.Profile.__pydantic_validator__.__reduce__()[1]
+    differences = []
+
+    def compare(a: Any, b: Any) -> None:
+        if isinstance(b, dict):
+            assert isinstance(a, dict) and set(a) == set(b) - ({"metadata"} if "type" in b else set())
+            for key in a:
+                compare(a[key], b[key])
+        elif isinstance(b, (list, tuple)):
+            assert type(a) is type(b) and len(a) == len(b)
+            for x, y in zip(a, b):
+                compare(x, y)
+        elif isinstance(b, type) and issubclass(b, models.StrictModel):
+            assert a is getattr(plain, b.__name__)
+            differences.append(b.__name__)
+        elif b is models.Duration._months_from_dates:
+            assert a is plain.months_from_dates
+            differences.append("months_from_dates")
+        elif isinstance(b, functools.partial):  # pydantic's check of a bound: plain's, with the same bound
+            assert (a.func, a.args, a.keywords) == ({"greater_than_or_equal_validator": plain.at_least,
+                                                     "less_than_or_equal_validator": plain.at_most}[b.func.__name__],
+                                                    b.args, b.keywords)
+            differences.append(b.func.__name__)
+        elif isinstance(b, str):  # a model's ref holds its id
+            assert a == b or re.sub(r":\d+$", "", a) == re.sub(r":\d+$", "", b)
+        else:
+            assert type(a) is type(b) and a == b
+
+    compare(ours[:2], theirs[:2])
+    assert {"months_from_dates", "Profile", "Duration", "Partner", "greater_than_or_equal_validator",
+            "less_than_or_equal_validator"} <= set(differences)
+    assert {name for name in vars(plain) if isinstance(getattr(plain, name), type) and
+            issubclass(getattr(plain, name), plain.Record)} - {"Record"} == \
+        {name for name in vars(models) if isinstance(getattr(models, name), type) and
+         issubclass(getattr(models, name), models.StrictModel)} - {"StrictModel"}
+
+
+def test_a_profile_read_as_records_reads_as_the_models() -> None:
+    """What reports read of a profile (attributes, model_dump as explanations call it, equality, repr) is the same
+    whether it was validated into records (the command line) or into the models (the library), and so are the
+    errors; the library still gives models."""
+    import random
+
+    from profilegen import random_profile
+
+    from advisor.profile import models, plain, validation
+    from advisor.rulebook import load_rules
+
+    load_rules()
+    rng = random.Random(16)
+    datas = [random_profile(rng) for _ in range(60)]
+    datas += [{**datas[0], "duration": {"start": "2026-02-01", "end": "2028-01-31"}},
+              {**datas[1], "duration": {"start": "2026-03-05", "end": "2026-03-05", "months": 7.0}}]
+    for data in datas:
+        model = validation.validate(data, "<dict>").profile
+        with validation.reading_records():
+            record = validation.validate(data, "<dict>").profile
+        assert type(model) is models.Profile and type(record) is plain.Profile
+        for mode in ("json", "python"):
+            for none in (True, False):
+                assert record.model_dump(mode=mode, exclude_none=none) == model.model_dump(mode=mode, exclude_none=none)
+        assert repr(record) == repr(model)
+        assert record == validation._adopted_records.validate_python(data) and record != model
+        for part in ("partners", "goals", "risks", "duration", "monitoring"):
+            ours, theirs = getattr(record, part), getattr(model, part)
+            assert (ours is None) == (theirs is None)
+            for a, b in zip(ours if isinstance(ours, list) else [ours], theirs if isinstance(theirs, list) else [theirs]):
+                assert a is None or type(a).__name__ == type(b).__name__ and list(vars(a)) == list(vars(b))
+    wrong = [{"name": "x"}, {"name": "x", "partners": [{"name": "a", "sector": "nope"}]},
+             {"name": "x", "partners": [{"name": "a"}], "goals": [{"id": "g", "priority": 0}]},
+             {"name": "x", "partners": [{"name": "a"}], "duration": {"start": "2026-02-01", "end": "2025-01-01"}},
+             {"name": "x", "partners": [{"name": "a"}], "funding": {"budget_required": -1, "currency": "rand"}},
+             {"name": "x", "partners": [{"name": "a"}], "extra": 1},
+             {"name": "x", "partners": [{"name": "a"}], "committee": {"members": 2**63}},
+             {"name": "x", "partners": [{"name": "a"}], "committee": {"members": -1.0}},
+             {"name": "x", "partners": [{"name": "a"}], "goals": [{"id": "g", "priority": 2**63 - 1}]}]
+    for data in wrong:
+        errors = []
+        for records in (False, True):
+            try:
+                if records:
+                    with validation.reading_records():
+                        validation.validate(data, "<dict>")
+                else:
+                    validation.validate(data, "<dict>")
+            except advisor.ProfileError as exc:
+                errors.append(str(exc))
+        assert len(errors) in (0, 2) and errors[:1] == errors[1:], errors
+    assert type(advisor.load_profile(datas[0]).profile) is models.Profile
+
+
+def test_the_profile_fields_kept_with_the_rules_are_what_the_models_give() -> None:
+    """schema.fields() (kept by the rules cache, adopted) answers profile_type() and words_for() as the models do,
+    for every field path, one without words and paths that are not fields."""
+    from advisor.profile import schema
+    from advisor.rulebook import load_rules
+
+    kept = load_rules().profile_fields
+    assert schema._adopted is kept
+    schema.adopt(None)
+    try:
+        schema.profile_type.cache_clear()
+        schema.words_for.cache_clear()
+        assert kept[0] == schema.profile_type()
+        paths = [*kept[1], ("profile_version",), ("nope",), ("partners", "nope"), ("partners", "name", "x"), ()]
+        assert {path: schema.words_for(path) for path in paths} == {path: kept[1].get(path) for path in paths}
+        assert len(kept[1]) > 100 and ("partners", "name") in kept[1] and ("monitoring", "kpis", "target") in kept[1]
+    finally:
+        schema.adopt(kept)
+        schema.profile_type.cache_clear()
+        schema.words_for.cache_clear()
 
 
 def test_the_month_lengths_a_duration_counts_are_the_calendars() -> None:
@@ -185,8 +323,8 @@ def test_a_pickled_stage_reads_its_rules_when_asked() -> None:
 
 
 def test_evaluating_compiles_no_dataclass_method_the_second_time(tmp_path) -> None:
-    """The portfolio (and the evaluator and report modules it brings) is imported by the command, after start-up: the
-    methods of its dataclasses come from the memo too, and dataclasses is left as it was."""
+    """The portfolio (and the evaluator and report modules it brings, the report writers) is imported by the command,
+    after start-up: the methods of its dataclasses come from the memo too, and dataclasses is left as it was."""
     example = EXAMPLES / "khayelitsha-safer-schools.yaml"
     code = (f"import dataclasses, sys\nimport advisor.cli as cli\nmemo = cli._DATACLASS_CODE\nat_start = len(memo.used)\n"
             f"sys.argv = ['advisor', 'evaluate', {str(example)!r}, '--as-of', {AS_OF!r}, '--engine', 'python']\n"
@@ -197,4 +335,6 @@ def test_evaluating_compiles_no_dataclass_method_the_second_time(tmp_path) -> No
             for _ in range(2)]
     first, second = (run.stderr.split()[-4:] for run in runs)
     assert int(first[2]) > int(first[1]) and first[3] == "False"  # the command made more dataclasses
-    assert second == ["0", first[1], first[2], "False"]  # all found
+    # All found. The first run also built the rules (its command imported the rule parser too), the second read them
+    # from the cache: it imports less, and compiles nothing.
+    assert second[:2] == ["0", first[1]] and int(first[1]) < int(second[2]) <= int(first[2]) and second[3] == "False"

@@ -12,12 +12,14 @@ import math
 import sys
 from datetime import date
 from functools import lru_cache
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import ir
 from ..language.compiler import Accessor, Compiled
 from ..language.syntax import Derived
-from ..profile.models import Profile
+
+if TYPE_CHECKING:
+    from ..profile.models import Profile
 
 
 def get_path(obj: Any, path: tuple) -> Any:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Location
-from ..profile.schema import FieldType
+from ..profile.fieldtype import FieldType
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ The annotations are evaluated as the classes are made (no `from __future__ impor
 the types as they are instead of compiling and evaluating ~150 annotation strings on every start.
 """
 
-import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from .plain import MAX_WHOLE, UNKNOWN, _days_in_month, _iso_date, _unknown, _whole, months_from_dates  # noqa: F401
 from ..vocabulary import (AGREEMENTS, APPROACHES, COMMITMENTS, CONTRIBUTIONS, DECISION_MAKING, FOCUSES, FORMALITIES, FREQUENCIES,
                           FUNDING_MODELS, LEVELS, OUTREACH, RATINGS, RELATIONSHIPS, REVIEW_FREQUENCIES, SECTORS, STAGES)
 
@@ -30,58 +30,12 @@ Rating = Literal[*RATINGS]
 ReviewFrequency = Literal[*REVIEW_FREQUENCIES]
 Focus = Literal[*FOCUSES]
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
-
-
-def _iso_date(value: Any) -> Any:
-    """Dates written unquoted (YAML dates) or as quoted YYYY-MM-DD text; anything else says how to write it."""
-    if isinstance(value, datetime):
-        raise ValueError(f"expected a date without a time, got {value.isoformat(sep=' ')}; write {value.date().isoformat()}")
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
-        if m:
-            try:
-                return date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError as exc:
-                raise ValueError(f"{value!r} is not a date in the calendar ({exc}); write a real date as YYYY-MM-DD") from None
-        m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
-        if m:
-            first, second, year = int(m[1]), int(m[2]), int(m[3])
-            day, month = (second, first) if first <= 12 < second else (first, second)
-            try:
-                iso = date(year, month, day).isoformat()
-            except ValueError:
-                iso = None
-            if iso is not None:
-                meaning = "" if first > 12 or second > 12 or first == second else f" if you mean {day} {_MONTHS[month - 1]} {year}"
-                raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}; write {iso}{meaning}")
-    shown = repr(value) if len(repr(value)) < 40 else repr(value)[:40] + "..."
-    raise ValueError(f"expected a date, got {shown}; write it as YYYY-MM-DD, such as 2026-02-01")
-
-
-def _days_in_month(year: int, month: int) -> int:
-    """calendar.monthrange(year, month)[1], without importing calendar (and locale) on every start."""
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
-
-
-def _whole(value: Any) -> Any:
-    """7.0 is the whole number 7 (a JSON Schema integer too); 7.5 stays a number the model refuses."""
-    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else value
-
-
 #: A whole number, which may be written 7 or 7.0.
 WholeNumber = Annotated[int, BeforeValidator(_whole)]
 
 # Dates may be written unquoted (YAML dates) or quoted ISO strings.
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Text = Annotated[str, Field(min_length=1)]
-#: The largest whole number a profile may hold: both engines compare whole numbers up to 64 bits.
-MAX_WHOLE = 2**63 - 1
 
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
@@ -98,13 +52,6 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
-def _unknown(value: Any) -> Any:
-    """`unknown` (a yes/no or a choice the partners have not settled) reads as not recorded."""
-    return None if value == UNKNOWN else value
-
-
-#: What a profile writes for a yes/no or a choice the partners have not settled yet.
-UNKNOWN = "unknown"
 #: A yes/no that may be written as true, false, or unknown.
 YesNo = Annotated[Optional[bool], BeforeValidator(_unknown)]
 
@@ -185,19 +132,8 @@ class Duration(StrictModel):
 
     @model_validator(mode="after")
     def _months_from_dates(self) -> "Duration":
-        if self.start and self.end:
-            if self.end < self.start:
-                raise ValueError(f"end {self.end.isoformat()} is before start {self.start.isoformat()}; correct one of the dates")
-            if self.months is None:
-                # Calendar months, plus the days left over (inclusive) in average months:
-                # 2026-02-01..2028-01-31 is 24 months, a one-day event 0.03.
-                whole = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
-                month_days = _days_in_month(self.end.year, self.end.month)
-                months = whole + (self.end.day - self.start.day + 1) / month_days
-                if months <= 0 or whole == 0:
-                    months = ((self.end - self.start).days + 1) / 30.4375
-                object.__setattr__(self, "months", round(months, 2))
-        return self
+        return months_from_dates(self)
+
 
 class Partner(StrictModel):
     """One partner (guide 8.6, 11, 13, 18, 21)."""

@@ -22,7 +22,6 @@ from typing import Any, Iterable, Iterator
 from ..errors import AdvisorError, Location, ProfileError, UsageError
 from ..words import quoted
 from ..yamlio import MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NUMBER_CHARS, YamlDocument, decode, load_document, load_documents, read_at_most, read_problem, read_text
-from .models import Profile
 from .validation import LoadedProfile, validate
 
 #: A folder stands for the files with these endings inside it, at any depth.
@@ -415,7 +414,7 @@ def read_profiles(source: Any, rule_ids: set[str] | None = None) -> Iterator[tup
     """
     if isinstance(source, LoadedProfile):
         yield source.source, source
-    elif isinstance(source, Profile):
+    elif _is_profile(source):
         yield "<profile>", LoadedProfile(source, "<profile>")
     elif isinstance(source, dict):
         yield "<dict>", _validate(source, "<dict>", None, rule_ids)
@@ -430,6 +429,13 @@ def read_profiles(source: Any, rule_ids: set[str] | None = None) -> Iterator[tup
     else:
         yield "<profile>", ProfileError(f"cannot read a profile from {type(source).__name__}; give a path, a dict or a "
                                         "Profile", Location("<profile>"))
+
+
+def _is_profile(source: Any) -> bool:
+    """Whether source is a Profile (a model): there is none before the models are imported, and reading a file
+    does not import them (validation.reading_records)."""
+    models = sys.modules.get(f"{__package__}.models")
+    return models is not None and isinstance(source, models.Profile)
 
 
 def load_profile(source: Any, rule_ids: set[str] | None = None) -> LoadedProfile:

@@ -1,40 +1,21 @@
-"""What a rule may read: every field path of the profile model, with its type (derived from the pydantic models)."""
+"""What a rule may read: every field path of the profile model, with its type (derived from the pydantic models).
+
+The types and the words of every field are derived from the models once and kept with the rules (fields(), adopt):
+a run whose rules come from the rules cache reads them from there and imports no model.
+"""
 
 from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple, get_args, get_origin
 
-from pydantic import BaseModel
+from .fieldtype import FieldType
 
-from .models import Profile
-
-
-@dataclass(frozen=True)
-class FieldType:
-    """The type of one profile field as the rule language sees it."""
-
-    kind: str  # bool | int | number | str | enum | date | object | list | collection
-    values: tuple[str, ...] = ()  # allowed values of an enum (or of the items of a list of enums)
-    item: "FieldType | None" = None  # the item type of a list
-    fields: dict[str, "FieldType"] = field(default_factory=dict)  # sub-fields of an object or collection item
-
-    @property
-    def is_scalar(self) -> bool:
-        return self.kind in ("bool", "int", "number", "str", "enum", "date")
-
-    def describe(self) -> str:
-        if self.kind == "enum":
-            return "one of " + ", ".join(self.values)
-        if self.kind == "list":
-            return f"a list of {self.item.describe() if self.item else 'values'}"
-        if self.kind == "collection":
-            return "a list of items"
-        return {"bool": "true or false", "int": "a whole number", "number": "a number", "str": "text", "date": "a date", "object": "a section"}[self.kind]
+#: The profile's FieldType tree and the words of every field (by path), as the rules cache handed them over (adopt).
+_adopted: tuple[FieldType, dict[tuple[str, ...], FieldWords]] | None = None
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -60,6 +41,8 @@ def _field_type(annotation: Any) -> FieldType:
         if item.kind == "object":
             return FieldType("collection", fields=item.fields)
         return FieldType("list", values=item.values, item=item)
+    from pydantic import BaseModel
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return FieldType("object", fields={name: _field_type(f.annotation) for name, f in annotation.model_fields.items()})
     if annotation is bool:
@@ -78,6 +61,10 @@ def _field_type(annotation: Any) -> FieldType:
 @lru_cache(maxsize=None)
 def profile_type() -> FieldType:
     """The whole profile as a FieldType tree."""
+    if _adopted is not None:
+        return _adopted[0]
+    from .models import Profile
+
     return _field_type(Profile)
 
 
@@ -123,6 +110,10 @@ class FieldWords(NamedTuple):
 @lru_cache(maxsize=None)
 def words_for(path: tuple[str, ...]) -> FieldWords | None:
     """The label and question of the field at a path from the profile root (collections' items included)."""
+    if _adopted is not None:
+        return _adopted[1].get(path)
+    from .models import Profile
+
     model: Any = Profile
     info = None
     for part in path:
@@ -137,6 +128,35 @@ def words_for(path: tuple[str, ...]) -> FieldWords | None:
         return None
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     return FieldWords(info.title, extra.get("question"))
+
+
+def fields() -> tuple[FieldType, dict[tuple[str, ...], FieldWords]]:
+    """The profile's FieldType tree and the words of every field that has them, by path (what profile_type() and
+    words_for() give), for the rules cache to keep."""
+    from .models import Profile
+
+    words: dict[tuple[str, ...], FieldWords] = {}
+
+    def walk(model: Any, prefix: tuple[str, ...]) -> None:
+        for name, info in model.model_fields.items():
+            path = prefix + (name,)
+            found = words_for(path)
+            if found is not None:
+                words[path] = found
+            inner = _unwrap(info.annotation)
+            if get_origin(inner) is list:
+                inner = _unwrap(get_args(inner)[0])
+            if hasattr(inner, "model_fields"):
+                walk(inner, path)
+
+    walk(Profile, ())
+    return profile_type(), words
+
+
+def adopt(kept: tuple[FieldType, dict[tuple[str, ...], FieldWords]] | None) -> None:
+    """Answer profile_type() and words_for() from what fields() made, kept by the rules cache."""
+    global _adopted
+    _adopted = kept
 
 
 #: The schema's identity: editors and validators cache it by this.
@@ -155,6 +175,8 @@ def json_schema() -> dict[str, Any]:
     the guide sections it serves); an optional field is a plain property that may be empty; choices and
     yes/no fields accept `unknown` as advisor does.
     """
+    from .models import Profile
+
     generated = Profile.model_json_schema()
     document: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

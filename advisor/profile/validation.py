@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import pickle
 import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -14,12 +18,19 @@ from ..checking import TYPE_WORDS, Problem, first_invalid, first_problem
 from ..vocabulary import collection_named
 from ..words import described, quoted
 from ..yamlio import YamlDocument
-from . import schema
-from .models import Profile
 
-#: Profile's validator as the rules cache handed it over (adopt), or None: then Profile.model_validate, which builds
-#: its own on first use (~45 ms of a start: the profile's core schema made from ~120 annotated fields).
+if TYPE_CHECKING:
+    from .models import Profile
+
+#: Profile's validator as the rules cache handed it over (adopt), pickled: unpickled when a profile is first validated
+#: into the models; None: then Profile.model_validate, which builds its own on first use (~45 ms of a start: the
+#: profile's core schema made from ~120 annotated fields).
 _adopted: Any = None
+#: The same validator with the models swapped for the plain records (record_validator), as the rules cache handed it
+#: over, or None.
+_adopted_records: Any = None
+#: Whether profiles are validated into plain records (reading_records), not into the models.
+_as_records = False
 
 
 def profile_validator() -> Any:
@@ -27,22 +38,85 @@ def profile_validator() -> Any:
     cache to keep: it pickles as that schema, which names the models and the validator functions it calls."""
     from pydantic_core import SchemaValidator
 
+    from .models import Profile
+
     Profile.model_rebuild()
     core = Profile.__pydantic_core_schema__
     return SchemaValidator(core, core.get("config"))
 
 
-def adopt(validator: Any) -> None:
-    """Validate profiles with this validator (one profile_validator() made, kept by the rules cache)."""
+def record_validator(validator: Any = None) -> Any:
+    """Profile's validator (the one given, else profile_validator()) with each model class swapped for the plain
+    record of the same name (advisor.profile.plain), the model validator of Duration for the check it calls, pydantic's
+    checks of a whole number's bounds for plain's (at_least, at_most), and without the schemas' metadata (what pydantic
+    keeps for the JSON Schema, which names the models' methods and which no validator reads): the same checks, the
+    same errors, records filled as the models are. It pickles naming only plain's classes and functions, so a run
+    that unpickles it imports no model, nor pydantic's module of checks."""
+    from pydantic_core import SchemaValidator
+
+    from . import models, plain
+
+    swapped = {getattr(models, name): getattr(plain, name) for name in dir(plain)
+               if isinstance(getattr(plain, name), type) and issubclass(getattr(plain, name), plain.Record)
+               and name != "Record"}
+    functions = {models.Duration._months_from_dates: plain.months_from_dates}
+    bounds = {"greater_than_or_equal_validator": plain.at_least, "less_than_or_equal_validator": plain.at_most}
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, functools.partial) and value.func.__module__ == "pydantic._internal._validators" and \
+                value.func.__name__ in bounds and isinstance(next(iter(value.keywords.values()), None), int):
+            return functools.partial(bounds[value.func.__name__], *value.args, **value.keywords)
+        if isinstance(value, dict):
+            return {key: swap(item) for key, item in value.items() if not (key == "metadata" and "type" in value)}
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        if isinstance(value, type):
+            return swapped.get(value, value)
+        return functions.get(value, value) if callable(value) else value
+
+    core = swap((validator or profile_validator()).__reduce__()[1][0])
+    return SchemaValidator(core, core.get("config"))
+
+
+def adopt(validator: Any, records: Any = None) -> None:
+    """Validate profiles with these validators (profile_validator() pickled, record_validator()), kept by the rules
+    cache."""
+    global _adopted, _adopted_records
+    _adopted, _adopted_records = validator, records
+
+
+@contextlib.contextmanager
+def reading_records() -> Iterator[None]:
+    """Meanwhile, validate profiles into plain records (advisor.profile.plain) when the rules cache handed over their
+    validator: what a command that only reads the profiles (evaluate, validate) needs, without the models. The
+    library's profiles (load_profile, Advisor.load) stay models."""
+    global _as_records
+    before, _as_records = _as_records, True
+    try:
+        yield
+    finally:
+        _as_records = before
+
+
+def _validated(data: Any) -> Any:
+    """The profile for data: records (reading_records) or models; ValidationError when it is not one."""
     global _adopted
-    _adopted = validator
+    if _as_records and _adopted_records is not None:
+        return _adopted_records.validate_python(data)
+    if type(_adopted) is bytes:
+        _adopted = pickle.loads(_adopted)  # the rules cache's own entry, authenticated as it was read
+    if _adopted is not None:
+        return _adopted.validate_python(data)
+    from .models import Profile
+
+    return Profile.model_validate(data)
 
 
 @dataclass
 class LoadedProfile:
     """A validated profile with where it came from and the line of every field."""
 
-    profile: Profile
+    profile: Profile  # or the same profile as plain records (reading_records)
     source: str
     document: YamlDocument | None = None
 
@@ -130,6 +204,8 @@ def _bound(ctx: dict, key: str) -> str:
 def _describe(err: dict, data: Any) -> str:
     kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
     if kind == "extra_forbidden":
+        from . import schema  # the models' fields: only for this message
+
         fields = schema.children(_names(loc[:-1]))
         hint = did_you_mean(loc[-1], fields)
         if not hint:
@@ -264,7 +340,7 @@ def validate(data: Any, source: str, document: YamlDocument | None = None,
         raise ProfileError(f"the profile is {what}, not a mapping of fields; write it as 'name: ...' and 'partners:' lines",
                            doc.location(()))
     try:
-        profile = Profile.model_validate(data) if _adopted is None else _adopted.validate_python(data)
+        profile = _validated(data)
     except ValidationError as exc:
         raise first_invalid(ProfileError, doc, exc, lambda err: _describe(err, data)) from None
     problems = reference_problems(profile, rule_ids)
