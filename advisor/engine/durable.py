@@ -66,14 +66,16 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   its sid and id alone. The facts are written by a function generated per stage and fact type
   (durable_form.encoder), which keeps each field's encoded strings by value.
 * Actions: the stock Host runs each action through Closure/Promise objects and writes the
-  session state back after it, about 30 us per fired rule. This backend uses a Host (without
-  its timer threads) only to hold its rulesets and drives the engine's action queue itself:
-  after each assert it takes the queued action messages and records the rule name each starts
-  with. No code of ours runs inside the engine, so no exception can be swallowed there. Engine
+  session state back after it, about 30 us per fired rule. This backend drives durable-rules' C
+  extension (durable_rules_engine) directly, without its Python package (durable.engine, whose
+  import cost every start of the default engine ~30M instructions, 18M of them in logging set-up):
+  it makes the rulesets itself and drives the engine's action queue: after each assert it takes
+  the queued action messages and records the rule name each starts with. No code of ours runs inside the engine, so no exception can be swallowed there. Engine
   errors become EngineError naming the ruleset and the error code.
 
 Sessions: each ``run`` asserts the facts one by one into the backend's session (an item's idx is
-known from which assert fired the rule; one batch was no faster) and retracts those that fired a rule
+known from which assert fired the rule; one batch was no faster, and
+assert_facts drops silently a fact it cannot parse, and what follows it, leaving the state offset it returns unset) and retracts those that fired a rule
 after a clean run, so the session is empty for the next profile (a new session per profile, deleted after it,
 cost about 30% more). After an engine error the session is left alone (durable-rules can crash
 deleting it) and counted, and the backend takes a new session id; a ruleset that collected
@@ -81,7 +83,7 @@ MAX_LEAKED such sessions is replaced.
 
 Rulesets are made once per process and shared by every backend with the same rules (_Pool).
 Not thread-safe: use durable backends from one thread at a time (durable-rules never releases the
-GIL, and the stock Host's timer threads, which crashed with several hosts, are not started).
+GIL, and the stock Host's timer threads, which crashed with several hosts, are never started: no Host is made).
 """
 
 from __future__ import annotations
@@ -94,13 +96,14 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-import durable.engine as _durable
+import durable_rules_engine as _engine
 
 from ..errors import EngineError
 from .durable_form import START, ChunkPlan, StagePlan, encoder, plan, scope_picks
 from .ir import Facts, Stage
 
-_engine = _durable.durable_rules_engine  # the C extension durable.engine drives
+# durable-rules' C extension, driven directly: its Python package (durable.engine) adds nothing this backend uses
+# and costs ~30M instructions to import (18M of them setting up logging) on every start of the default engine.
 # What durable-rules is given (rulesets as JSON text, property names, facts) is planned in
 # advisor.engine.durable_form, which needs no durable-rules; this module builds and runs it.
 
@@ -141,29 +144,12 @@ def _engine_error(where: str, exc: BaseException) -> EngineError:
 # -- engine objects -------------------------------------------------------------------
 
 
-class _Host(_durable.Host):
-    """A durable Host that never starts the two timer threads of the stock one (they crashed with several hosts)."""
+class _Ruleset:
+    """A ruleset of durable-rules' C extension, built from JSON text we write ourselves (durable.engine's Ruleset
+    writes floats durable cannot read)."""
 
-    def _run(self) -> None:  # the stock Host starts its dispatch and timer threads here
-        pass
-
-    def add(self, ruleset: _Ruleset) -> None:
-        self._ruleset_directory[ruleset._name] = ruleset
-        self._ruleset_list.append(ruleset)
-
-    def remove(self, ruleset: _Ruleset) -> None:
-        self._ruleset_directory.pop(ruleset._name, None)
-        if ruleset in self._ruleset_list:
-            self._ruleset_list.remove(ruleset)
-
-
-class _Ruleset(_durable.Ruleset):
-    """A ruleset built from JSON text we write ourselves (the stock one writes floats durable cannot read)."""
-
-    def __init__(self, name: str, host: _Host, text: str):
-        self._actions = {}
+    def __init__(self, name: str, text: str):
         self._name = name
-        self._host = host
         self._definition = text
         try:
             self._handle = _engine.create_ruleset(name, text)
@@ -183,7 +169,6 @@ class _Pool:
     """
 
     def __init__(self) -> None:
-        self.host = _Host()
         self.rulesets: dict[str, _Ruleset] = {}
 
     def get(self, text: str) -> _Ruleset:
@@ -199,10 +184,9 @@ class _Pool:
         102 on the third ruleset of a fresh process; not reproduced in about 30 runs here): a refused text is
         tried once more under a new name before the error stands. A text durable cannot take fails twice."""
         try:
-            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", self.host, text)
+            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", text)
         except EngineError:
-            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", self.host, text)
-        self.host.add(ruleset)
+            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", text)
         self.rulesets[text] = ruleset
         return ruleset
 
