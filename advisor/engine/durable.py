@@ -48,8 +48,12 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   cannot be split small enough is refused with EngineError.
 * Values are encoded the same way in conditions and facts so that durable-rules compares them
   as Python does. A key that rules compare with strings only for equality (or not at all) has its
-  strings sent as codes: ``"c<n>"`` for each string the rules name, ``"x"`` for any other (durable
-  then parses, stores and writes back much shorter facts). Otherwise a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
+  strings sent as codes: ``"c<n>"`` for each string the rules name, ``"x"`` for any other string and for a
+  list or dict (durable then parses, stores and writes back much shorter facts). Such a key that rules
+  also test for presence is sent even when absent, as ``"a"`` (durable_form.ABSENT): "missing" is then
+  one equality test and "present" one ``$neq``, and ``x != v or x is missing`` (rules with exceptions are
+  full of them) the single test ``x != v`` where it was an Or, whose branches durable visits and then a
+  node of its own (40% fewer ``$nex`` tests, 43% fewer ``$or`` in the shipped rules). Otherwise a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
   over the raw JSON text and 16-bit lengths: wrong for escapes, for a prefix followed by a
   character below ``"``, and past 64 KiB; hex keeps order and equality exact, the ``s`` keeps a
   string from equalling a number as ``"5" == 5`` does in durable, and strings are cut to
