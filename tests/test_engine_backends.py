@@ -652,6 +652,18 @@ def test_keys_sent_when_absent_agree_on_both_backends(conds, fact_list):
         du.close()
 
 
+def test_an_item_fact_reads_the_profile_keys_from_the_profile_as_the_python_engine_does():
+    # The profile keys an item fact holds are written once per run from the profile (not from each row).
+    rules = [EngineRule("i", And((Cmp("a", "eq", 1), Exists("item__b"))), "partners"), EngineRule("p", Cmp("a", "eq", 1))]
+    py, du = backends(rules)
+    try:
+        rows = {"partners": [{"idx": 0, "item__b": 1}, {"idx": 5, "a": 2}, {"idx": 7, "item__b": 0, "a": 2}]}
+        assert same(py, du, Facts({"a": 1}, rows)) == {("p", None), ("i", 0), ("i", 7)}
+        assert same(py, du, Facts({"a": 2}, rows)) == set()
+    finally:
+        du.close()
+
+
 def test_a_key_sent_when_absent_makes_an_or_with_its_missing_branch_one_test():
     rules = [EngineRule("r", Or((Cmp("k", "neq", "v"), Missing("k")))), EngineRule("s", Exists("k")),
              EngineRule("t", Cmp("k", "neq", "w"))]

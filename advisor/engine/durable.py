@@ -65,7 +65,8 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   durable property hashes (FNV-1a, 32 bits) differ from each other and from the engine's own
   (``sid``, ``id``, ...), and whose hash slots (hash & 31) avoid those the heads and ``id``,
   ``sid`` fill. A fact sent to a ruleset holds only the keys that ruleset's rules read (each
-  property costs durable time at every node it visits); each key is encoded once per run. Each
+  property costs durable time at every node it visits); each key is encoded once per run,
+  and the profile keys an item fact holds once for all its scope's items (durable_form.item_encoder). Each
   fact has an ``id`` of ours, so durable need not hash its text for one, and is retracted by
   its sid and id alone. The facts are written by a function generated per stage and fact type
   (durable_form.encoder), which keeps each field's encoded strings by value.
@@ -103,7 +104,15 @@ from typing import Any
 import durable_rules_engine as _engine
 
 from ..errors import EngineError
-from .durable_form import START, ChunkPlan, StagePlan, encoder, plan, scope_picks
+from .durable_form import (
+    START,
+    ChunkPlan,
+    StagePlan,
+    encoder,
+    item_encoder,
+    plan,
+    scope_picks,
+)
 from .ir import Facts, Stage
 
 # durable-rules' C extension, driven directly: its Python package (durable.engine) adds nothing this backend uses
@@ -338,7 +347,7 @@ class _StagePlan:
             self.sends.append((chunk, sends))
         # Each body is the rest of a fact after its id: its head, its fields and the closing brace.
         self.profile = encoder(plan.fields[None], picks[None], plan.heads[None]) if None in plan.fields else None
-        self.items = [(scope, encoder(plan.fields[scope], picks[scope], plan.heads[scope]))
+        self.items = [(scope, *item_encoder(plan.fields[scope], picks[scope], plan.heads[scope]))
                       for scope in plan.fields if scope is not None]
 
     def run(self, facts: Facts, sid: str) -> set[tuple[str, int | None]]:
@@ -353,12 +362,17 @@ class _StagePlan:
             bodies[None] = [("0", self.profile(facts.profile), None)]
         n = 0
         if self.items:
-            items = facts.items
-            for scope, encode in self.items:
+            # An item fact is its row's keys and the profile keys its rules read (written once per run), as the
+            # python engine reads them.
+            rows = facts.rows
+            for scope, encode, encode_shared in self.items:
                 out = bodies[scope] = []
-                for item in items.get(scope, ()):
-                    n += 1
-                    out.append((str(n), encode(item), item["idx"]))
+                scoped = rows.get(scope)
+                if scoped:
+                    shared = encode_shared(facts.profile)
+                    for row in scoped:
+                        n += 1
+                        out.append((str(n), encode(row, shared), row["idx"]))
         for chunk, sends in self.sends:
             texts = [(start + ident + body[k], idx, ident) for scope, k in sends for ident, body, idx in bodies[scope]]
             if texts:  # else no fact of a type this ruleset matches: nothing can fire

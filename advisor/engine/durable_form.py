@@ -577,6 +577,8 @@ def _reads(node: Node, top: set[str], lists: dict[str, set[str]], in_list: str |
 # -- facts --------------------------------------------------------------------------
 
 Field = tuple  # (key, ',"name":', item fields (key, '"name":', strings) or None, strings, what is sent when absent)
+#: The keys of an item's own row start with this; its fact's other keys are the profile's (as the python engine reads them).
+ITEM_PREFIX = "item__"
 #: How a string is sent for a key that rules compare only for equality with strings, when it is none of those.
 STRANGER = '"x"'
 
@@ -699,6 +701,16 @@ def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: s
     return names["encode"]
 
 
+def item_encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]],
+                 head: str = "") -> tuple[Callable[[dict, tuple], list[str]], Callable[[dict], tuple]]:
+    """encoder() for the item facts of a scope: (encode, encode_shared). An item fact holds its row's keys (ITEM_PREFIX)
+    and the profile keys its rules read, as the python engine reads them (from the profile): encode_shared(profile)
+    writes the profile's once per run, and encode(row, those) each item fact's bodies."""
+    source, names = _encoder_source(fields, picks, head, item=True)
+    exec(_compiled(source, "<durable facts encoder>"), names)  # noqa: S102 (literals only)
+    return names["encode"], names["encode_shared"]
+
+
 #: Compiled encoders (marshalled) by their source, as the rules cache hands them over (adopt_encoders): compiling
 #: them took ~16 ms of every durable start (8 functions, ~57,000 characters, for the shipped rules). A source not
 #: found here is compiled as before.
@@ -717,7 +729,7 @@ def encoder_code(plans: Sequence[StagePlan]) -> dict[str, bytes]:
     for stage in plans:
         picks = scope_picks(stage)
         for scope, fields in stage.fields.items():
-            source = _encoder_source(fields, picks[scope], stage.heads[scope], lists=False)[0]
+            source = _encoder_source(fields, picks[scope], stage.heads[scope], lists=False, item=scope is not None)[0]
             code[source] = marshal.dumps(compile(source, "<durable facts encoder>", "exec"))
             for field in fields:
                 if field[2] is not None:
@@ -742,11 +754,28 @@ def adopt_encoders(code: dict[str, bytes] | None) -> None:
 
 
 def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: str,
-                    lists: bool = True) -> tuple[str, dict[str, Any]]:
-    """encoder()'s function as source, and the names it uses (with its list encoders made only when `lists`)."""
-    lines = ["def encode(fact):", "    get = fact.get"]
+                    lists: bool = True, item: bool = False) -> tuple[str, dict[str, Any]]:
+    """encoder()'s function as source, and the names it uses (with its list encoders made only when `lists`); with
+    `item`, item_encoder()'s two functions."""
     names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string}
-    for i, (key, prefix, sub, strings, absent) in enumerate(fields):
+    shared = [i for i, field in enumerate(fields) if item and not field[0].startswith(ITEM_PREFIX)]
+    lines = ["def encode(fact, shared):" if item else "def encode(fact):", "    get = fact.get"]
+    for j, i in enumerate(shared):
+        lines.append(f"    e{i} = shared[{j}]")
+    lines += _field_lines(fields, [i for i in range(len(fields)) if i not in shared], names, lists)
+    bodies = ["''.join((" + repr(head) + ", " + "".join(f"e{i}, " for i in pick) + "'}'))" for pick in picks]
+    lines.append("    return [" + ", ".join(bodies) + "]")
+    if item:
+        lines += ["def encode_shared(fact):", "    get = fact.get", *_field_lines(fields, shared, names, lists),
+                  "    return (" + "".join(f"e{i}, " for i in shared) + ")"]
+    return "\n".join(lines) + "\n", names
+
+
+def _field_lines(fields: tuple[Field, ...], which: list[int], names: dict[str, Any], lists: bool) -> list[str]:
+    """Generated lines setting e<i> to the encoded field i of `fact` (read with `get`), for each i of which."""
+    lines = []
+    for i in which:
+        key, prefix, sub, strings, absent = fields[i]
         lines.append(f"    v = get({key!r}, _A)")
         if sub is not None:
             if lists:
@@ -756,9 +785,7 @@ def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]],
         names[f"_C{i}"] = {} if strings is None else {text: prefix + code for text, code in strings}
         lines += ["    if v is _A:", f"        e{i} = {absent!r}", "    else:",
                   *_value_lines(f"e{i}", prefix, f"_C{i}", "        ", strings is not None)]
-    bodies = ["''.join((" + repr(head) + ", " + "".join(f"e{i}, " for i in pick) + "'}'))" for pick in picks]
-    lines.append("    return [" + ", ".join(bodies) + "]")
-    return "\n".join(lines) + "\n", names
+    return lines
 
 
 def _list_encoder(sub: tuple) -> Callable[[Any], str]:
