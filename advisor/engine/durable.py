@@ -53,7 +53,8 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   also test for presence is sent even when absent, as ``"a"`` (durable_form.ABSENT): "missing" is then
   one equality test and "present" one ``$neq``, and ``x != v or x is missing`` (rules with exceptions are
   full of them) the single test ``x != v`` where it was an Or, whose branches durable visits and then a
-  node of its own (40% fewer ``$nex`` tests, 43% fewer ``$or`` in the shipped rules). Otherwise a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
+  node of its own (40% fewer ``$nex`` tests, 43% fewer ``$or`` in the shipped rules).
+  Otherwise a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
   over the raw JSON text and 16-bit lengths: wrong for escapes, for a prefix followed by a
   character below ``"``, and past 64 KiB; hex keeps order and equality exact, the ``s`` keeps a
   string from equalling a number as ``"5" == 5`` does in durable, and strings are cut to
@@ -72,15 +73,16 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   (durable_form.encoder), which keeps each field's encoded strings by value.
 * Actions: the stock Host runs each action through Closure/Promise objects and writes the
   session state back after it, about 30 us per fired rule. This backend drives durable-rules' C
-  extension (durable_rules_engine) directly, without its Python package (durable.engine, whose
-  import cost every start of the default engine ~30M instructions, 18M of them in logging set-up):
-  it makes the rulesets itself and drives the engine's action queue: after each assert it takes
-  the queued action messages and records the rule name each starts with. No code of ours runs inside the engine, so no exception can be swallowed there. Engine
+  extension (durable_rules_engine) directly, without its Python package (durable.engine, with
+  logging, threading and the rest, whose import cost every start of the default engine ~17M
+  instructions): it makes the rulesets itself and drives the engine's action queue: after each
+  assert it takes the queued action messages and records the rule name each starts with. No code
+  of ours runs inside the engine, so no exception can be swallowed there. Engine
   errors become EngineError naming the ruleset and the error code.
 
 Sessions: each ``run`` asserts the facts one by one into the backend's session (an item's idx is
-known from which assert fired the rule; one batch was no faster, and
-assert_facts drops silently a fact it cannot parse, and what follows it, leaving the state offset it returns unset) and retracts those that fired a rule
+known from which assert fired the rule; one batch was no faster, and assert_facts silently drops a fact
+it cannot parse and all after it, leaving the state offset it returns unset) and retracts those that fired a rule
 after a clean run, so the session is empty for the next profile (a new session per profile, deleted after it,
 cost about 30% more). After an engine error the session is left alone (durable-rules can crash
 deleting it) and counted, and the backend takes a new session id; a ruleset that collected
@@ -116,7 +118,7 @@ from .durable_form import (
 from .ir import Facts, Stage
 
 # durable-rules' C extension, driven directly: its Python package (durable.engine) adds nothing this backend uses
-# and costs ~30M instructions to import (18M of them setting up logging) on every start of the default engine.
+# and cost ~17M instructions to import (with logging) on every start of the default engine.
 # What durable-rules is given (rulesets as JSON text, property names, facts) is planned in
 # advisor.engine.durable_form, which needs no durable-rules; this module builds and runs it.
 

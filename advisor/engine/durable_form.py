@@ -577,7 +577,8 @@ def _reads(node: Node, top: set[str], lists: dict[str, set[str]], in_list: str |
 # -- facts --------------------------------------------------------------------------
 
 Field = tuple  # (key, ',"name":', item fields (key, '"name":', strings) or None, strings, what is sent when absent)
-#: The keys of an item's own row start with this; its fact's other keys are the profile's (as the python engine reads them).
+#: The keys of an item's own row start with this; its fact's other keys are the profile's (read from the profile, as
+#: the python engine reads them).
 ITEM_PREFIX = "item__"
 #: How a string is sent for a key that rules compare only for equality with strings, when it is none of those.
 STRANGER = '"x"'
@@ -593,7 +594,8 @@ def _fields(names: _Names, top: set[str], lists: dict[str, set[str]]) -> tuple[F
         if key in lists:
             sub = tuple((k, '"' + names.item_field(k) + '":', names.table(True, k)) for k in sorted(lists[key]))
         prefix = ',"' + names.field(key) + '":'
-        out.append((key, prefix, sub, names.table(False, key), prefix + ABSENT if sub is None and names.absent(key) else ""))
+        absent = prefix + ABSENT if sub is None and names.absent(key) else ""
+        out.append((key, prefix, sub, names.table(False, key), absent))
     return tuple(out)
 
 
