@@ -614,6 +614,69 @@ def test_both_backends_agree_on_random_conditions_and_facts(conds, fact_list):
         du.close()
 
 
+#: Keys rules compare with strings alone, for equality, and test for presence: durable is sent them even when absent
+#: (durable_form.ABSENT), so that "x != v or x is missing" is one test. Their values may be of any kind all the same.
+CODED = ("k", "m", "item__k")
+CODED_VALUES = st.one_of(st.sampled_from(["v", "w", "", "a", "x", "c0", "n"]), st.integers(-2, 2), st.booleans(),
+                         st.none(), st.just(1.5), st.just([]), st.just(["v"]), st.just({}))
+
+
+def coded_leaf(keys):
+    key = st.sampled_from(keys)
+    return st.one_of(st.builds(Cmp, key, st.sampled_from(["eq", "neq"]), st.sampled_from(["v", "w", "a"])),
+                     st.builds(Exists, key), st.builds(Missing, key))
+
+
+def coded_condition(keys, depth):
+    if depth == 0:
+        return coded_leaf(keys)
+    inner = coded_condition(keys, depth - 1)
+    return st.one_of(coded_leaf(keys), st.builds(And, st.lists(inner, max_size=3).map(tuple)),
+                     st.builds(Or, st.lists(inner, min_size=1, max_size=4).map(tuple)))
+
+
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.one_of(st.tuples(coded_condition(CODED[:2], 3), st.none()),
+                          st.tuples(coded_condition(CODED, 3), st.just("partners"))), min_size=1, max_size=5),
+       st.lists(st.tuples(st.fixed_dictionaries({}, optional={k: CODED_VALUES for k in CODED[:2]}),
+                          st.lists(st.fixed_dictionaries({}, optional={"item__k": CODED_VALUES}), max_size=3)),
+                min_size=1, max_size=4))
+def test_keys_sent_when_absent_agree_on_both_backends(conds, fact_list):
+    rules = [EngineRule(f"r{i}", cond, scope) for i, (cond, scope) in enumerate(conds)]
+    py, du = backends(rules)
+    try:
+        for profile, partner_rows in fact_list:
+            rows = [{**row, "idx": i} for i, row in enumerate(partner_rows)]
+            same(py, du, facts_for(rules, profile, {"partners": rows}))
+    finally:
+        du.close()
+
+
+def test_an_item_fact_reads_the_profile_keys_from_the_profile_as_the_python_engine_does():
+    # The profile keys an item fact holds are written once per run from the profile (not from each row).
+    rules = [EngineRule("i", And((Cmp("a", "eq", 1), Exists("item__b"))), "partners"), EngineRule("p", Cmp("a", "eq", 1))]
+    py, du = backends(rules)
+    try:
+        rows = {"partners": [{"idx": 0, "item__b": 1}, {"idx": 5, "a": 2}, {"idx": 7, "item__b": 0, "a": 2}]}
+        assert same(py, du, Facts({"a": 1}, rows)) == {("p", None), ("i", 0), ("i", 7)}
+        assert same(py, du, Facts({"a": 2}, rows)) == set()
+    finally:
+        du.close()
+
+
+def test_a_key_sent_when_absent_makes_an_or_with_its_missing_branch_one_test():
+    rules = [EngineRule("r", Or((Cmp("k", "neq", "v"), Missing("k")))), EngineRule("s", Exists("k")),
+             EngineRule("t", Cmp("k", "neq", "w"))]
+    py, du = backends(rules)
+    try:
+        text = du._stages[0].chunks[0].text
+        assert "$nex" not in text and "$or" not in text
+        for profile in ({}, {"k": "v"}, {"k": "w"}, {"k": "z"}, {"k": 3}, {"k": [1]}, {"k": None}):
+            same(py, du, Facts(profile))
+    finally:
+        du.close()
+
+
 def test_pruning_folds_tests_settled_by_the_tests_beside_them():
     g, t, w = Exists("g"), Missing("t"), Cmp("w", "eq", "event")
     # x is set and x != v, or x is missing; beside "x is set": x != v

@@ -48,8 +48,13 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   cannot be split small enough is refused with EngineError.
 * Values are encoded the same way in conditions and facts so that durable-rules compares them
   as Python does. A key that rules compare with strings only for equality (or not at all) has its
-  strings sent as codes: ``"c<n>"`` for each string the rules name, ``"x"`` for any other (durable
-  then parses, stores and writes back much shorter facts). Otherwise a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
+  strings sent as codes: ``"c<n>"`` for each string the rules name, ``"x"`` for any other string and for a
+  list or dict (durable then parses, stores and writes back much shorter facts). Such a key that rules
+  also test for presence is sent even when absent, as ``"a"`` (durable_form.ABSENT): "missing" is then
+  one equality test and "present" one ``$neq``, and ``x != v or x is missing`` (rules with exceptions are
+  full of them) the single test ``x != v`` where it was an Or, whose branches durable visits and then a
+  node of its own (40% fewer ``$nex`` tests, 43% fewer ``$or`` in the shipped rules).
+  Otherwise a str becomes ``"s" + hex(utf-8)`` (durable compares strings with ``strncmp``
   over the raw JSON text and 16-bit lengths: wrong for escapes, for a prefix followed by a
   character below ``"``, and past 64 KiB; hex keeps order and equality exact, the ``s`` keeps a
   string from equalling a number as ``"5" == 5`` does in durable, and strings are cut to
@@ -61,19 +66,23 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   durable property hashes (FNV-1a, 32 bits) differ from each other and from the engine's own
   (``sid``, ``id``, ...), and whose hash slots (hash & 31) avoid those the heads and ``id``,
   ``sid`` fill. A fact sent to a ruleset holds only the keys that ruleset's rules read (each
-  property costs durable time at every node it visits); each key is encoded once per run. Each
+  property costs durable time at every node it visits); each key is encoded once per run,
+  and the profile keys an item fact holds once for all its scope's items (durable_form.item_encoder). Each
   fact has an ``id`` of ours, so durable need not hash its text for one, and is retracted by
   its sid and id alone. The facts are written by a function generated per stage and fact type
   (durable_form.encoder), which keeps each field's encoded strings by value.
 * Actions: the stock Host runs each action through Closure/Promise objects and writes the
-  session state back after it, about 30 us per fired rule. This backend uses a Host (without
-  its timer threads) only to hold its rulesets and drives the engine's action queue itself:
-  after each assert it takes the queued action messages and records the rule name each starts
-  with. No code of ours runs inside the engine, so no exception can be swallowed there. Engine
+  session state back after it, about 30 us per fired rule. This backend drives durable-rules' C
+  extension (durable_rules_engine) directly, without its Python package (durable.engine, with
+  logging, threading and the rest, whose import cost every start of the default engine ~17M
+  instructions): it makes the rulesets itself and drives the engine's action queue: after each
+  assert it takes the queued action messages and records the rule name each starts with. No code
+  of ours runs inside the engine, so no exception can be swallowed there. Engine
   errors become EngineError naming the ruleset and the error code.
 
 Sessions: each ``run`` asserts the facts one by one into the backend's session (an item's idx is
-known from which assert fired the rule; one batch was no faster) and retracts those that fired a rule
+known from which assert fired the rule; one batch was no faster, and assert_facts silently drops a fact
+it cannot parse and all after it, leaving the state offset it returns unset) and retracts those that fired a rule
 after a clean run, so the session is empty for the next profile (a new session per profile, deleted after it,
 cost about 30% more). After an engine error the session is left alone (durable-rules can crash
 deleting it) and counted, and the backend takes a new session id; a ruleset that collected
@@ -81,7 +90,7 @@ MAX_LEAKED such sessions is replaced.
 
 Rulesets are made once per process and shared by every backend with the same rules (_Pool).
 Not thread-safe: use durable backends from one thread at a time (durable-rules never releases the
-GIL, and the stock Host's timer threads, which crashed with several hosts, are not started).
+GIL, and the stock Host's timer threads, which crashed with several hosts, are never started: no Host is made).
 """
 
 from __future__ import annotations
@@ -94,13 +103,22 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-import durable.engine as _durable
+import durable_rules_engine as _engine
 
 from ..errors import EngineError
-from .durable_form import START, ChunkPlan, StagePlan, encoder, plan, scope_picks
+from .durable_form import (
+    START,
+    ChunkPlan,
+    StagePlan,
+    encoder,
+    item_encoder,
+    plan,
+    scope_picks,
+)
 from .ir import Facts, Stage
 
-_engine = _durable.durable_rules_engine  # the C extension durable.engine drives
+# durable-rules' C extension, driven directly: its Python package (durable.engine) adds nothing this backend uses
+# and cost ~17M instructions to import (with logging) on every start of the default engine.
 # What durable-rules is given (rulesets as JSON text, property names, facts) is planned in
 # advisor.engine.durable_form, which needs no durable-rules; this module builds and runs it.
 
@@ -141,29 +159,12 @@ def _engine_error(where: str, exc: BaseException) -> EngineError:
 # -- engine objects -------------------------------------------------------------------
 
 
-class _Host(_durable.Host):
-    """A durable Host that never starts the two timer threads of the stock one (they crashed with several hosts)."""
+class _Ruleset:
+    """A ruleset of durable-rules' C extension, built from JSON text we write ourselves (durable.engine's Ruleset
+    writes floats durable cannot read)."""
 
-    def _run(self) -> None:  # the stock Host starts its dispatch and timer threads here
-        pass
-
-    def add(self, ruleset: _Ruleset) -> None:
-        self._ruleset_directory[ruleset._name] = ruleset
-        self._ruleset_list.append(ruleset)
-
-    def remove(self, ruleset: _Ruleset) -> None:
-        self._ruleset_directory.pop(ruleset._name, None)
-        if ruleset in self._ruleset_list:
-            self._ruleset_list.remove(ruleset)
-
-
-class _Ruleset(_durable.Ruleset):
-    """A ruleset built from JSON text we write ourselves (the stock one writes floats durable cannot read)."""
-
-    def __init__(self, name: str, host: _Host, text: str):
-        self._actions = {}
+    def __init__(self, name: str, text: str):
         self._name = name
-        self._host = host
         self._definition = text
         try:
             self._handle = _engine.create_ruleset(name, text)
@@ -183,7 +184,6 @@ class _Pool:
     """
 
     def __init__(self) -> None:
-        self.host = _Host()
         self.rulesets: dict[str, _Ruleset] = {}
 
     def get(self, text: str) -> _Ruleset:
@@ -199,10 +199,9 @@ class _Pool:
         102 on the third ruleset of a fresh process; not reproduced in about 30 runs here): a refused text is
         tried once more under a new name before the error stands. A text durable cannot take fails twice."""
         try:
-            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", self.host, text)
+            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", text)
         except EngineError:
-            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", self.host, text)
-        self.host.add(ruleset)
+            ruleset = _Ruleset(f"{_PREFIX}_{next(_ruleset_ids)}", text)
         self.rulesets[text] = ruleset
         return ruleset
 
@@ -350,7 +349,7 @@ class _StagePlan:
             self.sends.append((chunk, sends))
         # Each body is the rest of a fact after its id: its head, its fields and the closing brace.
         self.profile = encoder(plan.fields[None], picks[None], plan.heads[None]) if None in plan.fields else None
-        self.items = [(scope, encoder(plan.fields[scope], picks[scope], plan.heads[scope]))
+        self.items = [(scope, *item_encoder(plan.fields[scope], picks[scope], plan.heads[scope]))
                       for scope in plan.fields if scope is not None]
 
     def run(self, facts: Facts, sid: str) -> set[tuple[str, int | None]]:
@@ -365,12 +364,17 @@ class _StagePlan:
             bodies[None] = [("0", self.profile(facts.profile), None)]
         n = 0
         if self.items:
-            items = facts.items
-            for scope, encode in self.items:
+            # An item fact is its row's keys and the profile keys its rules read (written once per run), as the
+            # python engine reads them.
+            rows = facts.rows
+            for scope, encode, encode_shared in self.items:
                 out = bodies[scope] = []
-                for item in items.get(scope, ()):
-                    n += 1
-                    out.append((str(n), encode(item), item["idx"]))
+                scoped = rows.get(scope)
+                if scoped:
+                    shared = encode_shared(facts.profile)
+                    for row in scoped:
+                        n += 1
+                        out.append((str(n), encode(row, shared), row["idx"]))
         for chunk, sends in self.sends:
             texts = [(start + ident + body[k], idx, ident) for scope, k in sends for ident, body, idx in bodies[scope]]
             if texts:  # else no fact of a type this ruleset matches: nothing can fire

@@ -41,6 +41,9 @@ MAX_STRING = 32000
 #: Most properties a fact may have (durable: 255 with its own sid and id); we add T and N.
 MAX_FIELDS = 250
 
+#: How an absent key that rules compare with strings alone (as codes) and test for presence is sent (_Names.absent).
+ABSENT = '"a"'
+
 #: The discriminator of the start fact asserted once into each session, and the name of the rule it fires.
 START = -1
 START_RULE = "s"
@@ -168,6 +171,10 @@ class _Names:
         #: Per (in an item, key): the codes of the strings rules compare it with (see strings), or None when a rule
         #: orders it against a string (then its strings are sent in hex, as every string once was).
         self.strings: dict[tuple[bool, str], dict[str, str] | None] = {}
+        #: Keys of a fact (not of a quantified list's items) compared with anything but strings, for equality only.
+        self._other: set[str] = set()
+        #: Keys of a fact (not inside quantifiers) that rules test for presence or absence.
+        self._presence: set[str] = set()
 
     def learn(self, node: Node, in_item: bool = False) -> None:
         """Note how a condition compares keys with strings (before any condition is compiled)."""
@@ -179,11 +186,26 @@ class _Names:
                 known = self.strings.setdefault(where, {})
                 if known is not None and node.value not in known:
                     known[node.value] = f'"c{len(known)}"'
+        elif isinstance(node, Cmp):
+            if not in_item:
+                self._other.add(node.key)
+        elif isinstance(node, (Exists, Missing)):
+            if not in_item:
+                self._presence.add(node.key)
         elif isinstance(node, (And, Or)):
             for item in node.items:
                 self.learn(item, in_item)
         elif isinstance(node, Quant):
+            self._other.add(node.list_key)  # sent as a list
             self.learn(node.cond, True)
+
+    def absent(self, key: str) -> bool:
+        """Whether a fact's key is sent even when absent, as ABSENT: a key rules compare with strings alone, for
+        equality only (its strings are sent as codes), and test for presence. Then "missing" is one equality test
+        on it and "present" one $neq, and ``x != v or x is missing`` (rules with exceptions are full of them) is
+        the single test ``x != v``: durable visits an Or's branches and then a node of its own after them."""
+        return (key in self._presence and key not in self._other
+                and self.strings.get((False, key)) is not None)
 
     def table(self, in_item: bool, key: str) -> tuple[tuple[str, str], ...] | None:
         """How a key's string values are sent: None for hex, else (string, code) of the strings rules compare
@@ -226,23 +248,39 @@ class _Compiler:
         """An always-true test on an item: a property no item has is missing."""
         return {"$nex": {"$i." + self.names.new("Q", "$i."): 1}}
 
-    def expr(self, node: Node, in_item: bool = False) -> dict:
+    def expr(self, node: Node, in_item: bool = False, unguarded: str | None = None) -> dict:
+        """The condition for durable; `unguarded` names a key sent as ABSENT when absent whose $neq tests need not
+        also exclude ABSENT (the Or they are in has a "missing" branch for it, left out)."""
         if isinstance(node, Cmp):
             name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
             if isinstance(node.value, str) and len(node.value.encode("utf-8", "surrogatepass")) >= MAX_STRING:
                 raise EngineError(f"durable-rules backend: a condition's string is longer than {MAX_STRING - 1} bytes")
             known = self.names.strings.get((in_item, node.key)) if isinstance(node.value, str) else None
             value = _Raw(known[node.value] if known is not None else _scalar(node.value))
-            return {name: value} if node.op == "eq" else {_OPS[node.op]: {name: value}}
+            if node.op == "eq":
+                return {name: value}
+            if node.op == "neq" and not in_item and node.key != unguarded and self.names.absent(node.key):
+                return {"$and": [{"$neq": {name: value}}, {"$neq": {name: _Raw(ABSENT)}}]}
+            return {_OPS[node.op]: {name: value}}
         if isinstance(node, (Exists, Missing)):
             name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
+            if not in_item and self.names.absent(node.key):
+                return {name: _Raw(ABSENT)} if isinstance(node, Missing) else {"$neq": {name: _Raw(ABSENT)}}
             return {"$ex" if isinstance(node, Exists) else "$nex": {name: 1}}
         if isinstance(node, And):
-            tests = [self.expr(item, in_item) for item in node.items]
+            tests = [self.expr(item, in_item, unguarded) for item in node.items]
             return {"$and": tests if in_item else _order(tests)}
         if isinstance(node, Or):
             if not in_item:
-                return {"$or": [self.expr(item) for item in node.items]}
+                # A branch made only of $neq tests on a key sent as ABSENT holds when the key is missing: the Or's
+                # "missing" branch for that key is left out, and that branch's tests need not exclude ABSENT.
+                inequal = [self._inequal(item) for item in node.items]
+                missing = {item.key for item in node.items if isinstance(item, Missing) and self.names.absent(item.key)}
+                absorbed = missing & set(inequal)
+                branches = [self.expr(item, unguarded=key if key in absorbed else None)
+                            for item, key in zip(node.items, inequal)
+                            if not (isinstance(item, Missing) and item.key in absorbed)]
+                return branches[0] if len(branches) == 1 else {"$or": branches}
             # Inside a quantifier durable tries $nex tests in turn and stops at the first success, but lets
             # a later failing test override an earlier match among the others: start each branch with a $nex.
             branches = []
@@ -258,6 +296,15 @@ class _Compiler:
             inner = self.item_head() if is_true(node.cond) else self.expr(node.cond, True)
             return {"$iany" if node.mode == "any" else "$iall": {self.names.field(node.list_key): inner}}
         raise TypeError(f"not an IR node: {node!r}")
+
+    def _inequal(self, node: Node) -> str | None:
+        """The key, when the condition is one or more $neq tests (And-ed) on a key sent as ABSENT, else None."""
+        tests = node.items if isinstance(node, And) else (node,)
+        keys = {t.key if isinstance(t, Cmp) and t.op == "neq" and isinstance(t.value, str) else None for t in tests}
+        if len(keys) != 1:
+            return None
+        (key,) = keys
+        return key if key is not None and self.names.absent(key) else None
 
     def pieces(self, rule_id: str, cond: Node) -> list[list]:
         """The condition as the tests of one or more durable patterns whose union it is, each within durable's limits.
@@ -529,7 +576,10 @@ def _reads(node: Node, top: set[str], lists: dict[str, set[str]], in_list: str |
 
 # -- facts --------------------------------------------------------------------------
 
-Field = tuple  # (key, ',"name":', item fields (key, '"name":', strings) or None, strings)
+Field = tuple  # (key, ',"name":', item fields (key, '"name":', strings) or None, strings, what is sent when absent)
+#: The keys of an item's own row start with this; its fact's other keys are the profile's (read from the profile, as
+#: the python engine reads them).
+ITEM_PREFIX = "item__"
 #: How a string is sent for a key that rules compare only for equality with strings, when it is none of those.
 STRANGER = '"x"'
 
@@ -543,7 +593,9 @@ def _fields(names: _Names, top: set[str], lists: dict[str, set[str]]) -> tuple[F
         sub = None
         if key in lists:
             sub = tuple((k, '"' + names.item_field(k) + '":', names.table(True, k)) for k in sorted(lists[key]))
-        out.append((key, ',"' + names.field(key) + '":', sub, names.table(False, key)))
+        prefix = ',"' + names.field(key) + '":'
+        absent = prefix + ABSENT if sub is None and names.absent(key) else ""
+        out.append((key, prefix, sub, names.table(False, key), absent))
     return tuple(out)
 
 
@@ -551,6 +603,8 @@ def _coded(prefix: str, value: Any, strings: tuple[tuple[str, str], ...] | None)
     """prefix + the value encoded for a field whose strings are sent as codes (strings not None)."""
     if strings is not None and isinstance(value, str):
         return prefix + dict(strings).get(str(value), STRANGER)
+    if strings is not None and isinstance(value, (list, tuple, dict)):
+        return prefix + STRANGER  # as the generated encoders send it (_value_lines)
     return _piece(prefix, value)
 
 
@@ -615,7 +669,10 @@ def _value_lines(out: str, prefix: str, cache: str, indent: str, coded: bool) ->
     directly, anything else by _piece (or _coded, for a coded field's str subclasses)."""
     if coded:
         strings = [f"{indent}    {out} = {cache}.get(v, {prefix + STRANGER!r})"]
-        other = f"{indent}    {out} = {cache}.get(str(v), {prefix + STRANGER!r}) if isinstance(v, str) else _piece({prefix!r}, v)"
+        # A list or dict is sent as STRANGER: unequal to every string, as in Python (durable finds an array or
+        # object neither equal nor unequal to a string: "[]" failed `x != "v"`).
+        other = (f"{indent}    {out} = {cache}.get(str(v), {prefix + STRANGER!r}) if isinstance(v, str) else "
+                 f"{prefix + STRANGER!r} if isinstance(v, (list, tuple, dict)) else _piece({prefix!r}, v)")
     else:
         strings = [f"{indent}    {out} = {cache}.get(v) or _new_string({cache}, {prefix!r}, v)"]
         other = f"{indent}    {out} = _piece({prefix!r}, v)"
@@ -646,6 +703,16 @@ def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: s
     return names["encode"]
 
 
+def item_encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]],
+                 head: str = "") -> tuple[Callable[[dict, tuple], list[str]], Callable[[dict], tuple]]:
+    """encoder() for the item facts of a scope: (encode, encode_shared). An item fact holds its row's keys (ITEM_PREFIX)
+    and the profile keys its rules read, as the python engine reads them (from the profile): encode_shared(profile)
+    writes the profile's once per run, and encode(row, those) each item fact's bodies."""
+    source, names = _encoder_source(fields, picks, head, item=True)
+    exec(_compiled(source, "<durable facts encoder>"), names)  # noqa: S102 (literals only)
+    return names["encode"], names["encode_shared"]
+
+
 #: Compiled encoders (marshalled) by their source, as the rules cache hands them over (adopt_encoders): compiling
 #: them took ~16 ms of every durable start (8 functions, ~57,000 characters, for the shipped rules). A source not
 #: found here is compiled as before.
@@ -664,7 +731,7 @@ def encoder_code(plans: Sequence[StagePlan]) -> dict[str, bytes]:
     for stage in plans:
         picks = scope_picks(stage)
         for scope, fields in stage.fields.items():
-            source = _encoder_source(fields, picks[scope], stage.heads[scope], lists=False)[0]
+            source = _encoder_source(fields, picks[scope], stage.heads[scope], lists=False, item=scope is not None)[0]
             code[source] = marshal.dumps(compile(source, "<durable facts encoder>", "exec"))
             for field in fields:
                 if field[2] is not None:
@@ -689,11 +756,28 @@ def adopt_encoders(code: dict[str, bytes] | None) -> None:
 
 
 def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: str,
-                    lists: bool = True) -> tuple[str, dict[str, Any]]:
-    """encoder()'s function as source, and the names it uses (with its list encoders made only when `lists`)."""
-    lines = ["def encode(fact):", "    get = fact.get"]
+                    lists: bool = True, item: bool = False) -> tuple[str, dict[str, Any]]:
+    """encoder()'s function as source, and the names it uses (with its list encoders made only when `lists`); with
+    `item`, item_encoder()'s two functions."""
     names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string}
-    for i, (key, prefix, sub, strings) in enumerate(fields):
+    shared = [i for i, field in enumerate(fields) if item and not field[0].startswith(ITEM_PREFIX)]
+    lines = ["def encode(fact, shared):" if item else "def encode(fact):", "    get = fact.get"]
+    for j, i in enumerate(shared):
+        lines.append(f"    e{i} = shared[{j}]")
+    lines += _field_lines(fields, [i for i in range(len(fields)) if i not in shared], names, lists)
+    bodies = ["''.join((" + repr(head) + ", " + "".join(f"e{i}, " for i in pick) + "'}'))" for pick in picks]
+    lines.append("    return [" + ", ".join(bodies) + "]")
+    if item:
+        lines += ["def encode_shared(fact):", "    get = fact.get", *_field_lines(fields, shared, names, lists),
+                  "    return (" + "".join(f"e{i}, " for i in shared) + ")"]
+    return "\n".join(lines) + "\n", names
+
+
+def _field_lines(fields: tuple[Field, ...], which: list[int], names: dict[str, Any], lists: bool) -> list[str]:
+    """Generated lines setting e<i> to the encoded field i of `fact` (read with `get`), for each i of which."""
+    lines = []
+    for i in which:
+        key, prefix, sub, strings, absent = fields[i]
         lines.append(f"    v = get({key!r}, _A)")
         if sub is not None:
             if lists:
@@ -701,11 +785,9 @@ def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]],
             lines.append(f"    e{i} = '' if v is _A else {prefix!r} + _L{i}(v)")
             continue
         names[f"_C{i}"] = {} if strings is None else {text: prefix + code for text, code in strings}
-        lines += ["    if v is _A:", f"        e{i} = ''", "    else:",
+        lines += ["    if v is _A:", f"        e{i} = {absent!r}", "    else:",
                   *_value_lines(f"e{i}", prefix, f"_C{i}", "        ", strings is not None)]
-    bodies = ["''.join((" + repr(head) + ", " + "".join(f"e{i}, " for i in pick) + "'}'))" for pick in picks]
-    lines.append("    return [" + ", ".join(bodies) + "]")
-    return "\n".join(lines) + "\n", names
+    return lines
 
 
 def _list_encoder(sub: tuple) -> Callable[[Any], str]:
@@ -831,7 +913,7 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
             kept_chunks.append((kept, chunk_reads))
     for scope, (top, lists) in reads.items():
         found = _fields(names, top, lists)
-        widest = max([len(found)] + [len(sub) for _, _, sub, _ in found if sub is not None])
+        widest = max([len(found)] + [len(sub) for _, _, sub, _, _ in found if sub is not None])
         if widest > MAX_FIELDS:
             what = "the profile" if scope is None else f"a {scope} item"
             raise DurableLimit(f"durable-rules backend: stage {index} reads {widest} keys of {what} or its items; "
