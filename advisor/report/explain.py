@@ -132,8 +132,8 @@ class Explainer:
         if idx < 0:
             idx = None
         elif coll is not None:
-            item = self._items(loaded, coll, memo)[idx]
-            subject = self._names(loaded, coll, memo)[idx]
+            items, names = memo.get(coll) or self._members(loaded, coll, memo)
+            item, subject = items[idx], names[idx]
         # Evidence rows of each atom are written once per profile and shared by every finding that reads it.
         rows: list = []
         for key, write, own in atoms:
@@ -171,20 +171,16 @@ class Explainer:
                             because, order, -1 if idx is None else idx, beyond, adapted)
 
     @staticmethod
-    def _items(loaded: LoadedProfile, coll: tuple, memo: dict) -> list:
-        """The items of a collection, read once per profile."""
-        items = memo.get(("items", coll))
-        if items is None:
-            items = memo["items", coll] = get_path(loaded.profile, coll) or []
-        return items
-
-    def _names(self, loaded: LoadedProfile, coll: tuple, memo: dict) -> list[str]:
-        """The names of a collection's items, read once per profile for every finding and row about them."""
-        names = memo.get(("names", coll))
-        if names is None:
+    def _members(loaded: LoadedProfile, coll: tuple, memo: dict) -> list:
+        """The items of a collection and their names, read once per profile for every finding and row about them
+        (kept in the memo by the collection's path, a tuple of names, which no other key of the memo is; as a
+        list, for the memo's tuples are evidence rows, which the JSON writer reads as Report.rows)."""
+        found = memo.get(coll)
+        if found is None:
+            items = get_path(loaded.profile, coll) or []
             name_of = SUBJECT_FIELD[".".join(coll)]
-            names = memo["names", coll] = [str(getattr(item, name_of)) for item in self._items(loaded, coll, memo)]
-        return names
+            found = memo[coll] = [items, [str(getattr(item, name_of)) for item in items]]
+        return found
 
     def _plan(self, engine_id: str, per_item: bool) -> "_Plan":
         """What explaining a variant reads, worked out once: the evidence atoms in the order a reader sees them
@@ -359,14 +355,13 @@ class Explainer:
         note = d.description if computed else None
         limit = 0 if (atom.per_item and atom.via_derived) else EVIDENCE_ITEMS
         paths: list[tuple[tuple, str]] = []  # each item's full path and its text, by index: the same in every profile
-        items_of, names_of = self._items, self._names
+        members = self._members
         new_tuple = tuple.__new__
         summary = Place(ref.path, coll)
         summary_text = summary.text
 
         def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict) -> tuple:
-            items = items_of(loaded, coll, memo)
-            names = names_of(loaded, coll, memo)
+            items, names = members(loaded, coll, memo)
             document = loaded.document
             marks = document.marks if document is not None else _NO_MARKS
             shown = (idx,) if idx is not None else range(min(len(items), limit))
