@@ -88,8 +88,9 @@ def _asking(blank: tuple[Ref, ...]) -> tuple[str, str]:
 
 _first_sentence = lru_cache(maxsize=1024)(first_sentence)
 
-#: How a template's reference is read (Explainer._compile)
-_DERIVED, _ITEM, _ITEM_COMPUTED, _PROFILE, _MONEY = range(5)
+#: How a template's reference is read (Explainer._compile): _ATTR is an item's field of one name (its path is then
+#: the name), the most common
+_DERIVED, _ITEM, _ITEM_COMPUTED, _PROFILE, _MONEY, _ATTR = range(6)
 #: in_words of a text value: the same words recur in every profile
 _words = lru_cache(maxsize=4096)(in_words)
 _NO_MARKS: dict = {}
@@ -243,7 +244,9 @@ class Explainer:
                 out.append(part)
                 continue
             how, path, d, fmt = part
-            if how == _DERIVED:
+            if how == _ATTR:
+                value = getattr(item, path, None)  # get_path(item, (path,)), sooner
+            elif how == _DERIVED:
                 value = derived.get(path[0])
             elif how == _ITEM:
                 value = get_path(item, path)
@@ -265,7 +268,7 @@ class Explainer:
         return self._compile(template)
 
     def _compile(self, template: Template) -> tuple:
-        """A template's parts, each reference worked out once: how its value is read (_DERIVED, _ITEM,
+        """A template's parts, each reference worked out once: how its value is read (_DERIVED, _ITEM, _ATTR,
         _ITEM_COMPUTED, _PROFILE or _MONEY), its path, the derived fact computing it and its format."""
         out: list = []
         for part in template.parts:
@@ -279,6 +282,9 @@ class Explainer:
             elif ref.scope == "item":
                 d = self.derived.get(ref.path[0])
                 how = _ITEM_COMPUTED if d is not None and d.for_each == ref.collection else _ITEM
+                if how == _ITEM and len(ref.path) == 1:
+                    out.append((_ATTR, ref.path[0], d, fmt))
+                    continue
             elif fmt == "," and ref.scope == "profile" and UNITS.get(".".join(ref.path)) == "money":
                 how = _MONEY
             else:
@@ -324,11 +330,12 @@ class Explainer:
         note = "number of items" if kind == "collection" else None
         first = path[0]
         rest = path[1:]
+        second = rest[0] if len(rest) == 1 else None  # a field of a section (most are), read with getattr
 
         def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict) -> tuple:
             value = getattr(loaded.profile, first, None)
             if rest and value is not None:
-                value = get_path(value, rest)
+                value = getattr(value, second, None) if second is not None else get_path(value, rest)
             if kind == "collection":
                 value = len(value or ())
             elif kind == "object":
