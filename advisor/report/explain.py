@@ -294,11 +294,7 @@ class Explainer:
 
     def _writer(self, atom: _Atom) -> Callable[[LoadedProfile, dict, int | None, date, dict], tuple]:
         """The function writing one atom's evidence rows for a profile, made once per atom: what is the same in
-        every profile (the place, its text, the kind of field, how the value is read) is worked out here.
-
-        Rows over every item of a collection are bounded: at most EVIDENCE_ITEMS items, and in a
-        finding about one item, a derived fact that reads the whole collection (such as the number
-        of sectors) shows one summary row, so evidence stays linear in the number of partners."""
+        every profile (the place, its text, the kind of field, how the value is read) is worked out here."""
         writer = self._writers.get(atom)
         if writer is None:
             ref = atom.ref
@@ -336,23 +332,25 @@ class Explainer:
             value = getattr(loaded.profile, first, None)
             if rest and value is not None:
                 value = getattr(value, second, None) if second is not None else get_path(value, rest)
+            why = note
             if kind == "collection":
                 value = len(value or ())
             elif kind == "object":
                 value, why = ("set", None) if value is not None else (None, "section missing")
-                document = loaded.document
-                mark = document.marks.get(path) if document is not None else None
-                return (make_evidence(text, value, mark[0] if mark else None, why, place),)
             else:
                 value = _json_value(value)
             document = loaded.document
             mark = document.marks.get(path) if document is not None else None
-            return (make_evidence(text, value, mark[0] if mark else None, note, place),)
+            return (make_evidence(text, value, mark[0] if mark else None, why, place),)
 
         return rows
 
     def _item_writer(self, atom: _Atom) -> Callable:
-        """The rows of a field of a collection's items: of the finding's own item, or of every item (bounded)."""
+        """The rows of a field of a collection's items: of the finding's own item, or of every item.
+
+        Rows over every item of a collection are bounded: at most EVIDENCE_ITEMS items, and in a
+        finding about one item, a derived fact that reads the whole collection (such as the number
+        of sectors) shows one summary row, so evidence stays linear in the number of partners."""
         ref = atom.ref
         coll = ref.collection
         d = self.derived.get(ref.path[0])
