@@ -63,6 +63,22 @@ class Place(NamedTuple):
 _ITEM_PATH = re.compile(r"^(?P<coll>[a-z_.]+?)\[(?P<idx>\d+|\*)\](?:\.(?P<rest>.+))?$")
 
 
+def _compared_on(fields: int) -> tuple[Callable, Callable, Callable]:
+    """__eq__, __ne__ and __hash__ of a record compared on its first `fields` fields, as a frozen dataclass compares
+    the fields it does not mark compare=False; never equal to a plain tuple, as a dataclass was not."""
+
+    def __eq__(self: tuple, other: object) -> bool:
+        return type(other) is type(self) and self[:fields] == other[:fields]
+
+    def __ne__(self: tuple, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self: tuple) -> int:
+        return hash(self[:fields])
+
+    return __eq__, __ne__, __hash__
+
+
 class Evidence(NamedTuple):
     """A profile path and the value a rule's condition read there; `place` keeps the path's structure.
 
@@ -91,14 +107,7 @@ class Evidence(NamedTuple):
             out["note"] = self.note
         return out
 
-    def __eq__(self, other: object) -> bool:  # never equal to a plain tuple, as a dataclass was not
-        return type(other) is type(self) and self[:4] == other[:4]
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return hash(self[:4])
+    __eq__, __ne__, __hash__ = _compared_on(4)
 
     def __repr__(self) -> str:
         return f"Evidence(path={self.path!r}, value={self.value!r}, line={self.line!r}, note={self.note!r})"
@@ -150,14 +159,7 @@ class Finding(NamedTuple):
             out["beyond_guide"] = list(self.beyond_refs)
         return out
 
-    def __eq__(self, other: object) -> bool:  # never equal to a plain tuple, as a dataclass was not
-        return type(other) is type(self) and self[:13] == other[:13]
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return hash(self[:13])
+    __eq__, __ne__, __hash__ = _compared_on(13)
 
 
 _new_tuple = tuple.__new__
