@@ -18,8 +18,9 @@ from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..profile.schema import words_for
 from ..words import UNITS, first_sentence, in_words, path_text, possessive, value_words
-from .findings import Evidence, Finding, Hit, Place, make_evidence, make_finding
+from .findings import Evidence, Finding, Hit, Place, make_evidence
 
+_new_tuple = tuple.__new__
 #: Types _json_value gives back as they are
 _PLAIN = frozenset((str, int, bool, float, type(None)))
 
@@ -168,8 +169,9 @@ class Explainer:
             title = rule.title
             if type(message) is not str:
                 message = self.render(message, loaded, derived, item, as_of)
-        return make_finding(rule.id, hit.kind, hit.severity, title, message, advice, refs, tuple(rows), subject,
-                            because, order, -1 if idx is None else idx, beyond, adapted)
+        # Finding(...) with every field given, made in one call (a NamedTuple's own __new__ takes keywords)
+        return _new_tuple(Finding, (rule.id, hit.kind, hit.severity, title, message, advice, refs, tuple(rows), subject,
+                                    because, order, -1 if idx is None else idx, beyond, adapted))
 
     @staticmethod
     def _members(loaded: LoadedProfile, coll: tuple, memo: dict) -> list:

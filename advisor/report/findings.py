@@ -170,14 +170,6 @@ def make_evidence(path: str, value: Any, line: int | None, note: str | None, pla
     return _new_tuple(Evidence, (path, value, line, note, place))
 
 
-def make_finding(rule: str, kind: str, severity: str, title: str, message: str, advice: str,
-                 guide_refs: tuple[str, ...], evidence: tuple[Evidence, ...], subject: str | None, note: str | None,
-                 guide_order: int, item_index: int, beyond_refs: tuple[str, ...], adapted: bool) -> Finding:
-    """Finding(...) with every field given, sooner."""
-    return _new_tuple(Finding, (rule, kind, severity, title, message, advice, guide_refs, evidence, subject, note,
-                                guide_order, item_index, beyond_refs, adapted))
-
-
 @dataclass(frozen=True)
 class Waived:
     """A finding the committee has consciously accepted, with its reason."""
