@@ -45,8 +45,11 @@ LABELS = {"load": "reading and validating the file", "decide": "deciding the rep
 #: What a measured process runs: the profiles of `folder`, `rounds` times, up to the stage `upto` ("" loads them
 #: and warms the caches only).
 CHILD = """
-import gc, glob, sys
+import contextlib, gc, glob, sys
 import advisor
+from advisor.profile import validation
+# profiles validated into plain records, as the command reads them (an earlier checkout: the models)
+getattr(validation, "reading_records", contextlib.nullcontext)().__enter__()
 adv = advisor.Advisor(engine={engine!r})
 day = advisor.as_of_date({as_of!r})
 files = sorted(glob.glob({folder!r} + "/*.yaml"))
