@@ -41,7 +41,6 @@ import secrets
 import stat
 import sys
 import time
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 FORMAT = 9  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
@@ -66,22 +65,37 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
-def cache_dir() -> Path | None:
-    """The cache folder, or None when the cache is switched off."""
+def cache_dir() -> str | None:
+    """The cache folder, or None when the cache is switched off; written as a pathlib.Path prints it (the notes
+    name it so), without importing pathlib, which a start that reads the cache needs nowhere else."""
     if os.environ.get("ADVISOR_NO_CACHE"):
         return None
     explicit = os.environ.get("ADVISOR_CACHE_DIR")
     if explicit:
-        return Path(explicit)
+        return _as_path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "advisor"
+    return _as_path(base + "/advisor")
+
+
+def _as_path(name: str) -> str:
+    """str(pathlib.PurePosixPath(name)): no empty or "." parts, no trailing slash, "." for nothing; a leading "//"
+    (and only two) kept."""
+    root = ""
+    if name.startswith("/"):
+        root = "//" if name.startswith("//") and not name.startswith("///") else "/"
+    return root + "/".join(part for part in name.split("/") if part and part != ".") or "."
+
+
+def _in(folder: str, name: str) -> str:
+    """str(pathlib.Path(folder) / name) for a folder written as _as_path writes it and a plain file name."""
+    return name if folder == "." else folder + name if folder.endswith("/") else f"{folder}/{name}"
 
 
 def _supported() -> bool:
     return os.name == "posix" and hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
 
 
-def key(files: Iterable[Path], version: str) -> str | None:
+def key(files: Iterable[str | os.PathLike], version: str) -> str | None:
     """A digest of the files' paths and bytes, with the status of advisor's own modules; None when a file cannot
     be hashed (not a regular file, or too large): then nothing is cached and the loader reports the file."""
     import pydantic
@@ -177,14 +191,16 @@ def _note(message: str) -> None:
         logging.getLogger("advisor").info("%s", message)
 
 
-def _open_folder(create: bool) -> tuple[int, Path] | None:
+def _open_folder(create: bool) -> tuple[int, str] | None:
     """The cache folder, opened and checked; None (with a note saying why, when it exists) when it cannot be used."""
     folder = cache_dir()
     if folder is None or not _supported():
         return None
-    if create:
+    if create and not _is_folder(folder):
+        from pathlib import Path  # only to make the folder
+
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            Path(folder).mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             _note(f"not using the rules cache {folder}: cannot create it ({exc.strerror or exc})")
             return None
@@ -201,6 +217,14 @@ def _open_folder(create: bool) -> tuple[int, Path] | None:
         _note(f"not using the rules cache {folder}: {problem}")
         return None
     return fd, folder
+
+
+def _is_folder(path: str) -> bool:
+    """Whether a folder is there already (where Path.mkdir(exist_ok=True) does nothing)."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _secret(fd: int, create: bool) -> bytes | None:
@@ -267,7 +291,7 @@ def load(digest: str | None) -> Any | None:
         os.close(fd)
 
 
-def _load(fd: int, folder: Path, name: str) -> Any | None:
+def _load(fd: int, folder: str, name: str) -> Any | None:
     try:
         os.stat(name, dir_fd=fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -277,18 +301,18 @@ def _load(fd: int, folder: Path, name: str) -> Any | None:
     if data is None or secret is None:
         why = "it is not a regular file of yours that only you can write" if secret is not None else \
             "the folder's key is missing or readable by others"
-        _note(f"ignoring the rules cache {folder / name}: {why}; rebuilding it")
+        _note(f"ignoring the rules cache {_in(folder, name)}: {why}; rebuilding it")
         return None
     payload = _payload(secret, name, data)
     if payload is None:
-        _note(f"ignoring the rules cache {folder / name}: it is damaged or was not written here; rebuilding it")
+        _note(f"ignoring the rules cache {_in(folder, name)}: it is damaged or was not written here; rebuilding it")
         return None
     collecting = gc.isenabled()
     gc.disable()  # the rules unpickle into ~100k objects, none of them garbage: collecting meanwhile only costs time
     try:
         value = pickle.loads(payload)
     except Exception as exc:  # noqa: BLE001 - an authentic entry advisor can no longer read: rebuild it
-        _note(f"ignoring the rules cache {folder / name}: it cannot be read ({type(exc).__name__}); rebuilding it")
+        _note(f"ignoring the rules cache {_in(folder, name)}: it cannot be read ({type(exc).__name__}); rebuilding it")
         return None
     finally:
         if collecting:

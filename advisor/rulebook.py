@@ -5,21 +5,24 @@ from __future__ import annotations
 import os
 import pickle
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__, cache
 from .engine import durable_form
 from .engine.facts import facts_code
 from .engine.python import stage_code
 from .errors import RuleError, UsageError
-from .knowledge import KnowledgeBase, adopt, knowledge_file, load_knowledge
-from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
+from .knowledge import KnowledgeBase, _knowledge_path, adopt, load_knowledge
+from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules
+from .language.loader import rule_file_names
 from .language.syntax import ProblemDef
 from .profile import schema, validation
 from .profile.validation import Known
-from .resources import data_path
+from .resources import data_dir, data_path
 from .words import quoted
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PathLike = str | os.PathLike
 
@@ -104,10 +107,12 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     file with a mistake raises RuleError every time. A knowledge base given explicitly checks
     the rules' guide refs against it instead of the shipped one (and skips the cache).
     """
-    folders = ([shipped_rules_dir()] if shipped else []) + _folders(extra)
+    # The folders as Paths print them, without pathlib for the shipped folder: a start that finds the rules in
+    # the cache lists the files (rule_file_names) and reads them for the key, and needs no Path.
+    folders = ([data_dir("rules")] if shipped else []) + [str(p) for p in _folders(extra)]
     if knowledge is not None:
         return _build(folders, knowledge)
-    files = [knowledge_file()] + [f for folder in folders for f in rule_files(folder)]
+    files = [_knowledge_path(None)] + [f for folder in folders for f in rule_file_names(folder)]
     digest = cache.key(files, __version__)
     hit = cache.load(digest)
     if isinstance(hit, Rulebook):
@@ -131,13 +136,19 @@ def _folders(extra: Any) -> list[Path]:
     """Rule folders as paths: a list of them, or one folder given alone."""
     if isinstance(extra, (str, os.PathLike)):
         extra = [extra]
+    elif isinstance(extra, (tuple, list)) and not extra:
+        return []
+    from pathlib import Path
+
     try:
         return [Path(p) for p in extra]
     except TypeError:
         raise UsageError(f"rule folders are paths (a folder or a list of folders), not {quoted(extra)}") from None
 
 
-def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
+def _build(folders: Sequence[str], knowledge: KnowledgeBase) -> Rulebook:
+    from pathlib import Path
+
     ruleset = check_rules(folders, knowledge)
     shipped = shipped_rules_dir().resolve()
     custom = any(not Path(f).resolve().is_relative_to(shipped) for f in ruleset.files)

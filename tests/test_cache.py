@@ -193,3 +193,71 @@ def test_the_key_resolves_each_folder_once_as_realpath_resolves_each_file(tmp_pa
     folders: dict[str, str] = {}
     assert [cache._realpath(p, folders) for p in paths] == [os.path.realpath(p) for p in paths]
     assert len(folders) < len(paths) // 2
+
+
+def test_the_key_lists_the_rule_files_pathlib_lists_in_its_order(tmp_path: Path) -> None:
+    """rule_file_names (the cache key's listing, without pathlib) gives the files rule_files gives (Path.rglob), in its
+    order: hidden files, .yml, suffixes that only look alike, folders sorted by parts ("a" before "a-b"), links to
+    files kept, linked folders not entered, a folder named like a rule file entered, what is not a regular file left
+    out; and the same errors for a missing folder or a file given as one."""
+    from advisor.errors import RuleError
+    from advisor.language.loader import rule_file_names, rule_files
+
+    root = tmp_path / "rules"
+    for name in ("a/x.yaml", "a-b/x.yaml", "a.b/y.yml", "a/b/c/deep.yaml", ".hidden.yaml", "z.YAML", ".yaml", "n.yaml.",
+                 "k.yml", "d.yaml/inside.yaml", "plain.txt", "a/z/z.yaml", "b.yaml"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("rules: []\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.yaml").write_text("rules: []\n")
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    (root / "link.yaml").symlink_to(outside / "o.yaml")
+    (root / "broken.yaml").symlink_to(tmp_path / "missing.yaml")
+    os.mkfifo(root / "pipe.yaml")
+    for folder in (root, str(root) + "/", tmp_path / "outside"):
+        expected = [str(p) for p in rule_files(folder)]
+        listed = rule_file_names(str(Path(folder)))
+        assert listed == expected
+    assert "pipe.yaml" not in str(listed) and len(rule_file_names(str(root))) == 10
+    for bad in (tmp_path / "nowhere", root / "b.yaml"):
+        with pytest.raises(RuleError) as walked:
+            rule_file_names(str(bad))
+        with pytest.raises(RuleError) as pathlib_walked:
+            rule_files(bad)
+        assert str(walked.value) == str(pathlib_walked.value)
+    here = os.getcwd()
+    try:
+        os.chdir(root)
+        assert [os.path.realpath(p) for p in rule_file_names(".")] == [str(p.resolve()) for p in rule_files(".")]
+    finally:
+        os.chdir(here)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_the_key_passes_over_a_folder_it_may_not_list_as_pathlib_does(tmp_path: Path) -> None:
+    from advisor.language.loader import rule_file_names, rule_files
+
+    (tmp_path / "closed").mkdir()
+    (tmp_path / "closed" / "x.yaml").write_text("rules: []\n")
+    (tmp_path / "open.yaml").write_text("rules: []\n")
+    (tmp_path / "closed").chmod(0)
+    try:
+        assert rule_file_names(str(tmp_path)) == [str(p) for p in rule_files(tmp_path)] == [str(tmp_path / "open.yaml")]
+    finally:
+        (tmp_path / "closed").chmod(0o700)
+
+
+def test_the_cache_folder_and_its_entries_are_named_as_pathlib_names_them(monkeypatch) -> None:
+    """The notes name the folder as pathlib printed it (cache_dir() no longer makes a Path)."""
+    from pathlib import PurePosixPath
+
+    for name in ("/tmp/x", "/tmp/x/", "/tmp//x/./y/", "//net/x", "///x", "/", "//", ".", "./a", "a/..", "a/./", "~/c"):
+        assert cache._as_path(name) == str(PurePosixPath(name))
+        assert cache._in(cache._as_path(name), "rules-1.cache") == str(PurePosixPath(name) / "rules-1.cache")
+        monkeypatch.setenv("ADVISOR_CACHE_DIR", name)
+        assert cache.cache_dir() == str(PurePosixPath(name))
+    monkeypatch.delenv("ADVISOR_CACHE_DIR")
+    for base in ("/home/u/.cache", "/home/u/.cache/", "rel"):
+        monkeypatch.setenv("XDG_CACHE_HOME", base)
+        assert cache.cache_dir() == str(PurePosixPath(base) / "advisor")
