@@ -150,14 +150,18 @@ def _read_regular(path: str, limit: int, dir_fd: int | None = None, *, own: bool
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > limit or (own and not _private(st, 0o022)):
             return None
-        chunks, size = [], 0
+        # One read of the size fstat gave (and one byte more, to see the end), so that a whole entry arrives in one
+        # buffer: reading it in pieces and joining them copied a megabyte on every start. A file that grew since is
+        # read on, up to limit + 1 bytes.
+        chunks, size, want = [], 0, min(st.st_size, limit) + 1
         while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            chunk = os.read(fd, min(want, limit + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        return b"".join(chunks) if size <= limit else None
+            want = 1 << 20
+        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)) if size <= limit else None
     except OSError:
         return None
     finally:
@@ -258,16 +262,19 @@ def _put(fd: int, name: str, data: bytes, mode: int) -> None:
                 pass
 
 
-def _mac(secret: bytes, name: str, payload: bytes) -> bytes:
-    return hmac.new(secret, name.encode() + b"\0" + payload, hashlib.sha256).digest()
+def _mac(secret: bytes, name: str, payload: bytes | memoryview) -> bytes:
+    """HMAC-SHA256 over the name, a NUL and the payload (fed in two parts: joining them copied the payload)."""
+    mac = hmac.new(secret, name.encode() + b"\0", hashlib.sha256)
+    mac.update(payload)
+    return mac.digest()
 
 
-def _payload(secret: bytes, name: str, data: bytes) -> bytes | None:
-    """The pickle inside an entry when the entry is authentic, else None."""
+def _payload(secret: bytes, name: str, data: bytes) -> memoryview | None:
+    """The pickle inside an entry (a view of data, not a copy) when the entry is authentic, else None."""
     head = len(MAGIC) + 32
     if len(data) < head or not data.startswith(MAGIC):
         return None
-    payload = data[head:]
+    payload = memoryview(data)[head:]
     return payload if hmac.compare_digest(data[len(MAGIC):head], _mac(secret, name, payload)) else None
 
 
