@@ -43,12 +43,14 @@ import sys
 import time
 from typing import Any, Iterable, Iterator
 
-FORMAT = 9  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
+FORMAT = 10  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
 #             facts builder's; 6: and the profile's validator; 7: and the durable engine's fact encoders; 8: a stage's
 #             rules pickled apart (engine.ir.Stage); 9: the knowledge base as plain records, the profile's validator
-#             pickled apart and its twin into plain records (profile.validation.record_validator)
-#: The first bytes of an entry, then its 32-byte MAC, then the pickle.
-MAGIC = b"advisor rules cache 2\n"
+#             pickled apart and its twin into plain records (profile.validation.record_validator); 10: each engine's
+#             part of a Rulebook in a section of the entry (rulebook._PARTS), read when the engine asks for it
+#: The first bytes of an entry, then its 32-byte MAC, the pickle's length (8 bytes, little-endian) and the pickle; then
+#: its sections (store's `sections`), each its tag's length (1 byte) and tag, its MAC, its length and its pickle.
+MAGIC = b"advisor rules cache 3\n"
 #: The entries' names: rules-<digest>.cache. (Format 1 wrote rules-<digest>.pickle; those are left alone.)
 PREFIX, SUFFIX = "rules-", ".cache"
 KEY_FILE = "key"
@@ -262,28 +264,88 @@ def _put(fd: int, name: str, data: bytes, mode: int) -> None:
                 pass
 
 
-def _mac(secret: bytes, name: str, payload: bytes | memoryview) -> bytes:
-    """HMAC-SHA256 over the name, a NUL and the payload (fed in two parts: joining them copied the payload)."""
-    mac = hmac.new(secret, name.encode() + b"\0", hashlib.sha256)
+def _mac(secret: bytes, name: str, payload: bytes | memoryview, tag: str | None = None) -> bytes:
+    """HMAC-SHA256 over the entry's name, a NUL and the payload; for a section, over the name, \\1, its tag, a NUL
+    and its payload (no section's message is ever the entry's). Fed in parts: joining them copied the payload."""
+    mac = hmac.new(secret, name.encode() + (b"\0" if tag is None else b"\1" + tag.encode() + b"\0"), hashlib.sha256)
     mac.update(payload)
     return mac.digest()
 
 
+_LENGTH = 8
+
+
 def _payload(secret: bytes, name: str, data: bytes) -> memoryview | None:
-    """The pickle inside an entry (a view of data, not a copy) when the entry is authentic, else None."""
-    head = len(MAGIC) + 32
+    """The entry's own pickle (a view of data, not a copy) when it is authentic, else None."""
+    head = len(MAGIC) + 32 + _LENGTH
     if len(data) < head or not data.startswith(MAGIC):
         return None
-    payload = memoryview(data)[head:]
-    return payload if hmac.compare_digest(data[len(MAGIC):head], _mac(secret, name, payload)) else None
+    size = int.from_bytes(data[head - _LENGTH:head], "little")
+    if head + size > len(data):
+        return None
+    payload = memoryview(data)[head:head + size]
+    return payload if hmac.compare_digest(data[len(MAGIC):len(MAGIC) + 32], _mac(secret, name, payload)) else None
+
+
+def _entry(secret: bytes, name: str, payload: bytes, sections: dict[str, bytes]) -> bytes:
+    parts = [MAGIC, _mac(secret, name, payload), len(payload).to_bytes(_LENGTH, "little"), payload]
+    for tag, data in sections.items():
+        raw = tag.encode()
+        parts += [len(raw).to_bytes(1, "little"), raw, _mac(secret, name, data, tag), len(data).to_bytes(_LENGTH, "little"),
+                  data]
+    return b"".join(parts)
+
+
+class Sections:
+    """The sections of an entry read with load(sections=True): each authenticated and unpickled only when asked for,
+    so that a run reads (with the entry) but checks and unpickles only the parts it uses. Not picklable: it holds the
+    folder's key."""
+
+    def __init__(self, secret: bytes, name: str, data: bytes, start: int, where: str):
+        self._secret, self._name, self._data, self._start, self._where = secret, name, data, start, where
+
+    def __reduce__(self) -> Any:
+        raise TypeError("cache.Sections holds the cache's key and is not pickled")
+
+    def get(self, tag: str) -> Any | None:
+        """The section's value, or None (with a note) when it is missing, not authentic or cannot be read."""
+        data, pos, view = self._data, self._start, memoryview(self._data)
+        while pos < len(data):
+            size = data[pos]
+            found = bytes(view[pos + 1:pos + 1 + size]).decode("utf-8", "replace")
+            pos += 1 + size
+            mac, length = view[pos:pos + 32], int.from_bytes(view[pos + 32:pos + 32 + _LENGTH], "little")
+            pos += 32 + _LENGTH
+            if found == tag:
+                payload = view[pos:pos + length]
+                if pos + length > len(data) or not hmac.compare_digest(mac, _mac(self._secret, self._name, payload, tag)):
+                    break
+                return _unpickle(payload, self._where)
+            pos += length
+        _note(f"ignoring the {tag} part of the rules cache {self._where}: it is missing or damaged; working it out")
+        return None
+
+
+def _unpickle(payload: memoryview, where: str) -> Any | None:
+    collecting = gc.isenabled()
+    gc.disable()  # the rules unpickle into ~100k objects, none of them garbage: collecting meanwhile only costs time
+    try:
+        return pickle.loads(payload)
+    except Exception as exc:  # noqa: BLE001 - an authentic entry advisor can no longer read: rebuild it
+        _note(f"ignoring the rules cache {where}: it cannot be read ({type(exc).__name__}); rebuilding it")
+        return None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def entry_name(digest: str) -> str:
     return f"{PREFIX}{digest}{SUFFIX}"
 
 
-def load(digest: str | None) -> Any | None:
-    """The value cached under digest, or None: no cache, no entry, or one that is not safe to read or damaged."""
+def load(digest: str | None, *, sections: bool = False) -> Any | None:
+    """The value cached under digest, or None: no cache, no entry, or one that is not safe to read or damaged. With
+    sections, the value and the entry's Sections (or None)."""
     if digest is None:
         return None
     opened = _open_folder(create=False)
@@ -291,14 +353,15 @@ def load(digest: str | None) -> Any | None:
         return None
     fd, folder = opened
     try:
-        return _load(fd, folder, entry_name(digest))
+        found = _load(fd, folder, entry_name(digest))
     except OSError:
         return None
     finally:
         os.close(fd)
+    return found if sections or found is None else found[0]
 
 
-def _load(fd: int, folder: str, name: str) -> Any | None:
+def _load(fd: int, folder: str, name: str) -> tuple[Any, Sections] | None:
     try:
         os.stat(name, dir_fd=fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -314,23 +377,17 @@ def _load(fd: int, folder: str, name: str) -> Any | None:
     if payload is None:
         _note(f"ignoring the rules cache {_in(folder, name)}: it is damaged or was not written here; rebuilding it")
         return None
-    collecting = gc.isenabled()
-    gc.disable()  # the rules unpickle into ~100k objects, none of them garbage: collecting meanwhile only costs time
-    try:
-        value = pickle.loads(payload)
-    except Exception as exc:  # noqa: BLE001 - an authentic entry advisor can no longer read: rebuild it
-        _note(f"ignoring the rules cache {_in(folder, name)}: it cannot be read ({type(exc).__name__}); rebuilding it")
+    value = _unpickle(payload, _in(folder, name))
+    if value is None:
         return None
-    finally:
-        if collecting:
-            gc.enable()
     with contextlib.suppress(OSError):  # in use: not pruned as unused
         os.utime(name, dir_fd=fd, follow_symlinks=False)
-    return value
+    return value, Sections(secret, name, data, len(MAGIC) + 32 + _LENGTH + len(payload), _in(folder, name))
 
 
-def store(digest: str | None, value: Any) -> None:
-    """Cache value under digest, and delete this cache's own entries unused for a day. Failing only costs time."""
+def store(digest: str | None, value: Any, sections: dict[str, Any] | None = None) -> None:
+    """Cache value under digest (with sections, each read apart: load(sections=True)), and delete this cache's own
+    entries unused for a day. Failing only costs time."""
     if digest is None:
         return
     opened = _open_folder(create=True)
@@ -341,8 +398,9 @@ def store(digest: str | None, value: Any) -> None:
         secret = _secret(fd, create=True)
         assert secret is not None
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        apart = {tag: pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL) for tag, part in (sections or {}).items()}
         name = entry_name(digest)
-        _put(fd, name, MAGIC + _mac(secret, name, payload) + payload, 0o600)
+        _put(fd, name, _entry(secret, name, payload, apart), 0o600)
         _prune(fd, secret, keep=name)
     except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
         _note(f"cannot write the rules cache in {folder}: {getattr(exc, 'strerror', None) or exc}")

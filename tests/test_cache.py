@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import time
 from pathlib import Path
@@ -261,3 +262,53 @@ def test_the_cache_folder_and_its_entries_are_named_as_pathlib_names_them(monkey
     for base in ("/home/u/.cache", "/home/u/.cache/", "rel"):
         monkeypatch.setenv("XDG_CACHE_HOME", base)
         assert cache.cache_dir() == str(PurePosixPath(base) / "advisor")
+
+
+def _entry_file(cache_dir: Path) -> Path:
+    (entry,) = [p for p in cache_dir.glob("rules-*.cache") if b"Rulebook without" in p.read_bytes()[:4096]]
+    return entry
+
+
+def test_a_run_reads_only_its_engines_part_of_the_cached_rules(cache_dir) -> None:
+    """The durable engine's plan and encoders and the python engine's stages are sections of the entry, checked and
+    unpickled when the engine asks for them: a python run leaves the durable part (and durable_form) alone."""
+    from advisor.engine import ENGINES
+
+    built = advisor.load_rules()  # writes the entry
+    rulebook = advisor.load_rules()
+    assert "_sections" in vars(rulebook) and not {"durable_plan", "durable_encoders", "python_code"} & set(vars(rulebook))
+    advisor.Advisor(rulebook, engine="python")
+    assert "python_code" in vars(rulebook) and "durable_plan" not in vars(rulebook)
+    assert rulebook.python_code == built.python_code
+    if "durable" in ENGINES:
+        advisor.Advisor(rulebook, engine="durable")
+    assert rulebook.durable_encoders == built.durable_encoders
+    assert pickle.dumps(rulebook.durable_plan) == pickle.dumps(built.durable_plan)
+
+
+def test_a_damaged_section_is_worked_out_again_not_trusted(cache_dir) -> None:
+    """A byte changed in the python engine's section (the last in the entry) fails its MAC: the part is compiled
+    again from the rules, and evaluates as the one built."""
+    built = advisor.load_rules()
+    entry = _entry_file(cache_dir)
+    data = bytearray(entry.read_bytes())
+    data[-20] ^= 0x01
+    entry.write_bytes(bytes(data))
+    rulebook = advisor.load_rules()  # the entry's own pickle is intact
+    assert "_sections" in vars(rulebook)
+    assert rulebook.python_code == built.python_code  # worked out again: the damaged bytes were not unpickled
+    profile = {"name": "X", "stage": "active", "partners": [{"name": "A", "sector": "government"}, {"name": "B"}]}
+    assert (advisor.Advisor(rulebook, engine="python").evaluate(profile, as_of="2026-11-25").to_json() ==
+            advisor.Advisor(built, engine="python").evaluate(profile, as_of="2026-11-25").to_json())
+
+
+def test_a_cached_rulebook_pickles_whole_and_its_sections_never(cache_dir) -> None:
+    """A rulebook sent to worker processes carries every part and not the cache's sections, which hold its key."""
+    advisor.load_rules()
+    rulebook = advisor.load_rules()
+    again = pickle.loads(pickle.dumps(rulebook))
+    assert "_sections" not in vars(again) and {"durable_plan", "durable_encoders", "python_code"} <= set(vars(again))
+    with pytest.raises(TypeError):
+        pickle.dumps(vars(rulebook)["_sections"])
+    secret = b"k" * 32
+    assert len({cache._mac(secret, "n", b"p"), cache._mac(secret, "n", b"p", ""), cache._mac(secret, "n", b"p", "x")}) == 3
