@@ -37,7 +37,6 @@ import hashlib
 import hmac
 import os
 import pickle
-import secrets
 import stat
 import sys
 import time
@@ -242,6 +241,8 @@ def _secret(fd: int, create: bool) -> bytes | None:
                 return data
     if not create:
         return None
+    import secrets  # (with random and base64) only to write
+
     data = secrets.token_bytes(KEY_BYTES)
     _put(fd, KEY_FILE, data, 0o600)
     return data
@@ -249,6 +250,8 @@ def _secret(fd: int, create: bool) -> bytes | None:
 
 def _put(fd: int, name: str, data: bytes, mode: int) -> None:
     """Write a file in the folder whole or not at all: a new temporary file, renamed over name."""
+    import secrets
+
     tmp = f".{name}.{secrets.token_hex(8)}.tmp"
     out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode, dir_fd=fd)
     try:
