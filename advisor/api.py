@@ -59,8 +59,11 @@ class Advisor:
     def __init__(self, rules: Sequence[PathLike] | Rulebook = (), *, engine: str | None = None, shipped: bool = True):
         self.rulebook = rules if isinstance(rules, Rulebook) else load_rules(rules, shipped=shipped)
         self._rule_ids = self.rulebook.known
-        self.backend = engines.create(engine, self.rulebook.compiled.stages, self.rulebook.durable_plan,
-                                      self.rulebook.python_code)
+        # only the chosen engine's part of the rulebook: one from the cache reads it when first asked for
+        name = engines.check(engine)
+        stages = self.rulebook.compiled.stages
+        self.backend = (engines.create(name, stages, python_code=self.rulebook.python_code) if name == "python" else
+                        engines.create(name, stages, durable_plan=self.rulebook.durable_plan))
         self.engine: str = self.backend.name
         self._evaluator = Evaluator(self.rulebook, self.backend)
 

@@ -37,19 +37,19 @@ import hashlib
 import hmac
 import os
 import pickle
-import secrets
 import stat
 import sys
 import time
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-FORMAT = 9  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
+FORMAT = 10  # 3: a Rulebook keeps the durable-rules plan; 4: and the python engine's compiled stages; 5: and the
 #             facts builder's; 6: and the profile's validator; 7: and the durable engine's fact encoders; 8: a stage's
 #             rules pickled apart (engine.ir.Stage); 9: the knowledge base as plain records, the profile's validator
-#             pickled apart and its twin into plain records (profile.validation.record_validator)
-#: The first bytes of an entry, then its 32-byte MAC, then the pickle.
-MAGIC = b"advisor rules cache 2\n"
+#             pickled apart and its twin into plain records (profile.validation.record_validator); 10: each engine's
+#             part of a Rulebook in a section of the entry (rulebook._PARTS), read when the engine asks for it
+#: The first bytes of an entry, then its 32-byte MAC, the pickle's length (8 bytes, little-endian) and the pickle; then
+#: its sections (store's `sections`), each its tag's length (1 byte) and tag, its MAC, its length and its pickle.
+MAGIC = b"advisor rules cache 3\n"
 #: The entries' names: rules-<digest>.cache. (Format 1 wrote rules-<digest>.pickle; those are left alone.)
 PREFIX, SUFFIX = "rules-", ".cache"
 KEY_FILE = "key"
@@ -66,22 +66,37 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
-def cache_dir() -> Path | None:
-    """The cache folder, or None when the cache is switched off."""
+def cache_dir() -> str | None:
+    """The cache folder, or None when the cache is switched off; written as a pathlib.Path prints it (the notes
+    name it so), without importing pathlib, which a start that reads the cache needs nowhere else."""
     if os.environ.get("ADVISOR_NO_CACHE"):
         return None
     explicit = os.environ.get("ADVISOR_CACHE_DIR")
     if explicit:
-        return Path(explicit)
+        return _as_path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "advisor"
+    return _as_path(base + "/advisor")
+
+
+def _as_path(name: str) -> str:
+    """str(pathlib.PurePosixPath(name)): no empty or "." parts, no trailing slash, "." for nothing; a leading "//"
+    (and only two) kept."""
+    root = ""
+    if name.startswith("/"):
+        root = "//" if name.startswith("//") and not name.startswith("///") else "/"
+    return root + "/".join(part for part in name.split("/") if part and part != ".") or "."
+
+
+def _in(folder: str, name: str) -> str:
+    """str(pathlib.Path(folder) / name) for a folder written as _as_path writes it and a plain file name."""
+    return name if folder == "." else folder + name if folder.endswith("/") else f"{folder}/{name}"
 
 
 def _supported() -> bool:
     return os.name == "posix" and hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
 
 
-def key(files: Iterable[Path], version: str) -> str | None:
+def key(files: Iterable[str | os.PathLike], version: str) -> str | None:
     """A digest of the files' paths and bytes, with the status of advisor's own modules; None when a file cannot
     be hashed (not a regular file, or too large): then nothing is cached and the loader reports the file."""
     import pydantic
@@ -136,14 +151,18 @@ def _read_regular(path: str, limit: int, dir_fd: int | None = None, *, own: bool
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > limit or (own and not _private(st, 0o022)):
             return None
-        chunks, size = [], 0
+        # One read of the size fstat gave (and one byte more, to see the end), so that a whole entry arrives in one
+        # buffer: reading it in pieces and joining them copied a megabyte on every start. A file that grew since is
+        # read on, up to limit + 1 bytes.
+        chunks, size, want = [], 0, min(st.st_size, limit) + 1
         while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            chunk = os.read(fd, min(want, limit + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        return b"".join(chunks) if size <= limit else None
+            want = 1 << 20
+        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)) if size <= limit else None
     except OSError:
         return None
     finally:
@@ -177,14 +196,16 @@ def _note(message: str) -> None:
         logging.getLogger("advisor").info("%s", message)
 
 
-def _open_folder(create: bool) -> tuple[int, Path] | None:
+def _open_folder(create: bool) -> tuple[int, str] | None:
     """The cache folder, opened and checked; None (with a note saying why, when it exists) when it cannot be used."""
     folder = cache_dir()
     if folder is None or not _supported():
         return None
-    if create:
+    if create and not _is_folder(folder):
+        from pathlib import Path  # only to make the folder
+
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            Path(folder).mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             _note(f"not using the rules cache {folder}: cannot create it ({exc.strerror or exc})")
             return None
@@ -203,6 +224,14 @@ def _open_folder(create: bool) -> tuple[int, Path] | None:
     return fd, folder
 
 
+def _is_folder(path: str) -> bool:
+    """Whether a folder is there already (where Path.mkdir(exist_ok=True) does nothing)."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def _secret(fd: int, create: bool) -> bytes | None:
     """The folder's key: a regular file of the user's that only the user can read; made when missing (or bad)."""
     data = _read_regular(KEY_FILE, KEY_BYTES, fd, follow=False)
@@ -212,6 +241,8 @@ def _secret(fd: int, create: bool) -> bytes | None:
                 return data
     if not create:
         return None
+    import secrets  # (with random and base64) only to write
+
     data = secrets.token_bytes(KEY_BYTES)
     _put(fd, KEY_FILE, data, 0o600)
     return data
@@ -219,6 +250,8 @@ def _secret(fd: int, create: bool) -> bytes | None:
 
 def _put(fd: int, name: str, data: bytes, mode: int) -> None:
     """Write a file in the folder whole or not at all: a new temporary file, renamed over name."""
+    import secrets
+
     tmp = f".{name}.{secrets.token_hex(8)}.tmp"
     out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode, dir_fd=fd)
     try:
@@ -234,25 +267,88 @@ def _put(fd: int, name: str, data: bytes, mode: int) -> None:
                 pass
 
 
-def _mac(secret: bytes, name: str, payload: bytes) -> bytes:
-    return hmac.new(secret, name.encode() + b"\0" + payload, hashlib.sha256).digest()
+def _mac(secret: bytes, name: str, payload: bytes | memoryview, tag: str | None = None) -> bytes:
+    """HMAC-SHA256 over the entry's name, a NUL and the payload; for a section, over the name, \\1, its tag, a NUL
+    and its payload (no section's message is ever the entry's). Fed in parts: joining them copied the payload."""
+    mac = hmac.new(secret, name.encode() + (b"\0" if tag is None else b"\1" + tag.encode() + b"\0"), hashlib.sha256)
+    mac.update(payload)
+    return mac.digest()
 
 
-def _payload(secret: bytes, name: str, data: bytes) -> bytes | None:
-    """The pickle inside an entry when the entry is authentic, else None."""
-    head = len(MAGIC) + 32
+_LENGTH = 8
+
+
+def _payload(secret: bytes, name: str, data: bytes) -> memoryview | None:
+    """The entry's own pickle (a view of data, not a copy) when it is authentic, else None."""
+    head = len(MAGIC) + 32 + _LENGTH
     if len(data) < head or not data.startswith(MAGIC):
         return None
-    payload = data[head:]
-    return payload if hmac.compare_digest(data[len(MAGIC):head], _mac(secret, name, payload)) else None
+    size = int.from_bytes(data[head - _LENGTH:head], "little")
+    if head + size > len(data):
+        return None
+    payload = memoryview(data)[head:head + size]
+    return payload if hmac.compare_digest(data[len(MAGIC):len(MAGIC) + 32], _mac(secret, name, payload)) else None
+
+
+def _entry(secret: bytes, name: str, payload: bytes, sections: dict[str, bytes]) -> bytes:
+    parts = [MAGIC, _mac(secret, name, payload), len(payload).to_bytes(_LENGTH, "little"), payload]
+    for tag, data in sections.items():
+        raw = tag.encode()
+        parts += [len(raw).to_bytes(1, "little"), raw, _mac(secret, name, data, tag), len(data).to_bytes(_LENGTH, "little"),
+                  data]
+    return b"".join(parts)
+
+
+class Sections:
+    """The sections of an entry read with load(sections=True): each authenticated and unpickled only when asked for,
+    so that a run reads (with the entry) but checks and unpickles only the parts it uses. Not picklable: it holds the
+    folder's key."""
+
+    def __init__(self, secret: bytes, name: str, data: bytes, start: int, where: str):
+        self._secret, self._name, self._data, self._start, self._where = secret, name, data, start, where
+
+    def __reduce__(self) -> Any:
+        raise TypeError("cache.Sections holds the cache's key and is not pickled")
+
+    def get(self, tag: str) -> Any | None:
+        """The section's value, or None (with a note) when it is missing, not authentic or cannot be read."""
+        data, pos, view = self._data, self._start, memoryview(self._data)
+        while pos < len(data):
+            size = data[pos]
+            found = bytes(view[pos + 1:pos + 1 + size]).decode("utf-8", "replace")
+            pos += 1 + size
+            mac, length = view[pos:pos + 32], int.from_bytes(view[pos + 32:pos + 32 + _LENGTH], "little")
+            pos += 32 + _LENGTH
+            if found == tag:
+                payload = view[pos:pos + length]
+                if pos + length > len(data) or not hmac.compare_digest(mac, _mac(self._secret, self._name, payload, tag)):
+                    break
+                return _unpickle(payload, self._where)
+            pos += length
+        _note(f"ignoring the {tag} part of the rules cache {self._where}: it is missing or damaged; working it out")
+        return None
+
+
+def _unpickle(payload: memoryview, where: str) -> Any | None:
+    collecting = gc.isenabled()
+    gc.disable()  # the rules unpickle into ~100k objects, none of them garbage: collecting meanwhile only costs time
+    try:
+        return pickle.loads(payload)
+    except Exception as exc:  # noqa: BLE001 - an authentic entry advisor can no longer read: rebuild it
+        _note(f"ignoring the rules cache {where}: it cannot be read ({type(exc).__name__}); rebuilding it")
+        return None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def entry_name(digest: str) -> str:
     return f"{PREFIX}{digest}{SUFFIX}"
 
 
-def load(digest: str | None) -> Any | None:
-    """The value cached under digest, or None: no cache, no entry, or one that is not safe to read or damaged."""
+def load(digest: str | None, *, sections: bool = False) -> Any | None:
+    """The value cached under digest, or None: no cache, no entry, or one that is not safe to read or damaged. With
+    sections, the value and the entry's Sections (or None)."""
     if digest is None:
         return None
     opened = _open_folder(create=False)
@@ -260,14 +356,15 @@ def load(digest: str | None) -> Any | None:
         return None
     fd, folder = opened
     try:
-        return _load(fd, folder, entry_name(digest))
+        found = _load(fd, folder, entry_name(digest))
     except OSError:
         return None
     finally:
         os.close(fd)
+    return found if sections or found is None else found[0]
 
 
-def _load(fd: int, folder: Path, name: str) -> Any | None:
+def _load(fd: int, folder: str, name: str) -> tuple[Any, Sections] | None:
     try:
         os.stat(name, dir_fd=fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -277,29 +374,23 @@ def _load(fd: int, folder: Path, name: str) -> Any | None:
     if data is None or secret is None:
         why = "it is not a regular file of yours that only you can write" if secret is not None else \
             "the folder's key is missing or readable by others"
-        _note(f"ignoring the rules cache {folder / name}: {why}; rebuilding it")
+        _note(f"ignoring the rules cache {_in(folder, name)}: {why}; rebuilding it")
         return None
     payload = _payload(secret, name, data)
     if payload is None:
-        _note(f"ignoring the rules cache {folder / name}: it is damaged or was not written here; rebuilding it")
+        _note(f"ignoring the rules cache {_in(folder, name)}: it is damaged or was not written here; rebuilding it")
         return None
-    collecting = gc.isenabled()
-    gc.disable()  # the rules unpickle into ~100k objects, none of them garbage: collecting meanwhile only costs time
-    try:
-        value = pickle.loads(payload)
-    except Exception as exc:  # noqa: BLE001 - an authentic entry advisor can no longer read: rebuild it
-        _note(f"ignoring the rules cache {folder / name}: it cannot be read ({type(exc).__name__}); rebuilding it")
+    value = _unpickle(payload, _in(folder, name))
+    if value is None:
         return None
-    finally:
-        if collecting:
-            gc.enable()
     with contextlib.suppress(OSError):  # in use: not pruned as unused
         os.utime(name, dir_fd=fd, follow_symlinks=False)
-    return value
+    return value, Sections(secret, name, data, len(MAGIC) + 32 + _LENGTH + len(payload), _in(folder, name))
 
 
-def store(digest: str | None, value: Any) -> None:
-    """Cache value under digest, and delete this cache's own entries unused for a day. Failing only costs time."""
+def store(digest: str | None, value: Any, sections: dict[str, Any] | None = None) -> None:
+    """Cache value under digest (with sections, each read apart: load(sections=True)), and delete this cache's own
+    entries unused for a day. Failing only costs time."""
     if digest is None:
         return
     opened = _open_folder(create=True)
@@ -310,8 +401,9 @@ def store(digest: str | None, value: Any) -> None:
         secret = _secret(fd, create=True)
         assert secret is not None
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        apart = {tag: pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL) for tag, part in (sections or {}).items()}
         name = entry_name(digest)
-        _put(fd, name, MAGIC + _mac(secret, name, payload) + payload, 0o600)
+        _put(fd, name, _entry(secret, name, payload, apart), 0o600)
         _prune(fd, secret, keep=name)
     except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
         _note(f"cannot write the rules cache in {folder}: {getattr(exc, 'strerror', None) or exc}")

@@ -19,11 +19,12 @@ engine, fail-on, as-of and the output format. An option given on the command lin
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .engine import ENGINES
 from .errors import AdvisorError, Location, did_you_mean
@@ -31,6 +32,9 @@ from .report.output import FORMATS
 from .vocabulary import FAIL_ON
 from .words import quoted
 from .yamlio import YamlDocument, load_document, read_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: The configuration files, in the order they are looked for in each folder.
 CONFIG_FILE = ".advisor.yaml"
@@ -91,7 +95,12 @@ class Config:
 
 def find_config(start: str | os.PathLike | None = None) -> Path | None:
     """The configuration file nearest to `start` (the working folder), looking up to the root; None if none."""
-    folder = Path(start if start is not None else os.getcwd()).resolve()
+    if start is None:
+        found = _find_from_here()  # pathlib only when a file is found
+        return None if found is None else _path(found)
+    from pathlib import Path
+
+    folder = Path(start).resolve()
     for here in (folder, *folder.parents):
         candidate = here / CONFIG_FILE
         if candidate.is_file():
@@ -102,18 +111,56 @@ def find_config(start: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+def _path(name: str) -> Path:
+    from pathlib import Path
+
+    return Path(name)
+
+
+def _find_from_here() -> str | None:
+    """find_config() from the working folder, as it walks with Paths, without pathlib (imported by the caller only
+    when a file is found): every command's start looks, and almost every one finds none."""
+    here = os.path.realpath(os.getcwd())  # as Path.resolve() (the working folder is no link loop)
+    while True:
+        candidate = os.path.join(here, CONFIG_FILE)
+        if _is_file(candidate):
+            return candidate
+        candidate = os.path.join(here, PYPROJECT)
+        if _is_file(candidate) and _has_table(candidate):
+            return candidate
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def _is_file(path: str) -> bool:
+    """Path(path).is_file(): an error other than a missing file (a folder that may not be searched) is raised."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            raise
+        return False
+    except ValueError:
+        return False
+
+
 _TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*advisor\s*\]", re.MULTILINE)
 
 
-def _has_table(path: Path) -> bool:
+def _has_table(path: str | os.PathLike) -> bool:
     try:
-        return bool(_TABLE.search(path.read_text(encoding="utf-8", errors="replace")))
+        with open(path, encoding="utf-8", errors="replace") as fh:  # as Path.read_text opens it
+            return bool(_TABLE.search(fh.read()))
     except OSError:
         return False
 
 
 def load_config(path: str | os.PathLike) -> Config:
     """Read and check a configuration file (.advisor.yaml, or pyproject.toml's [tool.advisor])."""
+    from pathlib import Path
+
     name = os.fspath(path)
     if Path(name).name == PYPROJECT or name.endswith(".toml"):
         values, where = _toml_table(name)

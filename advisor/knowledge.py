@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
-import pathlib
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from . import yamlio
 from .errors import KnowledgeError, did_you_mean
-from .resources import data_path
+from .resources import data_dir
+
+if TYPE_CHECKING:
+    import pathlib
 
 #: The file inside the knowledge directory that holds the guide.
 KNOWLEDGE_FILE = "guide.yaml"
@@ -167,10 +172,30 @@ class KnowledgeBase:
 
 def knowledge_file(path: str | os.PathLike[str] | None = None) -> pathlib.Path:
     """The knowledge file for `path`: a file as given, guide.yaml inside a directory, or the shipped one."""
-    target = pathlib.Path(path) if path is not None else data_path("knowledge")
+    import pathlib
+
+    if path is None:
+        return pathlib.Path(_knowledge_path(None))
+    target = pathlib.Path(path)
     if target.is_dir():
         target = target / KNOWLEDGE_FILE
     return pathlib.Path(os.path.abspath(target))
+
+
+def _knowledge_path(path: str | os.PathLike[str] | None) -> str:
+    """knowledge_file(path) as a string; for the shipped file (a start's), without pathlib."""
+    if path is not None:
+        return str(knowledge_file(path))
+    target = data_dir("knowledge")
+    try:
+        folder = stat.S_ISDIR(os.stat(target).st_mode)
+    except OSError as exc:  # as Path.is_dir() answers
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            raise
+        folder = False
+    if folder:
+        target = os.path.join(target, KNOWLEDGE_FILE)
+    return os.path.abspath(target)
 
 
 def load_knowledge(path: str | os.PathLike[str] | None = None) -> KnowledgeBase:
@@ -178,23 +203,23 @@ def load_knowledge(path: str | os.PathLike[str] | None = None) -> KnowledgeBase:
 
     Raises KnowledgeError naming file, line, column and field when the file is missing or inconsistent.
     """
-    file = knowledge_file(path)
+    file = _knowledge_path(path)
     return _adopted.get(file) or _load(file)
 
 
-#: Knowledge bases loaded and checked before, by file, that need not be read again: the one the rules cache holds
-#: (advisor.rulebook), which came from the same bytes, since the knowledge file is part of the cache's key. Without
-#: it the first report of a command read and checked guide.yaml again (~75% of writing the report).
-_adopted: dict[pathlib.Path, KnowledgeBase] = {}
+#: Knowledge bases loaded and checked before, by file (as a string), that need not be read again: the one the rules
+#: cache holds (advisor.rulebook), which came from the same bytes, since the knowledge file is part of the cache's
+#: key. Without it the first report of a command read and checked guide.yaml again (~75% of writing the report).
+_adopted: dict[str, KnowledgeBase] = {}
 
 
-def adopt(file: pathlib.Path, knowledge: KnowledgeBase) -> None:
+def adopt(file: str | os.PathLike[str], knowledge: KnowledgeBase) -> None:
     """Let load_knowledge() return this knowledge base, read and checked from `file` before (by the rules cache)."""
-    _adopted[file] = knowledge
+    _adopted[os.fspath(file)] = knowledge
 
 
 @functools.lru_cache(maxsize=8)
-def _load(file: pathlib.Path) -> KnowledgeBase:
+def _load(file: str) -> KnowledgeBase:
     doc = yamlio.load_file(file, str(file), error=KnowledgeError)
     if doc.data is None:
         raise KnowledgeError("the knowledge file is empty", doc.location(()))

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-import pathlib
+import errno
+import os
+from typing import TYPE_CHECKING
 
-_PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+if TYPE_CHECKING:
+    import pathlib
+
+#: The package's folder, resolved (as pathlib.Path(__file__).resolve().parent: pathlib is imported only when a
+#: Path is asked for, since a start that reads the rules from their cache needs none).
+_PACKAGE_DIR = os.path.dirname(os.path.realpath(__file__))
+
+
+def data_dir(name: str) -> str:
+    """data_path(name) as a string: the same path, without pathlib."""
+    installed = os.path.join(_PACKAGE_DIR, "_data", name)
+    try:
+        os.stat(installed)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):  # as Path.exists() answers
+            raise
+    else:
+        return installed
+    return os.path.join(os.path.dirname(_PACKAGE_DIR), name)
 
 
 def data_path(name: str) -> pathlib.Path:
@@ -13,7 +33,6 @@ def data_path(name: str) -> pathlib.Path:
     An installed wheel carries it in `advisor/_data/<name>`; a source checkout
     keeps it at the top of the repository, next to the package directory.
     """
-    installed = _PACKAGE_DIR / "_data" / name
-    if installed.exists():
-        return installed
-    return _PACKAGE_DIR.parent / name
+    import pathlib
+
+    return pathlib.Path(data_dir(name))

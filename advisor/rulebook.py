@@ -5,21 +5,23 @@ from __future__ import annotations
 import os
 import pickle
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__, cache
-from .engine import durable_form
 from .engine.facts import facts_code
 from .engine.python import stage_code
 from .errors import RuleError, UsageError
-from .knowledge import KnowledgeBase, adopt, knowledge_file, load_knowledge
-from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules, rule_files
+from .knowledge import KnowledgeBase, _knowledge_path, adopt, load_knowledge
+from .language import Compiled, Derived, Rule, RuleSet, check_rules, compile_rules
+from .language.loader import rule_file_names
 from .language.syntax import ProblemDef
 from .profile import schema, validation
 from .profile.validation import Known
-from .resources import data_path
+from .resources import data_dir, data_path
 from .words import quoted
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PathLike = str | os.PathLike
 
@@ -63,6 +65,23 @@ class Rulebook:
     #: models and kept with the rules, so that a run derives nothing from them
     profile_fields: Any = None
 
+    def __getattr__(self, name: str) -> Any:
+        """An engine's part of a rulebook from the cache (durable_plan with durable_encoders, or python_code), read
+        from its section of the entry when first asked for: a run checks and unpickles only its engine's part."""
+        group = _PART_OF.get(name)
+        if group is None or "_sections" not in self.__dict__:
+            raise AttributeError(f"'Rulebook' object has no attribute {name!r}")
+        _load_part(self, group)
+        return self.__dict__[name]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A rulebook pickled (for worker processes) is whole, without the cache's sections."""
+        state = dict(self.__dict__)
+        if state.pop("_sections", False) is not False:
+            for name in _PART_OF:
+                state[name] = getattr(self, name)
+        return state
+
     @property
     def ruleset(self) -> RuleSet:
         return self.compiled.ruleset
@@ -97,6 +116,56 @@ class Rulebook:
         return self.ruleset.rule(rule_id)
 
 
+#: The parts of a rulebook that one engine alone uses, each group a section of the cache entry that is checked and
+#: unpickled only when the engine asks for it: the durable engine's plan and fact encoders (~420 KB) and the python
+#: engine's stage functions (~190 KB), of a ~1.07 MB entry a start checked (HMAC) and unpickled whole.
+_PARTS = {"durable": ("durable_plan", "durable_encoders"), "python": ("python_code",)}
+_PART_OF = {name: group for group, names in _PARTS.items() for name in names}
+for _name in _PART_OF:  # dataclass defaults left as class attributes would answer for a part not read yet
+    delattr(Rulebook, _name)
+#: The first item of a cached rulebook's value: (_CACHED, its fields but the engines' parts)
+_CACHED = "advisor.rulebook.Rulebook without its engines' parts"
+
+
+def _store(digest: str | None, rulebook: Rulebook) -> None:
+    state = {k: v for k, v in vars(rulebook).items() if k not in _PART_OF}
+    cache.store(digest, (_CACHED, state), {group: tuple(getattr(rulebook, name) for name in names)
+                                            for group, names in _PARTS.items()})
+
+
+def _from_cache(hit: Any) -> Rulebook | None:
+    """The rulebook in a cache entry (its engines' parts read when asked for), or None."""
+    if not (isinstance(hit, tuple) and len(hit) == 2):
+        return None
+    (tag, state), sections = hit
+    if tag != _CACHED or not isinstance(state, dict):
+        return None
+    rulebook = object.__new__(Rulebook)
+    rulebook.__dict__.update(state, _sections=sections)
+    return rulebook
+
+
+def _load_part(rulebook: Rulebook, group: str) -> None:
+    """Set a cached rulebook's part from its section, or (the section damaged) work it out as _build does."""
+    names = _PARTS[group]
+    sections = rulebook.__dict__["_sections"]
+    values = sections.get(group)
+    if not (isinstance(values, tuple) and len(values) == len(names)):
+        if group == "python":
+            values = (tuple(stage_code(stage) for stage in rulebook.compiled.stages),)
+        else:
+            from .engine import durable_form
+
+            plan = check_engine_limits(rulebook.compiled)
+            values = (plan, durable_form.encoder_code(plan))
+    for name, value in zip(names, values):
+        object.__setattr__(rulebook, name, value)
+    if group == "durable":
+        from .engine import durable_form
+
+        durable_form.adopt_encoders(rulebook.durable_encoders)
+
+
 def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledge: KnowledgeBase | None = None) -> Rulebook:
     """The shipped rules (unless shipped=False) and every rule folder in extra, checked completely and compiled.
 
@@ -104,17 +173,20 @@ def load_rules(extra: Sequence[PathLike] = (), *, shipped: bool = True, knowledg
     file with a mistake raises RuleError every time. A knowledge base given explicitly checks
     the rules' guide refs against it instead of the shipped one (and skips the cache).
     """
-    folders = ([shipped_rules_dir()] if shipped else []) + _folders(extra)
+    # The folders as Paths print them, without pathlib for the shipped folder: a start that finds the rules in
+    # the cache lists the files (rule_file_names) and reads them for the key, and needs no Path.
+    folders = ([data_dir("rules")] if shipped else []) + [str(p) for p in _folders(extra)]
     if knowledge is not None:
         return _build(folders, knowledge)
-    files = [knowledge_file()] + [f for folder in folders for f in rule_files(folder)]
+    files = [_knowledge_path(None)] + [f for folder in folders for f in rule_file_names(folder)]
     digest = cache.key(files, __version__)
-    hit = cache.load(digest)
-    if isinstance(hit, Rulebook):
-        adopt(files[0], hit.knowledge)  # the guide the reports quote: read from the same bytes, not read again
-        return _hand_over(hit)
+    cached = _from_cache(cache.load(digest, sections=True))
+    if cached is not None:
+        adopt(files[0], cached.knowledge)  # the guide the reports quote: read from the same bytes, not read again
+        return _hand_over(cached)
     rulebook = _build(folders, load_knowledge())
-    cache.store(digest, rulebook)
+    if digest is not None:
+        _store(digest, rulebook)
     return _hand_over(rulebook)
 
 
@@ -123,7 +195,10 @@ def _hand_over(rulebook: Rulebook) -> Rulebook:
     fields, the durable engine's fact encoders."""
     validation.adopt(rulebook.profile_validator, rulebook.record_validator)
     schema.adopt(rulebook.profile_fields)
-    durable_form.adopt_encoders(rulebook.durable_encoders)
+    if "durable_encoders" in vars(rulebook):  # else with the durable part, when it is read
+        from .engine import durable_form
+
+        durable_form.adopt_encoders(rulebook.durable_encoders)
     return rulebook
 
 
@@ -131,13 +206,19 @@ def _folders(extra: Any) -> list[Path]:
     """Rule folders as paths: a list of them, or one folder given alone."""
     if isinstance(extra, (str, os.PathLike)):
         extra = [extra]
+    elif isinstance(extra, (tuple, list)) and not extra:
+        return []
+    from pathlib import Path
+
     try:
         return [Path(p) for p in extra]
     except TypeError:
         raise UsageError(f"rule folders are paths (a folder or a list of folders), not {quoted(extra)}") from None
 
 
-def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
+def _build(folders: Sequence[str], knowledge: KnowledgeBase) -> Rulebook:
+    from pathlib import Path
+
     ruleset = check_rules(folders, knowledge)
     shipped = shipped_rules_dir().resolve()
     custom = any(not Path(f).resolve().is_relative_to(shipped) for f in ruleset.files)
@@ -145,6 +226,8 @@ def _build(folders: Sequence[Path], knowledge: KnowledgeBase) -> Rulebook:
     compiled = compile_rules(ruleset)
     plan = check_engine_limits(compiled)
     validator = validation.profile_validator()
+    from .engine import durable_form
+
     return Rulebook(knowledge, compiled, version, plan, tuple(stage_code(stage) for stage in compiled.stages),
                     facts_code(compiled), pickle.dumps(validator, protocol=pickle.HIGHEST_PROTOCOL),
                     durable_form.encoder_code(plan), validation.record_validator(validator), schema.fields())
@@ -154,6 +237,8 @@ def check_engine_limits(compiled: Compiled) -> Any:
     """A RuleError naming the rule when durable-rules could not run the compiled rules, whichever engine is
     used: rules that load, load for both engines, and a rule past durable-rules' limits is refused here,
     once, rather than in every worker process that builds the engine. Returns the plan for durable-rules."""
+    from .engine import durable_form
+
     try:
         return durable_form.plan(compiled.stages)
     except durable_form.DurableLimit as exc:

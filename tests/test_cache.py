@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import time
 from pathlib import Path
@@ -193,3 +194,121 @@ def test_the_key_resolves_each_folder_once_as_realpath_resolves_each_file(tmp_pa
     folders: dict[str, str] = {}
     assert [cache._realpath(p, folders) for p in paths] == [os.path.realpath(p) for p in paths]
     assert len(folders) < len(paths) // 2
+
+
+def test_the_key_lists_the_rule_files_pathlib_lists_in_its_order(tmp_path: Path) -> None:
+    """rule_file_names (the cache key's listing, without pathlib) gives the files rule_files gives (Path.rglob), in its
+    order: hidden files, .yml, suffixes that only look alike, folders sorted by parts ("a" before "a-b"), links to
+    files kept, linked folders not entered, a folder named like a rule file entered, what is not a regular file left
+    out; and the same errors for a missing folder or a file given as one."""
+    from advisor.errors import RuleError
+    from advisor.language.loader import rule_file_names, rule_files
+
+    root = tmp_path / "rules"
+    for name in ("a/x.yaml", "a-b/x.yaml", "a.b/y.yml", "a/b/c/deep.yaml", ".hidden.yaml", "z.YAML", ".yaml", "n.yaml.",
+                 "k.yml", "d.yaml/inside.yaml", "plain.txt", "a/z/z.yaml", "b.yaml"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("rules: []\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.yaml").write_text("rules: []\n")
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    (root / "link.yaml").symlink_to(outside / "o.yaml")
+    (root / "broken.yaml").symlink_to(tmp_path / "missing.yaml")
+    os.mkfifo(root / "pipe.yaml")
+    for folder in (root, str(root) + "/", tmp_path / "outside"):
+        expected = [str(p) for p in rule_files(folder)]
+        listed = rule_file_names(str(Path(folder)))
+        assert listed == expected
+    assert "pipe.yaml" not in str(listed) and len(rule_file_names(str(root))) == 10
+    for bad in (tmp_path / "nowhere", root / "b.yaml"):
+        with pytest.raises(RuleError) as walked:
+            rule_file_names(str(bad))
+        with pytest.raises(RuleError) as pathlib_walked:
+            rule_files(bad)
+        assert str(walked.value) == str(pathlib_walked.value)
+    here = os.getcwd()
+    try:
+        os.chdir(root)
+        assert [os.path.realpath(p) for p in rule_file_names(".")] == [str(p.resolve()) for p in rule_files(".")]
+    finally:
+        os.chdir(here)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_the_key_passes_over_a_folder_it_may_not_list_as_pathlib_does(tmp_path: Path) -> None:
+    from advisor.language.loader import rule_file_names, rule_files
+
+    (tmp_path / "closed").mkdir()
+    (tmp_path / "closed" / "x.yaml").write_text("rules: []\n")
+    (tmp_path / "open.yaml").write_text("rules: []\n")
+    (tmp_path / "closed").chmod(0)
+    try:
+        assert rule_file_names(str(tmp_path)) == [str(p) for p in rule_files(tmp_path)] == [str(tmp_path / "open.yaml")]
+    finally:
+        (tmp_path / "closed").chmod(0o700)
+
+
+def test_the_cache_folder_and_its_entries_are_named_as_pathlib_names_them(monkeypatch) -> None:
+    """The notes name the folder as pathlib printed it (cache_dir() no longer makes a Path)."""
+    from pathlib import PurePosixPath
+
+    for name in ("/tmp/x", "/tmp/x/", "/tmp//x/./y/", "//net/x", "///x", "/", "//", ".", "./a", "a/..", "a/./", "~/c"):
+        assert cache._as_path(name) == str(PurePosixPath(name))
+        assert cache._in(cache._as_path(name), "rules-1.cache") == str(PurePosixPath(name) / "rules-1.cache")
+        monkeypatch.setenv("ADVISOR_CACHE_DIR", name)
+        assert cache.cache_dir() == str(PurePosixPath(name))
+    monkeypatch.delenv("ADVISOR_CACHE_DIR")
+    for base in ("/home/u/.cache", "/home/u/.cache/", "rel"):
+        monkeypatch.setenv("XDG_CACHE_HOME", base)
+        assert cache.cache_dir() == str(PurePosixPath(base) / "advisor")
+
+
+def _entry_file(cache_dir: Path) -> Path:
+    (entry,) = [p for p in cache_dir.glob("rules-*.cache") if b"Rulebook without" in p.read_bytes()[:4096]]
+    return entry
+
+
+def test_a_run_reads_only_its_engines_part_of_the_cached_rules(cache_dir) -> None:
+    """The durable engine's plan and encoders and the python engine's stages are sections of the entry, checked and
+    unpickled when the engine asks for them: a python run leaves the durable part (and durable_form) alone."""
+    from advisor.engine import ENGINES
+
+    built = advisor.load_rules()  # writes the entry
+    rulebook = advisor.load_rules()
+    assert "_sections" in vars(rulebook) and not {"durable_plan", "durable_encoders", "python_code"} & set(vars(rulebook))
+    advisor.Advisor(rulebook, engine="python")
+    assert "python_code" in vars(rulebook) and "durable_plan" not in vars(rulebook)
+    assert rulebook.python_code == built.python_code
+    if "durable" in ENGINES:
+        advisor.Advisor(rulebook, engine="durable")
+    assert rulebook.durable_encoders == built.durable_encoders
+    assert pickle.dumps(rulebook.durable_plan) == pickle.dumps(built.durable_plan)
+
+
+def test_a_damaged_section_is_worked_out_again_not_trusted(cache_dir) -> None:
+    """A byte changed in the python engine's section (the last in the entry) fails its MAC: the part is compiled
+    again from the rules, and evaluates as the one built."""
+    built = advisor.load_rules()
+    entry = _entry_file(cache_dir)
+    data = bytearray(entry.read_bytes())
+    data[-20] ^= 0x01
+    entry.write_bytes(bytes(data))
+    rulebook = advisor.load_rules()  # the entry's own pickle is intact
+    assert "_sections" in vars(rulebook)
+    assert rulebook.python_code == built.python_code  # worked out again: the damaged bytes were not unpickled
+    profile = {"name": "X", "stage": "active", "partners": [{"name": "A", "sector": "government"}, {"name": "B"}]}
+    assert (advisor.Advisor(rulebook, engine="python").evaluate(profile, as_of="2026-11-25").to_json() ==
+            advisor.Advisor(built, engine="python").evaluate(profile, as_of="2026-11-25").to_json())
+
+
+def test_a_cached_rulebook_pickles_whole_and_its_sections_never(cache_dir) -> None:
+    """A rulebook sent to worker processes carries every part and not the cache's sections, which hold its key."""
+    advisor.load_rules()
+    rulebook = advisor.load_rules()
+    again = pickle.loads(pickle.dumps(rulebook))
+    assert "_sections" not in vars(again) and {"durable_plan", "durable_encoders", "python_code"} <= set(vars(again))
+    with pytest.raises(TypeError):
+        pickle.dumps(vars(rulebook)["_sections"])
+    secret = b"k" * 32
+    assert len({cache._mac(secret, "n", b"p"), cache._mac(secret, "n", b"p", ""), cache._mac(secret, "n", b"p", "x")}) == 3

@@ -25,8 +25,9 @@ import advisor
 #: (the profile's comes with the rules from the cache): pydantic looks for its plugins when it builds the first one,
 #: which imports importlib.metadata and reads every installed package's entry points. Nor the profile's models and
 #: the knowledge file's, with pydantic.main (pydantic's machinery for models): the profile is read into plain records
-#: (profile.plain) and the knowledge base is plain records too.
-NOT_AT_START = ("jinja2", "openpyxl", "durable", "multiprocessing", "concurrent.futures", "advisor.forms.questionnaire",
+#: (profile.plain) and the knowledge base is plain records too. Nor pathlib (with urllib.parse and ipaddress): the rules
+#: cache's key lists the rule files, the configuration file is looked for and the cache folder named with os.path.
+NOT_AT_START = ("pathlib", "jinja2", "openpyxl", "durable", "multiprocessing", "concurrent.futures", "advisor.forms.questionnaire",
                 "advisor.language.parser", "advisor.language.records", "advisor.report.document", "logging",
                 "pydantic.plugin._loader", "importlib.metadata", "tempfile", "pydantic.main", "advisor.profile.models",
                 "advisor.guide_file", "pydantic._internal._validators")
@@ -338,3 +339,14 @@ def test_evaluating_compiles_no_dataclass_method_the_second_time(tmp_path) -> No
     # All found. The first run also built the rules (its command imported the rule parser too), the second read them
     # from the cache: it imports less, and compiles nothing.
     assert second[:2] == ["0", first[1]] and int(first[1]) < int(second[2]) <= int(first[2]) and second[3] == "False"
+
+
+def test_the_paths_a_start_works_out_without_pathlib_are_pathlibs() -> None:
+    """The shipped folders and guide, as strings (a start imports no pathlib), name what the Path functions name."""
+    from advisor import knowledge, resources, rulebook
+
+    for name in ("rules", "knowledge", "reports"):
+        assert resources.data_dir(name) == str(resources.data_path(name))
+    assert knowledge._knowledge_path(None) == str(knowledge.knowledge_file())
+    assert knowledge._knowledge_path(str(EXAMPLES)) == str(knowledge.knowledge_file(EXAMPLES))
+    assert str(rulebook.shipped_rules_dir()) == resources.data_dir("rules")
