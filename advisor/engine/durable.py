@@ -62,7 +62,7 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   ``"n"``; a float is written with a dot (``1.0e-05``: durable's parser rejects ``1e-05``),
   infinities as ``±1.0e999``; NaN and ints outside 64 bits are refused with EngineError.
   bool against int is left alone: ``True == 1`` holds in durable as it does in Python.
-* Fact keys are renamed to short generated names (``F<n>``, ``G<n>`` inside items) whose
+* Fact keys are renamed to the shortest generated names (``a``, ``b``... ``ab``..., durable_form._short) whose
   durable property hashes (FNV-1a, 32 bits) differ from each other and from the engine's own
   (``sid``, ``id``, ...), and whose hash slots (hash & 31) avoid those the heads and ``id``,
   ``sid`` fill. A fact sent to a ruleset holds only the keys that ruleset's rules read (each
