@@ -219,6 +219,27 @@ def test_big_ints_within_64_bits():
     assert both(rules, {"i": -(2**63)}) == fired("lt")
 
 
+def test_ints_kept_by_the_encoders_agree_with_python_and_a_64_bit_overflow_is_still_refused():
+    # The fact encoders keep each field's int pieces by value (cleared past MAX_STRINGS_PER_FIELD): one backend, many
+    # ints in turn, some twice, True beside 1 (equal keys in a dict), in the profile, an item row and a quantified list.
+    rules = [*rules_of(eq=Cmp("i", "eq", 7), gt=Cmp("i", "gt", 40), one=Cmp("i", "eq", True),
+                       any=Quant("any", "l", Cmp("x", "eq", 3))),
+             EngineRule("row", Cmp("item__a", "lt", 2), "partners")]
+    py, du = backends(rules)
+    try:
+        for i in [*range(-3, 80), 7, 1, True, 41, 7, False, 0]:
+            facts = facts_for(rules, {"i": i, "l": [{"x": i}, {"x": i - 1}]}, {"partners": [{"idx": 0, "item__a": i}]})
+            same(py, du, facts)
+        for big in (2**63, -(2**63) - 1):
+            with pytest.raises(EngineError, match="outside 64 bits"):
+                du.run(0, facts_for(rules, {"i": big}))
+            with pytest.raises(EngineError, match="outside 64 bits"):
+                du.run(0, facts_for(rules, {"i": 1, "l": [{"x": big}]}))
+        assert same(py, du, facts_for(rules, {"i": 7})) == fired("eq")
+    finally:
+        du.close()
+
+
 STRINGS = ["", "a", "ab", "ab c", "ab!", "abc", 'say "hi"', "back\\slash", "new\nline", "tab\t", "café", "日本語", "🙂", "nul\x00", "5", "true"]
 
 

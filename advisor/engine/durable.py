@@ -62,7 +62,7 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
   ``"n"``; a float is written with a dot (``1.0e-05``: durable's parser rejects ``1e-05``),
   infinities as ``±1.0e999``; NaN and ints outside 64 bits are refused with EngineError.
   bool against int is left alone: ``True == 1`` holds in durable as it does in Python.
-* Fact keys are renamed to short generated names (``F<n>``, ``G<n>`` inside items) whose
+* Fact keys are renamed to the shortest generated names (``a``, ``b``... ``ab``..., durable_form._short) whose
   durable property hashes (FNV-1a, 32 bits) differ from each other and from the engine's own
   (``sid``, ``id``, ...), and whose hash slots (hash & 31) avoid those the heads and ``id``,
   ``sid`` fill. A fact sent to a ruleset holds only the keys that ruleset's rules read (each
@@ -220,6 +220,15 @@ def _end_sessions(chunks: list[_Chunk], session: list[str]) -> None:
             _engine.delete_state(chunk.handle, session[0])
 
 
+def _message_keys(rule_ids: dict[str, str | None]) -> tuple[int, dict[str, str]]:
+    """(width, keys): an action message '{"<rule name>":{"m":...' names its rule in characters 2 to width (the longest
+    rule name and what follows it), so the rule is found by a slice and a look-up, without searching the message
+    for the closing quote. The start rule (rule id None) is left out: only the start fact fires it (see _start)."""
+    width = 2 + max(len(name) for name in rule_ids) + 1
+    keys = {('{"' + name + '":{"m":')[2:width]: rule_id for name, rule_id in rule_ids.items() if rule_id is not None}
+    return width, keys
+
+
 class _Chunk:
     """One ruleset: built from its plan, with its session bookkeeping."""
 
@@ -227,7 +236,10 @@ class _Chunk:
         # A weak reference: a chunk does not keep its backend alive in a cycle.
         self.backend = weakref.proxy(backend)
         self.label = plan.label
-        self.rule_ids = plan.rule_ids
+        #: An action message's characters 2 to `width` (its rule's name and what follows it) -> the engine rule id;
+        #: on_profile: -> (rule id, None), what a profile fact's rule records.
+        self.width, self.rule_ids = _message_keys(plan.rule_ids)
+        self.on_profile = {key: (rule_id, None) for key, rule_id in self.rule_ids.items()}
         self.scopes = plan.scopes
         self.text = plan.text
         self.leaked = 0
@@ -244,7 +256,7 @@ class _Chunk:
         """Assert the facts (text, item idx, fact id) one by one in the backend's session, record the rules fired,
         then retract the facts that fired any."""
         handle = self.handle
-        rule_ids = self.rule_ids
+        rule_ids, on_profile, width = self.rule_ids, self.on_profile, self.width
         assert_fact, start_action, complete = _engine.assert_fact, _engine.start_action_for_state, _engine.complete_and_start_action
         where = "assert_fact"
         try:
@@ -252,7 +264,6 @@ class _Chunk:
                 self._start(sid)
             stored = []
             for text, idx, ident in facts:
-                where = "assert_fact"
                 result = assert_fact(handle, text)
                 code = result[0]
                 if code:
@@ -266,23 +277,28 @@ class _Chunk:
                 if started and '"exception"' in started[0]:  # never set by us: no code of ours runs in the engine
                     raise self._error(started[0])
                 message = started[1] if started else None
-                while message:
-                    # An action message is '{"<rule name>":{"m":<fact>}}'.
-                    rule_id = rule_ids[message[2:message.find('"', 2)]]
-                    if rule_id is not None:
-                        fired.add((rule_id, idx))
-                    where = "complete_and_start_action"
-                    message = complete(handle, state)
+                where = "complete_and_start_action"
+                # An action message is '{"<rule name>":{"m":<fact>}}': the rule is named by its first characters
+                # (see _message_keys). Only the start fact fires the start rule, which is in neither table.
+                if idx is None:
+                    while message:
+                        fired.add(on_profile[message[2:width]])
+                        message = complete(handle, state)
+                else:
+                    while message:
+                        fired.add((rule_ids[message[2:width]], idx))
+                        message = complete(handle, state)
+                where = "assert_fact"
             # The session is kept for the next profile, empty again: making and deleting a session cost about
             # a third of a ruleset's run. Retracting a fact starts no action (every rule matches one fact), and
-            # needs only its sid and id (durable finds the stored fact by its id, not by parsing it again).
-            where = "retract_fact"
-            retract = _engine.retract_fact
-            start = '{"sid":"' + sid + '","id":'
-            for ident in stored:
-                result = retract(handle, start + ident + "}")
+            # needs only its sid and id (durable finds the stored fact by its id, not by parsing it again). One
+            # call retracts them all (retract_facts reads the facts one after the other, as retract_fact each).
+            if stored:
+                where = "retract_facts"
+                start = '{"sid":"' + sid + '","id":'
+                result = _engine.retract_facts(handle, start + ("},"  + start).join(stored) + "}")
                 if result[0] != 0:
-                    raise self._error("retract_fact", result[0])
+                    raise self._error("retract_facts", result[0])
         except EngineError:
             self._leak()
             raise

@@ -160,6 +160,24 @@ _BUCKETS = 31
 _CROWDED = frozenset({0, 15} | {(_fnv("T") + k) & _BUCKETS for k in range(FANOUT)})
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ALNUM = _LETTERS + "0123456789"
+
+
+def _short(n: int) -> str:
+    """The n-th name in order of length: a letter, then a letter followed by letters or digits (no "." nor "$",
+    which durable reads as nesting and as its own names)."""
+    size, count = 1, len(_LETTERS)
+    while n >= count:
+        n -= count
+        size, count = size + 1, count * len(_ALNUM)
+    tail = []
+    for _ in range(size - 1):
+        n, k = divmod(n, len(_ALNUM))
+        tail.append(_ALNUM[k])
+    return _LETTERS[n] + "".join(reversed(tail))
+
+
 class _Names:
     """Generated property names with durable hashes distinct from each other and from the engine's own."""
 
@@ -213,12 +231,15 @@ class _Names:
         known = self.strings.get((in_item, key), {})
         return None if known is None else tuple(sorted(known.items()))
 
-    def new(self, letter: str, hashed_prefix: str = "") -> str:
-        counter = self._counts.setdefault(letter, itertools.count())
+    def new(self, family: str, hashed_prefix: str = "") -> str:
+        """A new name of a family ("F" fact keys, "G" item keys, "Q" keys no item has): the shortest not yet taken
+        (one letter, then a letter and a letter or digit...). durable parses, hashes and writes back every name in
+        every fact and action message, so short names make all of them shorter (F<n>, G<n> were 2-4 characters)."""
+        counter = self._counts.setdefault(family, itertools.count())
         while True:
-            name = f"{letter}{next(counter)}"
+            name = _short(next(counter))
             h = _fnv(hashed_prefix + name)
-            if h not in self._hashes and (letter != "F" or h & _BUCKETS not in _CROWDED):
+            if h not in self._hashes and (family != "F" or h & _BUCKETS not in _CROWDED):
                 self._hashes.add(h)
                 return name
 
@@ -648,7 +669,7 @@ def _list(value: Any, sub: tuple) -> str:
     return "[" + ",".join(items) + "]"
 
 
-#: Most strings kept per field by a generated encoder (see encoder), each at most MAX_CACHED_STRING long.
+#: Most strings (each at most MAX_CACHED_STRING long), and most ints, kept per field by a generated encoder (see encoder).
 MAX_STRINGS_PER_FIELD = 32
 
 
@@ -662,11 +683,22 @@ def _new_string(cache: dict[str, str], prefix: str, value: str) -> str:
     return piece
 
 
+def _new_int(cache: dict[int, str], prefix: str, value: int) -> str:
+    """prefix + the int written (EngineError outside 64 bits), kept in the field's cache (cleared when full)."""
+    piece = prefix + _int(value)
+    if len(cache) >= MAX_STRINGS_PER_FIELD:
+        cache.clear()
+    cache[value] = piece
+    return piece
+
+
 def _value_lines(out: str, prefix: str, cache: str, indent: str, coded: bool) -> list[str]:
     """Generated lines setting `out` to prefix + the encoded value of `v` (present): strings by their code
     (coded: the dict `cache` holds prefix + code of each string rules compare the field with) or from the field's
     own cache (a look-up by the string alone, whose hash Python keeps), booleans and 64-bit ints written
-    directly, anything else by _piece (or _coded, for a coded field's str subclasses)."""
+    directly, ints from the field's own cache (`cache` with _I for _C: writing an int's digits cost ~4 look-ups),
+    anything else by _piece (or _coded, for a coded field's str subclasses)."""
+    ints = cache.replace("_C", "_I", 1)
     if coded:
         strings = [f"{indent}    {out} = {cache}.get(v, {prefix + STRANGER!r})"]
         # A list or dict is sent as STRANGER: unequal to every string, as in Python (durable finds an array or
@@ -682,8 +714,8 @@ def _value_lines(out: str, prefix: str, cache: str, indent: str, coded: bool) ->
         *strings,
         f"{indent}elif c is bool:",
         f"{indent}    {out} = {prefix + 'true'!r} if v else {prefix + 'false'!r}",
-        f"{indent}elif c is int and {_INT64[0]} <= v <= {_INT64[1]}:",
-        f"{indent}    {out} = {prefix!r} + f'{{v}}'",  # an exact int: its decimal digits, as repr() writes them
+        f"{indent}elif c is int:",  # an exact int: its decimal digits, as repr() writes them, kept by value
+        f"{indent}    {out} = {ints}.get(v) or _new_int({ints}, {prefix!r}, v)",
         f"{indent}else:",
         other,
     ]
@@ -759,7 +791,7 @@ def _encoder_source(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]],
                     lists: bool = True, item: bool = False) -> tuple[str, dict[str, Any]]:
     """encoder()'s function as source, and the names it uses (with its list encoders made only when `lists`); with
     `item`, item_encoder()'s two functions."""
-    names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string}
+    names: dict[str, Any] = {"_A": _ABSENT, "_piece": _piece, "_new_string": _new_string, "_new_int": _new_int}
     shared = [i for i, field in enumerate(fields) if item and not field[0].startswith(ITEM_PREFIX)]
     lines = ["def encode(fact, shared):" if item else "def encode(fact):", "    get = fact.get"]
     for j, i in enumerate(shared):
@@ -785,6 +817,7 @@ def _field_lines(fields: tuple[Field, ...], which: list[int], names: dict[str, A
             lines.append(f"    e{i} = '' if v is _A else {prefix!r} + _L{i}(v)")
             continue
         names[f"_C{i}"] = {} if strings is None else {text: prefix + code for text, code in strings}
+        names[f"_I{i}"] = {}
         lines += ["    if v is _A:", f"        e{i} = {absent!r}", "    else:",
                   *_value_lines(f"e{i}", prefix, f"_C{i}", "        ", strings is not None)]
     return lines
@@ -802,9 +835,11 @@ def _list_encoder_source(sub: tuple) -> tuple[str, dict[str, Any]]:
     lines = ["def encode_list(value):", "    if type(value) is not list:", "        return _list(value, _SUB)",
              "    out = []", "    for item in value:", "        if type(item) is not dict:",
              "            return _list(value, _SUB)", "        get = item.get"]
-    names: dict[str, Any] = {"_A": _ABSENT, "_SUB": sub, "_list": _list, "_piece": _piece, "_new_string": _new_string}
+    names: dict[str, Any] = {"_A": _ABSENT, "_SUB": sub, "_list": _list, "_piece": _piece, "_new_string": _new_string,
+                             "_new_int": _new_int}
     for i, (key, prefix, strings) in enumerate(sub):
         names[f"_C{i}"] = {} if strings is None else {text: "," + prefix + code for text, code in strings}
+        names[f"_I{i}"] = {}
         lines += [f"        v = get({key!r}, _A)", "        if v is _A:", f"            e{i} = ''", "        else:",
                   *_value_lines(f"e{i}", "," + prefix, f"_C{i}", "            ", strings is not None)]
     # Each piece starts with a comma: the first is cut.
