@@ -151,13 +151,7 @@ def _load_part(rulebook: Rulebook, group: str) -> None:
     sections = rulebook.__dict__["_sections"]
     values = sections.get(group)
     if not (isinstance(values, tuple) and len(values) == len(names)):
-        if group == "python":
-            values = (tuple(stage_code(stage) for stage in rulebook.compiled.stages),)
-        else:
-            from .engine import durable_form
-
-            plan = check_engine_limits(rulebook.compiled)
-            values = (plan, durable_form.encoder_code(plan))
+        values = _engine_part(rulebook.compiled, group)
     for name, value in zip(names, values):
         object.__setattr__(rulebook, name, value)
     if group == "durable":
@@ -224,13 +218,23 @@ def _build(folders: Sequence[str], knowledge: KnowledgeBase) -> Rulebook:
     custom = any(not Path(f).resolve().is_relative_to(shipped) for f in ruleset.files)
     version = f"{__version__}+{len(ruleset.rules)}{'+custom' if custom else ''}"
     compiled = compile_rules(ruleset)
-    plan = check_engine_limits(compiled)
+    plan, encoders = _engine_part(compiled, "durable")
+    (python_code,) = _engine_part(compiled, "python")
     validator = validation.profile_validator()
+    return Rulebook(knowledge, compiled, version, plan, python_code, facts_code(compiled),
+                    pickle.dumps(validator, protocol=pickle.HIGHEST_PROTOCOL), encoders,
+                    validation.record_validator(validator), schema.fields())
+
+
+def _engine_part(compiled: Compiled, group: str) -> tuple:
+    """One engine's part of a rulebook (_PARTS), worked out from the compiled rules: the python engine's stage
+    functions, or the durable engine's plan (refused when durable-rules cannot take the rules) and fact encoders."""
+    if group == "python":
+        return (tuple(stage_code(stage) for stage in compiled.stages),)
     from .engine import durable_form
 
-    return Rulebook(knowledge, compiled, version, plan, tuple(stage_code(stage) for stage in compiled.stages),
-                    facts_code(compiled), pickle.dumps(validator, protocol=pickle.HIGHEST_PROTOCOL),
-                    durable_form.encoder_code(plan), validation.record_validator(validator), schema.fields())
+    plan = check_engine_limits(compiled)
+    return plan, durable_form.encoder_code(plan)
 
 
 def check_engine_limits(compiled: Compiled) -> Any:
