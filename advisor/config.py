@@ -19,7 +19,6 @@ engine, fail-on, as-of and the output format. An option given on the command lin
 from __future__ import annotations
 
 import datetime
-import errno
 import os
 import re
 import stat
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .engine import ENGINES
 from .errors import AdvisorError, Location, did_you_mean
+from .resources import path_mode
 from .report.output import FORMATS
 from .vocabulary import FAIL_ON
 from .words import quoted
@@ -136,14 +136,8 @@ def _find_from_here() -> str | None:
 
 def _is_file(path: str) -> bool:
     """Path(path).is_file(): an error other than a missing file (a folder that may not be searched) is raised."""
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError as exc:
-        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
-            raise
-        return False
-    except ValueError:
-        return False
+    mode = path_mode(path)
+    return mode is not None and stat.S_ISREG(mode)
 
 
 _TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*advisor\s*\]", re.MULTILINE)

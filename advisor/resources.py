@@ -14,15 +14,28 @@ if TYPE_CHECKING:
 _PACKAGE_DIR = os.path.dirname(os.path.realpath(__file__))
 
 
+#: The errors on which pathlib's exists(), is_file() and is_dir() answer False; any other (a folder that may not be
+#: searched: EACCES) is raised, as pathlib raises it.
+_ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
+
+
+def path_mode(path: str) -> int | None:
+    """The mode of path, following links, as pathlib's exists(), is_file() and is_dir() read it: None where they
+    answer False (for the paths a start reads without importing pathlib)."""
+    try:
+        return os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno not in _ABSENT:
+            raise
+        return None
+    except ValueError:  # a NUL in the path
+        return None
+
+
 def data_dir(name: str) -> str:
     """data_path(name) as a string: the same path, without pathlib."""
     installed = os.path.join(_PACKAGE_DIR, "_data", name)
-    try:
-        os.stat(installed)
-    except OSError as exc:
-        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):  # as Path.exists() answers
-            raise
-    else:
+    if path_mode(installed) is not None:  # as Path.exists() answers
         return installed
     return os.path.join(os.path.dirname(_PACKAGE_DIR), name)
 

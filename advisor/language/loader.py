@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import Location, RuleError, did_you_mean
+from ..resources import path_mode as _mode
 from ..words import quoted as shown
 from ..yamlio import YamlDocument as Document, load_file
 from .syntax import RuleSet
@@ -25,23 +25,6 @@ def rule_files(folder: str | os.PathLike) -> list[Path]:
     if not root.is_dir():
         raise RuleError("rule folder not found" if not root.exists() else "not a folder", Location(str(folder)))
     return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
-#: The errors on which pathlib's is_file() and is_dir() answer False; any other (a folder that may not be searched:
-#: EACCES) is raised, as pathlib raises it.
-_IGNORED = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
-
-
-def _mode(path: str) -> int | None:
-    """The mode of path, following links, as pathlib's is_file() and is_dir() read it: None where they answer False."""
-    try:
-        return os.stat(path).st_mode
-    except OSError as exc:
-        if exc.errno not in _IGNORED:
-            raise
-        return None
-    except ValueError:  # a NUL in the path
-        return None
 
 
 def rule_file_names(folder: str) -> list[str]:
