@@ -21,6 +21,23 @@ def test_the_json_is_what_json_dumps_writes_for_the_report(path: Path) -> None:
     report = get_advisor("python").evaluate(path, as_of=AS_OF)
     expected = json.dumps(report.to_dict(), ensure_ascii=False, default=str).translate(_BREAKS)
     assert report.to_json() == expected
+    assert report.to_json_line() == (expected + "\n").encode("utf-8")
+
+
+def test_a_json_line_escapes_line_breaks_and_encodes_each_piece_as_the_whole_text() -> None:
+    """to_json_line() encodes piece by piece: a partner named with a line separator, a NEL and letters beyond
+    ASCII (in findings, problems and evidence alike) is written exactly as to_json() of the whole, in UTF-8."""
+    import advisor
+
+    odd = "Ukhozi\u2028Trust é\x85 “quoted”"
+    data = {"name": "Ward 9 forum \u2029", "partners": [{"name": odd, "sector": "civil_society"},
+                                                      {"name": "Ward CPF", "sector": "police"}]}
+    report = get_advisor("python").evaluate(advisor.load_profile(data), as_of=AS_OF)
+    line = report.to_json_line()
+    assert line == (report.to_json() + "\n").encode("utf-8")
+    assert line.count(b"\n") == 1 and "\u2028".encode() not in line and "\x85".encode() not in line
+    assert json.loads(line)["profile"]["name"] == data["name"]
+    assert any(odd in json.dumps(f, ensure_ascii=False) for f in json.loads(line)["findings"])
 
 
 @pytest.mark.parametrize("value", [

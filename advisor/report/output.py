@@ -158,7 +158,7 @@ def refuse_inputs(target: str, inputs: Sequence[str]) -> None:
 
 
 def _json_line(report: Any, knowledge: Any) -> bytes:
-    return (report.to_json() + "\n").encode("utf-8")
+    return report.to_json_line()
 
 
 def _document(report: Any, knowledge: Any, fmt: str, brief: bool = False) -> str | bytes:
