@@ -367,15 +367,40 @@ class Explainer:
         summary = Place(ref.path, coll)
         summary_text = summary.text
 
+        def path_of(i: int) -> tuple[tuple, str]:
+            while len(paths) <= i:
+                full = coll + (len(paths),) + field
+                paths.append((full, path_text(full)))
+            return paths[i]
+
+        def own_row(loaded: LoadedProfile, derived: dict, idx: int, as_of: date, memo: dict) -> tuple:
+            """The row of the finding's own item (the same as rows() with an index, in fewer steps: one made per
+            finding about an item)."""
+            items, names = memo.get(coll) or members(loaded, coll, memo)
+            item = items[idx]
+            if computed:
+                value = compute(d, loaded.profile, item, as_of)
+                if isinstance(value, float):
+                    value = round(value, 4)
+            elif attr is not None:
+                value = getattr(item, attr, None)
+            else:
+                value = get_path(item, field)
+            if type(value) not in _PLAIN:
+                value = _json_value(value)
+            full, text = paths[idx] if idx < len(paths) else path_of(idx)
+            document = loaded.document
+            mark = document.marks.get(full) if document is not None else None
+            return (new_tuple(Evidence, (text, value, mark[0] if mark else None, note,
+                                         new_tuple(Place, (field, coll, idx, names[idx], False)))),)
+
         def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict) -> tuple:
             items, names = members(loaded, coll, memo)
             document = loaded.document
             marks = document.marks if document is not None else _NO_MARKS
             shown = (idx,) if idx is not None else range(min(len(items), limit))
-            while len(paths) < (shown[-1] + 1 if shown else 0):
-                i = len(paths)
-                full = coll + (i,) + field
-                paths.append((full, path_text(full)))
+            if shown:
+                path_of(shown[-1])
             out = []
             profile = loaded.profile
             for i in shown:
@@ -401,4 +426,4 @@ class Explainer:
                 out.append(make_evidence(summary_text, None, None, why, summary))
             return tuple(out)
 
-        return rows
+        return own_row if atom.own else rows
