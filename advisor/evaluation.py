@@ -7,6 +7,7 @@ findings are written out on first use by report.explain.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from . import __version__
@@ -151,9 +152,7 @@ class Evaluator:
             structure=structure,
         )
         memo: dict = {}
-
-        def explain(hit: Hit) -> Finding:
-            return self.explainer.finding(loaded, derived, hit, as_of, memo)
+        explain = partial(self.explainer.finding, loaded, derived, as_of, memo)
 
         return Report(
             profile_name=profile.name,

@@ -123,7 +123,9 @@ class Explainer:
         #: the function writing each atom's rows (_writer), by atom
         self._writers: dict[_Atom, Callable] = {}
 
-    def finding(self, loaded: LoadedProfile, derived: dict, hit: Hit, as_of: date, memo: dict) -> Finding:
+    def finding(self, loaded: LoadedProfile, derived: dict, as_of: date, memo: dict, hit: Hit) -> Finding:
+        """The finding a hit makes on a profile (the hit last, so that a report's `explain` is this method with the
+        rest given: functools.partial, called without a frame of its own)."""
         idx = hit.item_index
         plans = self._plans[idx >= 0]
         plan = plans.get(hit.engine_id)
