@@ -9,6 +9,7 @@ applies them, the same way for every profile and both engines.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Callable
 
 from ..language.syntax import ProblemDef, Ranking, Rule
@@ -104,7 +105,7 @@ class Advice:
     def _problem(self, key: str, group: list[Finding]) -> tuple[tuple, Problem]:
         """A group's problem, after what ranks it."""
         # What follows from the rules, kinds and severities of a group alone is worked out once for all profiles.
-        sig = (key, *[(f.rule, f.kind, f.severity, f.guide_order, f.guide_refs, f.beyond_refs) for f in group])
+        sig = (key, *map(_SIGNATURE, group))
         try:
             static = self.memo.get(sig)
             if static is None:
@@ -117,7 +118,7 @@ class Advice:
             subject = worst.subject
             subjects: tuple[str, ...] = (subject,) if subject else ()
         else:
-            subjects = tuple(dict.fromkeys(f.subject for f in group if f.subject))
+            subjects = tuple(dict.fromkeys(filter(None, map(_SUBJECT, group))))
         if definition is not None:
             title, message, advice, names = definition
             if names:
@@ -136,7 +137,7 @@ class Advice:
         if len(group) == 1:
             owner = owner_of(worst) or None
         else:
-            owners = tuple(dict.fromkeys(o for o in (owner_of(f) for f in group) if o))
+            owners = tuple(dict.fromkeys(filter(None, map(owner_of, group))))
             owner = ", ".join(owners) if owners else None
         problem = _new(Problem)
         problem.__dict__.update(
@@ -200,6 +201,11 @@ class Advice:
 _GROUPED = frozenset((*ACTION_KINDS, "structure"))  # the kinds of finding that make problems
 _MEMO_LIMIT = 20_000  # entries of Advice.memo kept before it starts again
 _new = object.__new__
+#: What a finding's part in its problem's signature is (Advice._problem): its rule, kind, severity, guide order,
+#: guide refs and refs beyond the guide, read in one C call (a NamedTuple's fields are read through descriptors)
+_SIGNATURE = itemgetter(*(Finding._fields.index(name) for name in
+                          ("rule", "kind", "severity", "guide_order", "guide_refs", "beyond_refs")))
+_SUBJECT = itemgetter(Finding._fields.index("subject"))
 
 
 def default_advice() -> Advice:
