@@ -273,9 +273,10 @@ _BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "o
 #: Characters YAML allows in a text, less those the block road leaves to the parser: tabs, carriage returns, the
 #: byte-order mark and the line breaks NEL, U+2028 and U+2029 (the parser counts lines and columns across them).
 _NOT_BLOCK_PATTERN = "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-#: The same characters in an ASCII text. The full class takes ~8 ms to compile (a bitmap of the whole of Unicode),
-#: ~2% of a command's start: it is compiled when a text that is not ASCII first comes.
-_NOT_BLOCK_ASCII = re.compile("[^\n\x20-\x7e]")
+#: The same characters in an ASCII text, as the bytes to delete from it (bytes.translate): what is left is outside. The
+#: full class takes ~8 ms to compile (a bitmap of the whole of Unicode), ~2% of a command's start: it is compiled when a
+#: text that is not ASCII first comes; and deleting bytes costs a tenth of a regex search over the text.
+_BLOCK_ASCII = bytes([10, *range(0x20, 0x7F)])
 
 
 @functools.cache
@@ -285,8 +286,9 @@ def _not_block() -> re.Pattern:
 
 def _outside_block(text: str) -> bool:
     """Whether the text holds a character the block road leaves to the parser."""
-    pattern = _NOT_BLOCK_ASCII if text.isascii() else _not_block()
-    return pattern.search(text) is not None
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _BLOCK_ASCII))
+    return _not_block().search(text) is not None
 
 
 #: Every line of a text (re.MULTILINE): all that comes before the rest of the line; within it, the indentation, a
