@@ -306,9 +306,9 @@ _FLOW_ITEM = re.compile(r"(?:[^ \-?:,\[\]{}#&*!|>'\"%@`]|-(?=[^ ]))[^:]*")
 #: Characters a value cannot start with and still be a plain scalar the block road reads as it stands.
 _NOT_PLAIN_START = frozenset(",[]{}#&*!|>'\"%@`-?: ")
 
-#: A row of the block road: (line, column, width of its sequence dash or 0, mapping key or None, rest of the line,
-#: column where the rest starts, from 0).
-_Row = tuple[int, int, int, "str | None", str, int]
+#: A row of the block road: (line, column, its sequence dash and the spaces after it or "", its mapping key or "", the
+#: rest of the line, all that comes before the rest): the strings of _LINES, measured only where they are used.
+_Row = tuple[int, int, str, str, str, str]
 
 
 def _block_document(text: str, source: str) -> YamlDocument | None:
@@ -318,27 +318,19 @@ def _block_document(text: str, source: str) -> YamlDocument | None:
     anchor, a tag, an escape, a tab, a second document, an error of any kind), which the parser reads."""
     if len(text) > FAST_CHARS or _WILDCARD or _outside_block(text):
         return None  # (a resolver for every first character would make every plain scalar worth resolving)
-    rows: list[_Row] = []
-    number = 0
-    started = False
-    # Every line split at once (one regex pass over the text, _LINES): what ends its indentation, dash and key, its
-    # rest, and where the rest starts.
-    for prefix, indent, dash, key, rest in _LINES.findall(text):
-        number += 1
-        if not key:
-            if not dash and (not rest or rest[0] == "#"):
-                continue  # blank, or a comment
-            if not indent and not dash and rest.startswith(("---", "...", "%")):
-                if rows or started or rest.rstrip(" ") != "---":
-                    return None  # a directive, a document end or a second document: the parser reads them
-                started = True
-                continue
-            key = None
-        rows.append((number, len(indent), len(dash), key, rest, len(prefix)))
+    # Every line split at once (one regex pass over the text, _LINES) into its indentation, dash, key and rest; blank
+    # lines and comments left out. A line without a key or a dash that starts at the margin with `---`, `...` or `%`
+    # (a directive, a document start or end) is a row without a key: as the first row, `---` alone is dropped (the
+    # document's start); anywhere else such a row ends the mapping it would belong to, and the parser reads the text.
+    rows: list[_Row] = [(number, len(indent), dash, key, rest, prefix)
+                        for number, (prefix, indent, dash, key, rest) in enumerate(_LINES.findall(text), 1)
+                        if key or dash or rest and rest[0] != "#"]
+    if rows and not rows[0][3] and not rows[0][1] and not rows[0][2] and rows[0][4].rstrip(" ") == "---":
+        del rows[0]
     if not rows:
         return None
     first = rows[0]
-    if first[2] or first[3] is None:
+    if first[2] or not first[3]:
         return None  # a list or a plain value: the parser reads it (and the profile's checks word it)
     marks: dict[Path, tuple[int, int]] = {(): (first[0], first[1] + 1)}
     try:
@@ -359,12 +351,12 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
     n = len(rows)
     resolvers = _RESOLVERS
     while pos < n:
-        number, col, dash, key, rest, at = rows[pos]
+        number, col, dash, key, rest, prefix = rows[pos]
         if col != indent:
             if col < indent:
                 break
             raise _GiveUp  # a continued plain scalar, or an error
-        if dash or key is None or key in out:
+        if dash or not key or key in out:
             raise _GiveUp
         here = path + (key,)
         marks[here] = (number, col + 1)
@@ -375,7 +367,7 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
                 out[key] = rest if rest[0] not in resolvers else _plain(rest)
                 continue
             if rest[0] == "[" and rest[1:2] != "]":
-                out[key] = _flow_list(rest, number, at, here, marks)
+                out[key] = _flow_list(rest, number, len(prefix), here, marks)
                 continue
             if rest[0] != "#":
                 out[key] = _block_scalar(rest)
@@ -400,18 +392,18 @@ def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
     items: list[Any] = []
     n = len(rows)
     while pos < n:
-        number, col, dash, key, rest, at = rows[pos]
+        number, col, dash, key, rest, prefix = rows[pos]
         if col != indent:
             if col < indent:
                 break
             raise _GiveUp
         if not dash:
             break  # the next key of the mapping this sequence is the value of (written without indenting it)
-        start = col + dash
+        start = col + len(dash)
         here = path + (len(items),)
         marks[here] = (number, start + 1)
-        if key is not None:
-            rows[pos] = (number, start, 0, key, rest, at)
+        if key:
+            rows[pos] = (number, start, "", key, rest, prefix)
             item, pos = _block_map(rows, pos, start, here, marks, level + 1)
         elif not rest or rest[0] == "#":
             raise _GiveUp  # the item is on the lines below
