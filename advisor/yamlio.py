@@ -294,7 +294,11 @@ def _outside_block(text: str) -> bool:
 #: Every line of a text (re.MULTILINE): all that comes before the rest of the line; within it, the indentation, a
 #: sequence dash and the spaces after it (not ending the line), a plain mapping key (a name such as `partners` or
 #: `budget_committed`) with its colon and the spaces after it; then the rest of the line.
-_LINES = re.compile(r"^(( *)(- +(?=[^ \n]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}):(?: +|$))?)(.*)$", re.MULTILINE)
+_LINES = re.compile(r"^(( *+)(- +(?=[^ \n]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}+):(?: ++|$))?)(.*+)$", re.MULTILINE)
+#: The same without the group of all that comes before the rest (a fifth less work for the regex engine), for a text
+#: without a flow list, whose column only that group tells. (Possessive repeats: none could give back a character
+#: that lets the rest match otherwise, so they only save the engine trying.)
+_LINES_SHORT = re.compile(r"^( *+)(- +(?=[^ \n]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}+):(?: ++|$))?(.*+)$", re.MULTILINE)
 #: A quoted scalar that ends on its line (a double-quoted one without escapes), then at most a comment.
 _SINGLE = re.compile(r"'((?:[^']|'')*)'(?: *| +#.*)$")
 _DOUBLE = re.compile(r'"([^"\\]*)"(?: *| +#.*)$')
@@ -307,7 +311,8 @@ _FLOW_ITEM = re.compile(r"(?:[^ \-?:,\[\]{}#&*!|>'\"%@`]|-(?=[^ ]))[^:]*")
 _NOT_PLAIN_START = frozenset(",[]{}#&*!|>'\"%@`-?: ")
 
 #: A row of the block road: (line, column, its sequence dash and the spaces after it or "", its mapping key or "", the
-#: rest of the line, all that comes before the rest): the strings of _LINES, measured only where they are used.
+#: rest of the line, all that comes before the rest or "" when the text has no flow list): the strings of _LINES,
+#: measured only where they are used.
 _Row = tuple[int, int, str, str, str, str]
 
 
@@ -322,9 +327,14 @@ def _block_document(text: str, source: str) -> YamlDocument | None:
     # lines and comments left out. A line without a key or a dash that starts at the margin with `---`, `...` or `%`
     # (a directive, a document start or end) is a row without a key: as the first row, `---` alone is dropped (the
     # document's start); anywhere else such a row ends the mapping it would belong to, and the parser reads the text.
-    rows: list[_Row] = [(number, len(indent), dash, key, rest, prefix)
-                        for number, (prefix, indent, dash, key, rest) in enumerate(_LINES.findall(text), 1)
-                        if key or dash or rest and rest[0] != "#"]
+    if text.count("[") == text.count("[]"):  # no flow list but [] (or a '[' the parser reads): no column needed
+        rows: list[_Row] = [(number, len(indent), dash, key, rest, "")
+                            for number, (indent, dash, key, rest) in enumerate(_LINES_SHORT.findall(text), 1)
+                            if key or dash or rest and rest[0] != "#"]
+    else:
+        rows = [(number, len(indent), dash, key, rest, prefix)
+                for number, (prefix, indent, dash, key, rest) in enumerate(_LINES.findall(text), 1)
+                if key or dash or rest and rest[0] != "#"]
     if rows and not rows[0][3] and not rows[0][1] and not rows[0][2] and rows[0][4].rstrip(" ") == "---":
         del rows[0]
     if not rows:
