@@ -359,7 +359,7 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
         raise _GiveUp
     out: dict[str, Any] = {}
     n = len(rows)
-    resolvers = _RESOLVERS
+    resolvers, known = _RESOLVERS, _PLAIN_CACHE.get
     while pos < n:
         number, col, dash, key, rest, prefix = rows[pos]
         if col != indent:
@@ -374,7 +374,11 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
         if rest:
             # A plain scalar as it stands (the common case), else one to trim or quoted, [] or {}.
             if rest[0] not in _NOT_PLAIN_START and " #" not in rest and ": " not in rest and rest[-1] not in " :":
-                out[key] = rest if rest[0] not in resolvers else _plain(rest)
+                if rest[0] not in resolvers:
+                    out[key] = rest
+                else:  # most such values recur (true, false, numbers): resolved before
+                    value = known(rest, _NO_KEY)
+                    out[key] = _plain(rest) if value is _NO_KEY else value
                 continue
             if rest[0] == "[" and rest[1:2] != "]":
                 out[key] = _flow_list(rest, number, len(prefix), here, marks)
