@@ -368,15 +368,18 @@ class ProfileFacts:
         self.base = base
         # Item facts of the for_each scopes carry their index, so a finding can name its item.
         self.rows = {scope: self.items[collection] for collection, scope in builder.plan.scopes.items()}
+        self._decided = 0  # how many derived facts the fact holds
 
     def stage(self, derived: dict[str, Any]) -> ir.Facts:
         builder = self.builder
         # Stages only add facts (derived facts once decided stay decided), so the fact grows in place.
         fact = self.base
-        for key, name in builder.decided.items():
-            v = derived.get(name)
-            if v is not None:
-                fact[key] = v
+        if len(derived) != self._decided:  # (none before the first stage, often none new before the last)
+            self._decided = len(derived)
+            for key, name in builder.decided.items():
+                v = derived.get(name)
+                if v is not None:
+                    fact[key] = v
         return ir.Facts(fact, self.rows, builder.scope_keys)
 
 
