@@ -183,6 +183,48 @@ def test_nested_and_or_inside_quantifiers():
         both(rules, {"l": items})
 
 
+def test_not_equal_or_missing_is_one_plain_test_and_agrees_with_durable():
+    """The python engine writes `k neq v or k missing` (how the compiler negates `k eq v`), and an And of such tests
+    on one key, as a plain `!=`: absent, present and equal, present and other, in either order in the Or."""
+    from advisor.engine.python import expression
+
+    neq_first = Or((Cmp("k", "neq", "a"), Missing("k")))
+    missing_first = Or((Missing("k"), Cmp("x", "gt", 1), Cmp("k", "neq", "a")))
+    none_of = Or((And((Cmp("k", "neq", "a"), Cmp("k", "neq", "b"))), Missing("k")))
+    inside = Quant("any", "l", Or((Cmp("s", "neq", "p"), Missing("s"))))
+    assert expression(neq_first) == "((k_k != 'a'))"
+    assert expression(missing_first) == "((k_k != 'a') or (k_x is not _A and k_x > 1))"
+    assert expression(none_of) == "((k_k != 'a' and k_k != 'b'))"
+    assert "i.get('s', _A) != 'p'" in expression(inside)
+    rules = rules_of(neq_first=neq_first, missing_first=missing_first, none_of=none_of, inside=inside)
+    for profile in ({}, {"k": "a"}, {"k": "b"}, {"k": "c"}, {"k": "a", "x": 2}, {"x": 0},
+                    {"l": [{"s": "p"}]}, {"l": [{}]}, {"l": [{"s": "q"}, {"s": "p"}]}, {"l": []}):
+        both(rules, profile)
+
+
+def test_a_quantifier_several_rules_test_is_worked_out_once_per_run(monkeypatch):
+    from advisor.engine import python
+
+    calls = []
+
+    def every(items, predicate):
+        calls.append(len(items))
+        return bool(items) and all(predicate(i) for i in items)
+
+    monkeypatch.setattr(python, "_every", every)
+    each = Quant("all", "l", Cmp("x", "eq", 1))
+    rules = [EngineRule("a", And((Exists("y"), each))), EngineRule("b", Or((Cmp("z", "eq", 1), each))),
+             EngineRule("c", each), EngineRule("d", And((Cmp("z", "eq", 2), each)))]
+    backend = PythonBackend([Stage(0, tuple(rules))])  # its stage function calls the _every it finds when built
+    assert set(backend.run(0, facts_for(rules, {"y": 1, "z": 2, "l": [{"x": 1}, {"x": 1}]}))) == fired("a", "b", "c", "d")
+    assert calls == [2]
+    calls.clear()
+    assert set(backend.run(0, facts_for(rules, {"z": 1, "l": [{"x": 0}]}))) == fired("b")
+    assert calls == [1]
+    for profile in ({"y": 1, "z": 2, "l": [{"x": 1}]}, {"z": 2, "l": [{"x": 2}]}, {"l": []}, {"y": 0}):
+        both(rules, profile)
+
+
 # -- values -------------------------------------------------------------------------------
 
 

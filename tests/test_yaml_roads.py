@@ -120,3 +120,16 @@ def test_the_ascii_shortcut_leaves_the_same_characters_to_the_parser_as_the_full
     for code in codes:
         for text in (chr(code), f"name: a{chr(code)}b\n", f"x\n{chr(code)}"):
             assert yamlio._outside_block(text) == (full.search(text) is not None), (hex(code), text)
+
+
+@pytest.mark.parametrize("text", [
+    "name: x\npartners:\n- name: a\n  values: []\n  focus: [rural, youth]\n",
+    "a:   b\n  - c: d\n-  e\n--- \n...\n%YAML 1.1\n# note\n\n",
+    "k" * 205 + ": v\n" + "k" * 201 + ":\n-\n- \nkey:\nkey:x\n_k-1: [a]\n",
+    "x: 'a [b]'\ny: \"[\"\nz: [ ]\n",
+])
+def test_the_short_line_pattern_splits_every_line_as_the_full_one_does(text):
+    """A text without a flow list is split by _LINES_SHORT, which leaves out the group of all that comes before the
+    rest: the other groups must be the same, line for line (flow lists, read with the full one, are compared with the
+    careful road in test_the_block_road_reads_these)."""
+    assert yamlio._LINES_SHORT.findall(text) == [groups[1:] for groups in yamlio._LINES.findall(text)]

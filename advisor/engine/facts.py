@@ -82,32 +82,66 @@ def _getter(path: tuple) -> Callable[[Any], Any]:
     return lambda obj: get_path(obj, path)
 
 
+def _count_set(values: list) -> int:
+    return sum(1 for v in values if v not in (None, [], ""))
+
+
+def _distinct(values: list) -> int:
+    seen: set = set()
+    for v in values:
+        if isinstance(v, list):
+            seen.update(v)
+        elif v is not None:
+            seen.add(v)
+    return len(seen)
+
+
+def _common(values: list) -> int | None:
+    lists = [_said(v) for v in values if v]
+    return len(set.intersection(*lists)) if len(lists) >= 2 else None
+
+
+#: The measures over a collection's items: the values of one field of every item -> the measure (an int, or None).
+_OVER_ITEMS: dict[str, Callable[[list], Any]] = {"count_set": _count_set, "distinct": _distinct, "common": _common}
+
+
+def _overlap(as_of: date, first: Any, second: Any) -> int:
+    if isinstance(second, str):  # a name against a name or a list of them (the lead partner): one word to find
+        word = said_alike(second)
+        if isinstance(first, str):
+            return 1 if said_alike(first) == word else 0
+        return 1 if word in _said(first) else 0
+    first = [first] if isinstance(first, str) else first
+    return len(_said(first) & _said(second))
+
+
+def _ratio(as_of: date, a: Any, b: Any) -> Any:
+    return a / b if b else None
+
+
+def _difference(as_of: date, a: Any, b: Any) -> Any:
+    return a - b
+
+
+def _days_since(as_of: date, d: Any) -> int:
+    return (as_of - d).days
+
+
+def _progress(as_of: date, b: Any, t: Any, a: Any) -> Any:
+    return (a - b) / (t - b) if t != b else None
+
+
+#: The measures of given inputs (None when one is missing): as_of and the inputs -> the measure.
+_OF_INPUTS: dict[str, Callable[..., Any]] = {}
+
+
 def _compile_measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
     func, args = derived.compute
-    if func in ("distinct", "count_set", "common"):
+    if func in _OVER_ITEMS:
         ref = args[0]
         items_of, field = _getter(ref.collection), _getter(ref.path)
-
-        def values(profile: Any) -> list:
-            return [field(it) for it in items_of(profile) or ()]
-
-        if func == "count_set":
-            return lambda p, it, as_of: sum(1 for v in values(p) if v not in (None, [], ""))
-        if func == "distinct":
-            def distinct(p: Any, it: Any, as_of: date) -> int:
-                seen: set = set()
-                for v in values(p):
-                    if isinstance(v, list):
-                        seen.update(v)
-                    elif v is not None:
-                        seen.add(v)
-                return len(seen)
-            return distinct
-
-        def common(p: Any, it: Any, as_of: date) -> int | None:
-            lists = [_said(v) for v in values(p) if v]
-            return len(set.intersection(*lists)) if len(lists) >= 2 else None
-        return common
+        over = _OVER_ITEMS[func]
+        return lambda p, it, as_of: over([field(it) for it in items_of(p) or ()])
 
     getters = [(a.scope == "item", _getter(a.path)) for a in args]
 
@@ -118,46 +152,32 @@ def _compile_measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
         on_item, g = getters[0]
         return lambda p, it, as_of: len(g(it if on_item else p) or ())
 
-    def with_inputs(body: Callable[..., Any]) -> Callable[[Any, Any, date], Any]:
-        # Specialised for one and two inputs (every measure but progress): no list of values to build per call.
-        if len(getters) == 1:
-            (on_item, g), = getters
+    body = _OF_INPUTS.get(func)
+    if body is None:
+        raise AssertionError(func)
+    # Specialised for one and two inputs (every measure but progress): no list of values to build per call.
+    if len(getters) == 1:
+        (on_item, g), = getters
 
-            def run1(p: Any, it: Any, as_of: date) -> Any:
-                a = g(it if on_item else p)
-                return None if a is None else body(as_of, a)
-            return run1
-        if len(getters) == 2:
-            (on_item1, g1), (on_item2, g2) = getters
+        def run1(p: Any, it: Any, as_of: date) -> Any:
+            a = g(it if on_item else p)
+            return None if a is None else body(as_of, a)
+        return run1
+    if len(getters) == 2:
+        (on_item1, g1), (on_item2, g2) = getters
 
-            def run2(p: Any, it: Any, as_of: date) -> Any:
-                a = g1(it if on_item1 else p)
-                if a is None:
-                    return None
-                b = g2(it if on_item2 else p)
-                return None if b is None else body(as_of, a, b)
-            return run2
+        def run2(p: Any, it: Any, as_of: date) -> Any:
+            a = g1(it if on_item1 else p)
+            if a is None:
+                return None
+            b = g2(it if on_item2 else p)
+            return None if b is None else body(as_of, a, b)
+        return run2
 
-        def run(p: Any, it: Any, as_of: date) -> Any:
-            values = read(p, it)
-            return None if None in values else body(as_of, *values)
-        return run
-
-    if func == "overlap":
-        def overlap(as_of: date, first: Any, second: Any) -> int:
-            first = [first] if isinstance(first, str) else first
-            second = [second] if isinstance(second, str) else second
-            return len(_said(first) & _said(second))
-        return with_inputs(overlap)
-    if func == "ratio":
-        return with_inputs(_finite(lambda as_of, a, b: a / b if b else None))
-    if func == "difference":
-        return with_inputs(_finite(lambda as_of, a, b: a - b))
-    if func == "days_since":
-        return with_inputs(lambda as_of, d: (as_of - d).days)
-    if func == "progress":
-        return with_inputs(_finite(lambda as_of, b, t, a: (a - b) / (t - b) if t != b else None))
-    raise AssertionError(func)
+    def run(p: Any, it: Any, as_of: date) -> Any:
+        values = read(p, it)
+        return None if None in values else body(as_of, *values)
+    return run
 
 
 def _finite(body: Callable[..., Any]) -> Callable[..., Any]:
@@ -171,6 +191,11 @@ def _finite(body: Callable[..., Any]) -> Callable[..., Any]:
         return value
     return run
 
+
+_OF_INPUTS.update(overlap=_overlap, ratio=_finite(_ratio), difference=_finite(_difference), days_since=_days_since,
+                  progress=_finite(_progress))
+#: The measures whose value is always a whole number well within the engines' range (number() leaves it as it is).
+_WHOLE = frozenset({"count", "count_set", "distinct", "common", "overlap", "days_since"})
 
 _MEASURES: dict[int, tuple[Derived, Callable[[Any, Any, date], Any]]] = {}
 
@@ -195,48 +220,79 @@ class _Source:
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {}
         self.sections: dict[str, str] = {}  # profile section -> local variable holding it
+        self.reads: dict[tuple[str, tuple[str, ...]], str] = {}  # (root, path) -> local variable holding its value
 
     def const(self, value: Any) -> str:
         name = f"_c{len(self.constants)}"
         self.constants[name] = value
         return name
 
-    def walk(self, root: str, path: tuple[str, ...], indent: str) -> None:
+    def read(self, root: str, path: tuple[str, ...]) -> str:
+        """The local variable holding the value at path from root (p, the profile, or it, the item; neither is ever
+        None), None when a step is unset: read once, by the first key that needs it (every statement of the function
+        runs, in order, so a later key finds it set)."""
+        name = self.reads.get((root, path))
+        if name is not None:
+            return name
+        name = self.reads[(root, path)] = f"r{len(self.reads)}"
+        add = self.lines.append
         if root == "p" and len(path) > 1:
             # Sections are read once at the top of the function, not once per key.
-            root = self.sections.setdefault(path[0], f"s_{path[0]}")
-            path = path[1:]
-        self.lines.append(f"{indent}v = {root}")
-        for part in path:
-            self.lines.append(f"{indent}if v is not None: v = v.{part}")
+            section = self.sections.setdefault(path[0], f"s_{path[0]}")
+            add(f"    {name} = None if {section} is None else {section}.{path[1]}")
+            rest = path[2:]
+        else:
+            add(f"    {name} = {root}.{path[0]}")
+            rest = path[1:]
+        for part in rest:
+            add(f"    if {name} is not None: {name} = {name}.{part}")
+        return name
 
-    def key(self, key: str, acc: Accessor, indent: str = "    ") -> None:
+    def measure(self, d: Derived, on_item: bool) -> str:
+        """The statements that leave a computed derived fact in v: a measure of a collection's items, or of inputs
+        read as the keys' values are, written out; others through the measure's function (_measure)."""
+        add = self.lines.append
+        func, args = d.compute
+        if func in _OVER_ITEMS and len(args[0].path) == 1:
+            items = self.read("p", args[0].collection)
+            values = f"[x.{args[0].path[0]} for x in {items}] if {items} else []"
+            add(f"    v = {self.const(_OVER_ITEMS[func])}({values})")
+            return func
+        body = _OF_INPUTS.get(func)
+        if body is not None and (on_item or all(a.scope != "item" for a in args)):
+            inputs = [self.read("it" if a.scope == "item" else "p", a.path) for a in args]
+            missing = " or ".join(f"{v} is None" for v in inputs)
+            add(f"    v = None if {missing} else {self.const(body)}(as_of, {', '.join(inputs)})")
+            return func
+        add(f"    v = {self.const(_measure(d))}(p, {'it' if on_item else 'None'}, as_of)")
+        return func
+
+    def key(self, key: str, acc: Accessor) -> None:
         ref, mode, out = acc.ref, acc.mode, f"f[{key!r}]"
         add = self.lines.append
         if ref.scope == "derived" or (ref.scope == "item" and ref.path[0] in self.builder.item_measures.get(ref.collection, ())):
             d = self.builder.derived[ref.path[0]]
-            root = "it" if ref.scope == "item" else "None"
-            add(f"{indent}v = {self.const(_measure(d))}(p, {root}, as_of)")
+            func = self.measure(d, ref.scope == "item")
             if ref.scope == "derived":
-                add(f"{indent}m[{d.name!r}] = v")
-            add(f"{indent}if v is not None: {out} = _number(v)")
+                add(f"    m[{d.name!r}] = v")
+            add(f"    if v is not None: {out} = {'v' if func in _WHOLE else '_number(v)'}")
             return
-        self.walk("it" if ref.scope == "item" else "p", ref.path, indent)
+        v = self.read("it" if ref.scope == "item" else "p", ref.path)
         if mode == "count":
-            add(f"{indent}{out} = len(v) if v else 0")
+            add(f"    {out} = len({v}) if {v} else 0")
         elif mode == "has":
-            add(f"{indent}if v and {acc.arg!r} in v: {out} = True")
+            add(f"    if {v} and {acc.arg!r} in {v}: {out} = True")
         elif mode == "present" or ref.type.kind in ("object", "list", "collection"):
-            add(f"{indent}if v is not None: {out} = True")
+            add(f"    if {v} is not None: {out} = True")
         elif ref.type.kind in ("int", "number"):
-            add(f"{indent}if v is not None: {out} = _number(v)")
+            add(f"    if {v} is not None: {out} = _number({v})")
         elif ref.type.kind == "date":
-            add(f"{indent}if v is not None: {out} = v.isoformat()")
+            add(f"    if {v} is not None: {out} = {v}.isoformat()")
         else:
-            add(f"{indent}if v is not None: {out} = v")
+            add(f"    if {v} is not None: {out} = {v}")
 
     def function(self, name: str, signature: str, body: Callable[[], None], index: str | None = None) -> Callable:
-        self.lines = []
+        self.lines, self.reads = [], {}
         body()
         head = [f"def {name}({signature}):", "    f = {'idx': idx}" if index else "    f = {}"]
         head += [f"    {local} = p.{section}" for section, local in self.sections.items()]
@@ -312,15 +368,18 @@ class ProfileFacts:
         self.base = base
         # Item facts of the for_each scopes carry their index, so a finding can name its item.
         self.rows = {scope: self.items[collection] for collection, scope in builder.plan.scopes.items()}
+        self._decided = 0  # how many derived facts the fact holds
 
     def stage(self, derived: dict[str, Any]) -> ir.Facts:
         builder = self.builder
         # Stages only add facts (derived facts once decided stay decided), so the fact grows in place.
         fact = self.base
-        for key, name in builder.decided.items():
-            v = derived.get(name)
-            if v is not None:
-                fact[key] = v
+        if len(derived) != self._decided:  # (none before the first stage, often none new before the last)
+            self._decided = len(derived)
+            for key, name in builder.decided.items():
+                v = derived.get(name)
+                if v is not None:
+                    fact[key] = v
         return ir.Facts(fact, self.rows, builder.scope_keys)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import marshal
-from typing import Any, Callable, Sequence
+from collections import Counter
+from typing import Any, Callable, Iterator, Sequence
 
 from .ir import And, Cmp, Exists, Facts, Missing, Node, Or, Quant, Stage, keys_of
 
@@ -21,13 +22,14 @@ def _local(key: str) -> str:
     return "k_" + key
 
 
-def expression(node: Node, item: bool = False, quantified: bool = False) -> str:
+def expression(node: Node, item: bool = False, quantified: bool = False, shared: dict[Quant, str] | None = None) -> str:
     """A Python expression that is true exactly when the IR condition holds.
 
     Every key a stage reads is loaded once into a local variable (``k_<key>``, the sentinel
     _A when absent) at the top of the stage function, and an item's keys (``item__*``) at the
     top of its loop, so a test is a local compare rather than a dict lookup. Inside a
-    quantifier the keys are read from the quantified item dict ``i``.
+    quantifier the keys are read from the quantified item dict ``i``. A quantifier named in `shared` (one that
+    several rules of the stage test) is worked out once, when a rule first needs it, into that local variable.
     """
     if quantified:
         def value(key: str) -> str:
@@ -48,16 +50,62 @@ def expression(node: Node, item: bool = False, quantified: bool = False) -> str:
     if isinstance(node, Missing):
         return f"({node.key!r} not in i)" if quantified else f"({value(node.key)} is _A)"
     if isinstance(node, And):
-        return "(" + " and ".join(expression(n, item, quantified) for n in node.items) + ")" if node.items else "True"
+        return "(" + " and ".join(expression(n, item, quantified, shared) for n in node.items) + ")" if node.items else "True"
     if isinstance(node, Or):
-        return "(" + " or ".join(expression(n, item, quantified) for n in node.items) + ")" if node.items else "False"
+        if not node.items:
+            return "False"
+        parts = {i: expression(n, item, quantified, shared) for i, n in enumerate(node.items)}
+        for at, merged in _absorbed(node.items, quantified):
+            parts[at] = merged
+        return "(" + " or ".join(parts[i] for i in sorted(parts) if parts[i] is not None) + ")"
     if isinstance(node, Quant):
         inner = expression(node.cond, quantified=True)
         items = _local(node.list_key)
         if node.mode == "any":
-            return f"({items} is not _A and any({inner} for i in {items}))"
-        return f"({items} is not _A and _every({items}, lambda i: {inner}))"
+            text = f"({items} is not _A and any({inner} for i in {items}))"
+        else:
+            text = f"({items} is not _A and _every({items}, lambda i: {inner}))"
+        name = shared.get(node) if shared else None
+        return text if name is None else f"({name} if {name} is not None else ({name} := {text}))"
     raise TypeError(f"not an IR node: {node!r}")
+
+
+def _unset_differs(node: Node) -> str | None:
+    """The key when node is `key neq v` or an And of such tests on one key, else None."""
+    if isinstance(node, Cmp):
+        return node.key if node.op == "neq" else None
+    if isinstance(node, And) and node.items and all(isinstance(n, Cmp) and n.op == "neq" for n in node.items):
+        keys = {n.key for n in node.items}
+        return keys.pop() if len(keys) == 1 else None
+    return None
+
+
+def _absorbed(items: tuple[Node, ...], quantified: bool) -> list[tuple[int, str | None]]:
+    """Where an Or holds `k neq v` (or an And of such tests on k) and `k missing` (how the compiler writes "not
+    k eq v"), the two are one plain `!=`: the sentinel _A differs from every value, so `_A != v` is true as the
+    missing key is. The merged test takes the place of the first of the two and the other is dropped (None); every
+    other test keeps its place, so no test runs that ran not before."""
+    missing = {n.key: i for i, n in enumerate(items) if isinstance(n, Missing)}
+    out: list[tuple[int, str | None]] = []
+    for i, n in enumerate(items):
+        key = _unset_differs(n)
+        if key is None or key not in missing:
+            continue
+        v = f"i.get({key!r}, _A)" if quantified else _local(key)
+        tests = [n] if isinstance(n, Cmp) else list(n.items)  # type: ignore[union-attr]
+        merged = "(" + " and ".join(f"{v} != {_literal(t.value)}" for t in tests) + ")"  # type: ignore[union-attr]
+        j = missing.pop(key)
+        out += [(min(i, j), merged), (max(i, j), None)]
+    return out
+
+
+def _quantifiers(node: Node) -> Iterator[Quant]:
+    """The quantifiers of a condition (never nested)."""
+    if isinstance(node, Quant):
+        yield node
+    elif isinstance(node, (And, Or)):
+        for n in node.items:
+            yield from _quantifiers(n)
 
 
 def _every(items: Sequence[dict], predicate: Callable[[dict], bool]) -> bool:
@@ -74,15 +122,21 @@ def stage_source(stage: Stage, name: str) -> str:
     keys = sorted({k for rule in stage.rules for k in keys_of(rule.condition)})
     lines = [f"def {name}(f, items):", "    fired = []", "    get = f.get"]
     lines += [f"    {_local(k)} = get({k!r}, _A)" for k in keys if not k.startswith("item__")]
+    # A quantifier several rules test (over a list of the profile fact, the same for every item) is a bool worked
+    # out at most once: None until a rule needs it.
+    counts = Counter(q for rule in stage.rules for q in _quantifiers(rule.condition))
+    shared = {q: f"q_{n}" for n, q in enumerate(q for q, c in counts.items() if c > 1)}
+    if shared:
+        lines.append("    " + " = ".join(shared.values()) + " = None")
     for rule in by_scope.pop(None, []):
-        lines.append(f"    if {expression(rule.condition)}:")
+        lines.append(f"    if {expression(rule.condition, shared=shared)}:")
         lines.append(f"        fired.append(({rule.id!r}, None))")
     for scope, rules in by_scope.items():
         item_keys = sorted({k for rule in rules for k in keys_of(rule.condition) if k.startswith("item__")})
         lines.append(f"    for it in items.get({scope!r}, ()):")
         lines += [f"        {_local(k)} = it.get({k!r}, _A)" for k in item_keys]
         for rule in rules:
-            lines.append(f"        if {expression(rule.condition, item=True)}:")
+            lines.append(f"        if {expression(rule.condition, item=True, shared=shared)}:")
             lines.append(f"            fired.append(({rule.id!r}, it['idx']))")
     lines.append("    return fired")
     return "\n".join(lines) + "\n"
