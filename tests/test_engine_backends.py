@@ -716,6 +716,44 @@ def test_pruning_folds_tests_settled_by_the_tests_beside_them():
         assert prune(And((Cmp("a", "eq", True), other))) == And((Cmp("a", "eq", True), other))
 
 
+def test_pruning_drops_an_or_that_holds_whenever_another_beside_it_does():
+    # an exception's "x != v or x is missing", repeated inside a wider Or of another variant
+    a, b, c = Cmp("t", "neq", "event"), Missing("t"), Cmp("f", "eq", "mixed")
+    narrow, wide = Or((a, b)), Or((c, a, Exists("z"), b))
+    assert prune(And((Cmp("k", "eq", 1), wide, narrow))) == And((Cmp("k", "eq", 1), narrow))
+    assert prune(And((narrow, Or((b, a))))) == narrow  # the same branches: the first stays
+    # neither includes the other: both stay
+    assert prune(And((narrow, Or((a, c))))) == And((narrow, Or((a, c))))
+
+
+def test_an_or_with_a_missing_branch_fires_its_rule_once_when_several_branches_hold():
+    # durable follows every branch that holds to the Or's forward node and runs the action once for each
+    import durable_rules_engine
+
+    rules = [EngineRule("r", Or((Missing("role"), Cmp("count", "eq", 0)))),
+             EngineRule("s", And((Cmp("n", "gt", 1), Or((Missing("role"), Cmp("n", "lt", 9))))))]
+    py, du = backends(rules)
+    calls = []
+    real = durable_rules_engine.complete_and_start_action
+
+    def counted(handle, state):
+        message = real(handle, state)
+        calls.append(message)
+        return message
+
+    try:
+        durable_rules_engine.complete_and_start_action = counted
+        for profile in ({"count": 0}, {"count": 0, "role": "x"}, {"role": "x", "count": 1}, {}, {"n": 5},
+                        {"n": 5, "role": 1}, {"n": 0}, {"n": 12}):
+            calls.clear()
+            fired = same(py, du, Facts(profile))
+            # the first action comes from start_action_for_state, each later one from complete_and_start_action
+            assert len([m for m in calls if m]) == max(len(fired) - 1, 0), profile
+    finally:
+        durable_rules_engine.complete_and_start_action = real
+        du.close()
+
+
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(condition(TOP, 2, True), min_size=1, max_size=4), st.data(), st.lists(profiles, min_size=1, max_size=4))
 def test_pruned_conditions_hold_on_the_same_facts(parts, data, profile_list):
