@@ -797,3 +797,26 @@ def test_many_durable_advisors_made_and_closed_share_their_rulesets_and_keep_wor
         first = first or report
         assert report == first
     assert len({r._handle for r in durable_module._POOL.rulesets.values()}) == len(durable_module._POOL.rulesets)
+
+
+def test_the_fact_encoders_write_the_same_text_whichever_kind_of_value_they_test_for_first():
+    # A field's generated code tests first for the kind of constant its rules compare it with (a boolean by
+    # identity, an int before a string): the text must not depend on that order, for any value a fact can hold.
+    from advisor.engine import durable_form
+
+    class Text(str):
+        pass
+
+    values = [True, False, 0, 1, 2, -7, 2**40, "", "v", "w", Text("v"), 1.0, 0.5, -0.0, None, [1], {"a": 1}, (), "x" * 80]
+    for strings in (None, (("v", '"c0"'),)):
+        texts = []
+        for kind in (None, "bool", "number", "str"):
+            field = ("k", ',"k":', None, strings, "", kind)
+            encode = durable_form.encoder((field,), [(0,)])
+            texts.append([encode({"k": v}) for v in values] + [encode({})])
+        assert texts[1:] == texts[:1] * 3
+        assert texts[0][0] == [',"k":true}'] and texts[0][2] == [',"k":0}']
+    for kind in (None, "bool", "number", "str"):
+        encode = durable_form.encoder((("k", ',"k":', None, None, "", kind),), [(0,)])
+        with pytest.raises(EngineError):
+            encode({"k": 2**70})
