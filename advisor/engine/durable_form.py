@@ -745,29 +745,27 @@ def _value_lines(out: str, prefix: str, cache: str, indent: str, coded: bool, ki
     int, and `type(v) is int` is false for a bool)."""
     ints = cache.replace("_C", "_I", 1)
     if coded:
-        strings = [f"    {out} = {cache}.get(v, {prefix + STRANGER!r})"]
+        string = f"{out} = {cache}.get(v, {prefix + STRANGER!r})"
         # A list or dict is sent as STRANGER: unequal to every string, as in Python (durable finds an array or
         # object neither equal nor unequal to a string: "[]" failed `x != "v"`).
-        other = (f"    {out} = {cache}.get(str(v), {prefix + STRANGER!r}) if isinstance(v, str) else "
+        other = (f"{out} = {cache}.get(str(v), {prefix + STRANGER!r}) if isinstance(v, str) else "
                  f"{prefix + STRANGER!r} if isinstance(v, (list, tuple, dict)) else _piece({prefix!r}, v)")
     else:
-        strings = [f"    {out} = {cache}.get(v) or _new_string({cache}, {prefix!r}, v)"]
-        other = f"    {out} = _piece({prefix!r}, v)"
-    is_str = ["if c is str:", *strings]
-    is_bool = ["if c is bool:", f"    {out} = {prefix + 'true'!r} if v else {prefix + 'false'!r}"]
+        string = f"{out} = {cache}.get(v) or _new_string({cache}, {prefix!r}, v)"
+        other = f"{out} = _piece({prefix!r}, v)"
+    true, false = f"{out} = {prefix + 'true'!r}", f"{out} = {prefix + 'false'!r}"
     # an exact int: its decimal digits, as repr() writes them, kept by value
-    is_int = ["if c is int:", f"    {out} = {ints}.get(v) or _new_int({ints}, {prefix!r}, v)"]
+    integer = f"{out} = {ints}.get(v) or _new_int({ints}, {prefix!r}, v)"
+    # One string of several lines per field (the sources are written at every start, to find their compiled code).
+    i, j, k = indent, indent + "    ", indent + "        "
     if kind == "bool":
-        lines = ["if v is True:", f"    {out} = {prefix + 'true'!r}", "elif v is False:", f"    {out} = {prefix + 'false'!r}",
-                 "else:", *("    " + line for line in ["c = type(v)", *is_str, *_elif(is_int), "else:", other])]
-        return [indent + line for line in lines]
-    order = [is_int, is_str, is_bool] if kind == "number" else [is_str, is_bool, is_int]
-    lines = ["c = type(v)", *order[0], *_elif(order[1]), *_elif(order[2]), "else:", other]
-    return [indent + line for line in lines]
-
-
-def _elif(branch: list[str]) -> list[str]:
-    return ["el" + branch[0], *branch[1:]]
+        return [(f"{i}if v is True:\n{j}{true}\n{i}elif v is False:\n{j}{false}\n{i}else:\n{j}c = type(v)\n"
+                f"{j}if c is str:\n{k}{string}\n{j}elif c is int:\n{k}{integer}\n{j}else:\n{k}{other}")]
+    if kind == "number":
+        return [(f"{i}c = type(v)\n{i}if c is int:\n{j}{integer}\n{i}elif c is str:\n{j}{string}\n"
+                f"{i}elif c is bool:\n{j}{true} if v else {prefix + 'false'!r}\n{i}else:\n{j}{other}")]
+    return [(f"{i}c = type(v)\n{i}if c is str:\n{j}{string}\n{i}elif c is bool:\n{j}{true} if v else {prefix + 'false'!r}\n"
+            f"{i}elif c is int:\n{j}{integer}\n{i}else:\n{j}{other}")]
 
 
 def encoder(fields: tuple[Field, ...], picks: Sequence[tuple[int, ...]], head: str = "") -> Callable[[dict], list[str]]:
