@@ -758,6 +758,44 @@ def test_pruning_folds_tests_settled_by_the_tests_beside_them():
         assert prune(And((Cmp("a", "eq", True), other))) == And((Cmp("a", "eq", True), other))
 
 
+def test_pruning_drops_an_or_that_holds_whenever_another_beside_it_does():
+    # an exception's "x != v or x is missing", repeated inside a wider Or of another variant
+    a, b, c = Cmp("t", "neq", "event"), Missing("t"), Cmp("f", "eq", "mixed")
+    narrow, wide = Or((a, b)), Or((c, a, Exists("z"), b))
+    assert prune(And((Cmp("k", "eq", 1), wide, narrow))) == And((Cmp("k", "eq", 1), narrow))
+    assert prune(And((narrow, Or((b, a))))) == narrow  # the same branches: the first stays
+    # neither includes the other: both stay
+    assert prune(And((narrow, Or((a, c))))) == And((narrow, Or((a, c))))
+
+
+def test_an_or_with_a_missing_branch_fires_its_rule_once_when_several_branches_hold():
+    # durable follows every branch that holds to the Or's forward node and runs the action once for each
+    import durable_rules_engine
+
+    rules = [EngineRule("r", Or((Missing("role"), Cmp("count", "eq", 0)))),
+             EngineRule("s", And((Cmp("n", "gt", 1), Or((Missing("role"), Cmp("n", "lt", 9))))))]
+    py, du = backends(rules)
+    calls = []
+    real = durable_rules_engine.complete_and_start_action
+
+    def counted(handle, state):
+        message = real(handle, state)
+        calls.append(message)
+        return message
+
+    try:
+        durable_rules_engine.complete_and_start_action = counted
+        for profile in ({"count": 0}, {"count": 0, "role": "x"}, {"role": "x", "count": 1}, {}, {"n": 5},
+                        {"n": 5, "role": 1}, {"n": 0}, {"n": 12}):
+            calls.clear()
+            fired = same(py, du, Facts(profile))
+            # the first action comes from start_action_for_state, each later one from complete_and_start_action
+            assert len([m for m in calls if m]) == max(len(fired) - 1, 0), profile
+    finally:
+        durable_rules_engine.complete_and_start_action = real
+        du.close()
+
+
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(condition(TOP, 2, True), min_size=1, max_size=4), st.data(), st.lists(profiles, min_size=1, max_size=4))
 def test_pruned_conditions_hold_on_the_same_facts(parts, data, profile_list):
@@ -801,3 +839,26 @@ def test_many_durable_advisors_made_and_closed_share_their_rulesets_and_keep_wor
         first = first or report
         assert report == first
     assert len({r._handle for r in durable_module._POOL.rulesets.values()}) == len(durable_module._POOL.rulesets)
+
+
+def test_the_fact_encoders_write_the_same_text_whichever_kind_of_value_they_test_for_first():
+    # A field's generated code tests first for the kind of constant its rules compare it with (a boolean by
+    # identity, an int before a string): the text must not depend on that order, for any value a fact can hold.
+    from advisor.engine import durable_form
+
+    class Text(str):
+        pass
+
+    values = [True, False, 0, 1, 2, -7, 2**40, "", "v", "w", Text("v"), 1.0, 0.5, -0.0, None, [1], {"a": 1}, (), "x" * 80]
+    for strings in (None, (("v", '"c0"'),)):
+        texts = []
+        for kind in (None, "bool", "number", "str"):
+            field = ("k", ',"k":', None, strings, "", kind)
+            encode = durable_form.encoder((field,), [(0,)])
+            texts.append([encode({"k": v}) for v in values] + [encode({})])
+        assert texts[1:] == texts[:1] * 3
+        assert texts[0][0] == [',"k":true}'] and texts[0][2] == [',"k":0}']
+    for kind in (None, "bool", "number", "str"):
+        encode = durable_form.encoder((("k", ',"k":', None, None, "", kind),), [(0,)])
+        with pytest.raises(EngineError):
+            encode({"k": 2**70})
