@@ -291,14 +291,12 @@ def _outside_block(text: str) -> bool:
     return _not_block().search(text) is not None
 
 
-#: Every line of a text (re.MULTILINE): all that comes before the rest of the line; within it, the indentation, a
-#: sequence dash and the spaces after it (not ending the line), a plain mapping key (a name such as `partners` or
-#: `budget_committed`) with its colon and the spaces after it; then the rest of the line.
-_LINES = re.compile(r"^(( *+)(- +(?=[^ \n]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}+):(?: ++|$))?)(.*+)$", re.MULTILINE)
-#: The same without the group of all that comes before the rest (a fifth less work for the regex engine), for a text
-#: without a flow list, whose column only that group tells. (Possessive repeats: none could give back a character
-#: that lets the rest match otherwise, so they only save the engine trying.)
-_LINES_SHORT = re.compile(r"^( *+)(- +(?=[^ \n]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}+):(?: ++|$))?(.*+)$", re.MULTILINE)
+#: Every line of a text (re.MULTILINE): its indentation, a sequence dash and the spaces after it (not ending the line),
+#: a plain mapping key (a name such as `partners` or `budget_committed`) with its colon and the spaces after it; then
+#: the rest of the line. (Possessive repeats: none could give back a character that lets the rest match otherwise, so
+#: they only save the engine trying. A group of all before the rest, which only a flow list's column needs, would cost
+#: the engine a fifth more on every line: that column is measured on the flow list's line instead.)
+_LINES = re.compile(r"^( *+)(- +(?=[^ \n]))?(?:([A-Za-z_][A-Za-z0-9_-]{0,200}+):(?: ++|$))?(.*+)$", re.MULTILINE)
 #: A quoted scalar that ends on its line (a double-quoted one without escapes), then at most a comment.
 _SINGLE = re.compile(r"'((?:[^']|'')*)'(?: *| +#.*)$")
 _DOUBLE = re.compile(r'"([^"\\]*)"(?: *| +#.*)$')
@@ -311,9 +309,8 @@ _FLOW_ITEM = re.compile(r"(?:[^ \-?:,\[\]{}#&*!|>'\"%@`]|-(?=[^ ]))[^:]*")
 _NOT_PLAIN_START = frozenset(",[]{}#&*!|>'\"%@`-?: ")
 
 #: A row of the block road: (line, column, its sequence dash and the spaces after it or "", its mapping key or "", the
-#: rest of the line, all that comes before the rest or "" when the text has no flow list): the strings of _LINES,
-#: measured only where they are used.
-_Row = tuple[int, int, str, str, str, str]
+#: rest of the line): the strings of _LINES, measured only where they are used.
+_Row = tuple[int, int, str, str, str]
 
 
 def _block_document(text: str, source: str) -> YamlDocument | None:
@@ -327,14 +324,9 @@ def _block_document(text: str, source: str) -> YamlDocument | None:
     # lines and comments left out. A line without a key or a dash that starts at the margin with `---`, `...` or `%`
     # (a directive, a document start or end) is a row without a key: as the first row, `---` alone is dropped (the
     # document's start); anywhere else such a row ends the mapping it would belong to, and the parser reads the text.
-    if text.count("[") == text.count("[]"):  # no flow list but [] (or a '[' the parser reads): no column needed
-        rows: list[_Row] = [(number, len(indent), dash, key, rest, "")
-                            for number, (indent, dash, key, rest) in enumerate(_LINES_SHORT.findall(text), 1)
-                            if key or dash or rest and rest[0] != "#"]
-    else:
-        rows = [(number, len(indent), dash, key, rest, prefix)
-                for number, (prefix, indent, dash, key, rest) in enumerate(_LINES.findall(text), 1)
-                if key or dash or rest and rest[0] != "#"]
+    rows: list[_Row] = [(number, len(indent), dash, key, rest)
+                        for number, (indent, dash, key, rest) in enumerate(_LINES.findall(text), 1)
+                        if key or dash or rest and rest[0] != "#"]
     if rows and not rows[0][3] and not rows[0][1] and not rows[0][2] and rows[0][4].rstrip(" ") == "---":
         del rows[0]
     if not rows:
@@ -344,7 +336,7 @@ def _block_document(text: str, source: str) -> YamlDocument | None:
         return None  # a list or a plain value: the parser reads it (and the profile's checks word it)
     marks: dict[Path, tuple[int, int]] = {(): (first[0], first[1] + 1)}
     try:
-        data, end = _block_map(rows, 0, first[1], (), marks, 1)
+        data, end = _block_map(rows, 0, first[1], (), marks, 1, [text])
     except Exception:  # noqa: BLE001 - _GiveUp, or a value that cannot be built (2026-02-30): the parser words it
         return None
     if end != len(rows):
@@ -353,15 +345,16 @@ def _block_document(text: str, source: str) -> YamlDocument | None:
 
 
 def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
-               marks: dict[Path, tuple[int, int]], level: int) -> tuple[dict[str, Any], int]:
-    """The block mapping whose keys start at column `indent` from rows[pos]; the row after it."""
+               marks: dict[Path, tuple[int, int]], level: int, lines: list[str]) -> tuple[dict[str, Any], int]:
+    """The block mapping whose keys start at column `indent` from rows[pos]; the row after it. `lines` holds the text
+    (split into its lines by the first flow list, which measures its column on its line)."""
     if level >= MAX_DEPTH:
         raise _GiveUp
     out: dict[str, Any] = {}
     n = len(rows)
     resolvers, known = _RESOLVERS, _PLAIN_CACHE.get
     while pos < n:
-        number, col, dash, key, rest, prefix = rows[pos]
+        number, col, dash, key, rest = rows[pos]
         if col != indent:
             if col < indent:
                 break
@@ -381,7 +374,10 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
                     out[key] = _plain(rest) if value is _NO_KEY else value
                 continue
             if rest[0] == "[" and rest[1:2] != "]":
-                out[key] = _flow_list(rest, number, len(prefix), here, marks)
+                if len(lines) == 1:  # the text, split now (a text of one line is its only line already)
+                    lines[:] = lines[0].split("\n")
+                # the rest of a row runs to the end of its line: the column of '[' is the length of what comes before
+                out[key] = _flow_list(rest, number, len(lines[number - 1]) - len(rest), here, marks)
                 continue
             if rest[0] != "#":
                 out[key] = _block_scalar(rest)
@@ -390,23 +386,23 @@ def _block_map(rows: list[_Row], pos: int, indent: int, path: Path,
             below = rows[pos]
             if below[1] > indent or (below[2] and below[1] == indent):
                 if below[2]:
-                    out[key], pos = _block_seq(rows, pos, below[1], here, marks, level + 1)
+                    out[key], pos = _block_seq(rows, pos, below[1], here, marks, level + 1, lines)
                 else:
-                    out[key], pos = _block_map(rows, pos, below[1], here, marks, level + 1)
+                    out[key], pos = _block_map(rows, pos, below[1], here, marks, level + 1, lines)
                 continue
         out[key] = None
     return out, pos
 
 
 def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
-               marks: dict[Path, tuple[int, int]], level: int) -> tuple[list[Any], int]:
+               marks: dict[Path, tuple[int, int]], level: int, lines: list[str]) -> tuple[list[Any], int]:
     """The block sequence whose dashes are at column `indent` from rows[pos]; the row after it."""
     if level >= MAX_DEPTH:
         raise _GiveUp
     items: list[Any] = []
     n = len(rows)
     while pos < n:
-        number, col, dash, key, rest, prefix = rows[pos]
+        number, col, dash, key, rest = rows[pos]
         if col != indent:
             if col < indent:
                 break
@@ -417,8 +413,8 @@ def _block_seq(rows: list[_Row], pos: int, indent: int, path: Path,
         here = path + (len(items),)
         marks[here] = (number, start + 1)
         if key:
-            rows[pos] = (number, start, "", key, rest, prefix)
-            item, pos = _block_map(rows, pos, start, here, marks, level + 1)
+            rows[pos] = (number, start, "", key, rest)
+            item, pos = _block_map(rows, pos, start, here, marks, level + 1, lines)
         elif not rest or rest[0] == "#":
             raise _GiveUp  # the item is on the lines below
         else:

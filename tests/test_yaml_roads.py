@@ -81,6 +81,10 @@ def test_the_block_road_gives_what_the_parser_gives(monkeypatch):
      {"a": True, "b": 1.5, "c": datetime.date(2026, 2, 1), "d": "007a", "e": -3, "f": "a", "g": "a#b"}),
     ("focus: [rural,  crime_prevention ]  # c\nx:\n  y: [members' levies, -1, yes]\n",
      {"focus": ["rural", "crime_prevention"], "x": {"y": ["members' levies", -1, True]}}),
+    # a flow list's column is measured on its line: in a sequence's item, after a [] and a comment, on the only line
+    ("# [a, b]\nx: []\np:\n-   name: a\n    focus:   [b,c]\n- k: [ d ]\n",
+     {"x": [], "p": [{"name": "a", "focus": ["b", "c"]}, {"k": ["d"]}]}),
+    ("focus: [a, b]", {"focus": ["a", "b"]}),
 ])
 def test_the_block_road_reads_these(text, data, monkeypatch):
     got = yamlio._block_document(text, "x")
@@ -120,16 +124,3 @@ def test_the_ascii_shortcut_leaves_the_same_characters_to_the_parser_as_the_full
     for code in codes:
         for text in (chr(code), f"name: a{chr(code)}b\n", f"x\n{chr(code)}"):
             assert yamlio._outside_block(text) == (full.search(text) is not None), (hex(code), text)
-
-
-@pytest.mark.parametrize("text", [
-    "name: x\npartners:\n- name: a\n  values: []\n  focus: [rural, youth]\n",
-    "a:   b\n  - c: d\n-  e\n--- \n...\n%YAML 1.1\n# note\n\n",
-    "k" * 205 + ": v\n" + "k" * 201 + ":\n-\n- \nkey:\nkey:x\n_k-1: [a]\n",
-    "x: 'a [b]'\ny: \"[\"\nz: [ ]\n",
-])
-def test_the_short_line_pattern_splits_every_line_as_the_full_one_does(text):
-    """A text without a flow list is split by _LINES_SHORT, which leaves out the group of all that comes before the
-    rest: the other groups must be the same, line for line (flow lists, read with the full one, are compared with the
-    careful road in test_the_block_road_reads_these)."""
-    assert yamlio._LINES_SHORT.findall(text) == [groups[1:] for groups in yamlio._LINES.findall(text)]
