@@ -431,9 +431,14 @@ class _Pool:
         return out
 
 
-def _batches(items: Iterable[Source | AdvisorError], size: int) -> Iterator[list[Source] | Outcome]:
-    """Sources in chunks of `size`; an error in the input comes as an Outcome between them, in its place."""
+def _batches(items: Iterable[Source | AdvisorError], size: int, jobs: int = 1, count: int = 0) -> Iterator[list[Source] | Outcome]:
+    """Sources in chunks of `size`; an error in the input comes as an Outcome between them, in its place.
+
+    Given the `count` of sources, the last chunks shrink (to a quarter of what is left per worker) so that the
+    workers finish together rather than one waiting out another's last full chunk.
+    """
     chunk: list[Source] = []
+    left = count
     for item in items:
         if isinstance(item, AdvisorError):
             if chunk:
@@ -443,7 +448,8 @@ def _batches(items: Iterable[Source | AdvisorError], size: int) -> Iterator[list
             yield Outcome(where, error=str(item), unmatched=isinstance(item, UsageError))
             continue
         chunk.append(item)
-        if len(chunk) >= size:
+        if len(chunk) >= (max(1, min(size, left // (4 * jobs))) if count else size):
+            left -= len(chunk)
             yield chunk
             chunk = []
     if chunk:
@@ -508,7 +514,7 @@ def evaluate_portfolio(
     # Checked here, so that a missing durable-rules is one clear error rather than a broken pool.
     name = check(engine)
     jobs = min(jobs, count)
-    return _Pool(jobs, initargs, name, spool_dir).run(_batches(listed, chunk_size(count, jobs)), progress)
+    return _Pool(jobs, initargs, name, spool_dir).run(_batches(listed, chunk_size(count, jobs), jobs, count), progress)
 
 
 def _in_process(items: Iterable[Source | AdvisorError], initargs: tuple, progress: Callable[[int], None] | None) -> Iterator[Outcome]:
