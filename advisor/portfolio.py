@@ -380,6 +380,7 @@ class _Pool:
                 spool.close()
 
     def _collect(self, entry: tuple[list[Source] | Outcome, Future | None], progress) -> list[Outcome]:
+        from concurrent.futures import CancelledError
         from concurrent.futures.process import BrokenProcessPool
 
         batch, future = entry
@@ -388,7 +389,9 @@ class _Pool:
         else:
             try:
                 outcomes = future.result() if future is not None else None
-            except BrokenProcessPool:
+            except (BrokenProcessPool, CancelledError):
+                # Cancelled: the pool broke, and shutting it down cancelled this chunk before the pool's own
+                # thread had marked it broken (a race seen on a loaded machine): lost with the pool all the same.
                 outcomes = None
             if outcomes is None:
                 # A worker died (durable-rules can crash the process) and took the pool with it:

@@ -270,7 +270,8 @@ def test_spooled_outputs_come_in_order_from_files_that_are_always_removed(tmp_pa
         got.append((outcome.source, outcome.error, output.read() if isinstance(output, portfolio.Spooled)
                     else output.encode() if output is not None else None))
     assert [source for source, _, _ in got] == [str(p) for p in inputs]
-    assert got[6][1] == f"{crash}: the python engine crashed (its worker process was killed by SIGSEGV)"
+    # (the exact message is test_a_crashing_worker_loses_only_its_profile's)
+    assert got[6][1].startswith(f"{crash}: the python engine crashed (")
     names = [yaml.safe_load(p.read_text(encoding="utf-8"))["name"] for p in paths]
     assert [data for i, (_, _, data) in enumerate(got) if i != 6] == [name.encode() for name in names]
     assert list(spool.iterdir()) == [] and spooled
