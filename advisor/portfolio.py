@@ -192,7 +192,7 @@ class _Worker:
         self.spooled = 0
         if spool is not None:
             with contextlib.suppress(OSError):  # the output then comes back through the pipe
-                fd = os.open(spool, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+                fd = os.open(spool, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
         try:
             for src in sources:
                 try:
@@ -492,9 +492,9 @@ def evaluate_portfolio(
     as each n sources are done.
 
     With `spool_dir` (a folder), worker processes write what `render` gives into temporary files there rather
-    than send it back through a pipe: an `Outcome.output` is then a Spooled, whose bytes are there until the
-    next outcome is taken (the files are removed however the run ends). Profiles evaluated in this process,
-    re-evaluated after a worker crashed, or whose output found no room in the file give their output as it is.
+    than send it back through a pipe: such an `Outcome.output` is then a Spooled, whose bytes are there
+    until the next outcome is taken (the files are removed however the run ends). Profiles evaluated in this
+    process give their output as it is.
     """
     rulebook = rules if isinstance(rules, Rulebook) else load_rules(rules)
     day = as_of_date(as_of)
