@@ -385,7 +385,7 @@ def evaluate(profiles: tuple[str, ...], fmt: str, output: str | None, rule_dirs:
            if show_progress else contextlib.nullcontext())
     outcomes = evaluate_portfolio(
         items, rules=rulebook, engine=engine, as_of=as_of, jobs=jobs,
-        render=out.render, progress=bar.update if show_progress else None, spool_dir=out.spool_dir,
+        render=out.render, progress=bar.update if show_progress else None,
     )
     try:
         with bar, contextlib.closing(outcomes):  # closing: the workers stop however this block ends

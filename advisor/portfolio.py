@@ -7,7 +7,6 @@ report room's (advisor.report.summary); this module adds only the worker pool.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import signal
 from collections import deque
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 # multiprocessing and concurrent.futures are imported by the worker pool that uses them: one profile, or
 # --jobs 1, is evaluated in this process, and the command line's start-up does not pay for them.
 
-__all__ = ["Outcome", "Spooled", "evaluate_portfolio", "summarize", "expand_inputs", "PortfolioSummary", "ProfileRecord"]
+__all__ = ["Outcome", "evaluate_portfolio", "summarize", "expand_inputs", "PortfolioSummary", "ProfileRecord"]
 
 #: Profiles handed to a worker at a time, at most.
 MAX_CHUNK = 32
@@ -59,95 +58,6 @@ def max_jobs() -> int:
 
 #: A renderer turns a report into output (text or bytes); it runs in the worker processes.
 Render = Callable[[Report, KnowledgeBase], "str | bytes"]
-
-
-# --------------------------------------------------------------------------- spooled output
-
-#: sendfile() cannot write there (a file opened to append, an old kernel): the bytes are read and written instead.
-_NO_SENDFILE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EBADF}
-
-
-class Spooled:
-    """A worker's rendered output, left in a temporary file of the parent's rather than sent back through a pipe.
-
-    `read()` gives its bytes and `send_to(fd)` writes them to a file descriptor (sendfile: in the kernel, without
-    passing through this process); both work until the next outcome of the portfolio is taken, when the file
-    is closed.
-    """
-
-    __slots__ = ("fd", "length", "offset")
-
-    def __init__(self, offset: int, length: int):
-        self.offset = offset
-        self.length = length
-        self.fd = -1  # the parent's descriptor of the file, set as the chunk comes back
-
-    def __reduce__(self) -> tuple:
-        return Spooled, (self.offset, self.length)
-
-    def read(self) -> bytes:
-        return _pread(self.fd, self.offset, self.length)
-
-    def send_to(self, fd: int) -> None:
-        offset, end = self.offset, self.offset + self.length
-        sendfile = getattr(os, "sendfile", None)
-        while offset < end and sendfile is not None:
-            try:
-                sent = sendfile(fd, self.fd, offset, end - offset)
-            except OSError as exc:
-                if offset != self.offset or exc.errno not in _NO_SENDFILE:
-                    raise
-                sent = 0
-            if not sent:
-                break
-            offset += sent
-        if offset < end:
-            view = memoryview(_pread(self.fd, offset, end - offset))
-            while view:
-                view = view[os.write(fd, view):]
-
-
-def _pread(fd: int, offset: int, length: int) -> bytes:
-    parts, end = [], offset + length
-    while offset < end:
-        part = os.pread(fd, end - offset, offset)
-        if not part:
-            raise OSError(errno.EIO, "the spooled output is shorter than written")
-        parts.append(part)
-        offset += len(part)
-    return b"".join(parts)
-
-
-class _SpoolFile:
-    """The parent's temporary file for one chunk's output: created before the chunk is sent, its name removed as
-    the chunk comes back (or the run ends, however it ends), its descriptor closed once its outcomes are taken."""
-
-    def __init__(self, folder: str):
-        import tempfile
-
-        self.fd, self.path = tempfile.mkstemp(dir=folder, prefix=".advisor-", suffix=".tmp")
-
-    def unlink(self) -> None:
-        if self.path is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
-            self.path = None
-
-    def close(self) -> None:
-        self.unlink()
-        if self.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
-            self.fd = -1
-
-
-def _spool_file(folder: str | None) -> _SpoolFile | None:
-    if folder is None:
-        return None
-    try:
-        return _SpoolFile(folder)
-    except OSError:  # no room, no right to write there: the chunk's output comes back through the pipe
-        return None
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -183,47 +93,16 @@ class _Worker:
         self.knowledge = rules.knowledge
         self.as_of = as_of
         self.render = render
-        #: Bytes written into this chunk's spool file.
-        self.spooled = 0
 
-    def run(self, sources: Sequence[Source], spool: str | None = None) -> list[Outcome]:
-        out: list[Outcome] = []
-        fd = -1
-        self.spooled = 0
-        if spool is not None:
-            with contextlib.suppress(OSError):  # the output then comes back through the pipe
-                fd = os.open(spool, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
-        try:
-            for src in sources:
-                try:
-                    for name, loaded in read_profiles(src, self.rule_ids):
-                        out.append(self.evaluate(name, loaded))
-                        if fd >= 0 and out[-1].output is not None:
-                            fd = self._spool(out, fd)
-                except Exception as exc:  # a bug in reading: the source is lost, not the chunk
-                    out.append(Outcome(src.name, error=_message(src.name, exc)))
-        finally:
-            if fd >= 0:
-                os.close(fd)
+    def run(self, sources: Sequence[Source]) -> list[Outcome]:
+        out = []
+        for src in sources:
+            try:
+                for name, loaded in read_profiles(src, self.rule_ids):
+                    out.append(self.evaluate(name, loaded))
+            except Exception as exc:  # a bug in reading: the source is lost, not the chunk
+                out.append(Outcome(src.name, error=_message(src.name, exc)))
         return out
-
-    def _spool(self, out: list[Outcome], fd: int) -> int:
-        """Write the last outcome's output into the spool file (its place comes back instead); the descriptor
-        to write the next one with, or -1 when the file cannot take more."""
-        outcome = out[-1]
-        data = outcome.output
-        view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
-        offset = self.spooled
-        try:
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-                self.spooled += written
-        except OSError:  # full: this output and the rest come back through the pipe
-            os.close(fd)
-            return -1
-        out[-1] = Outcome(outcome.source, outcome.record, Spooled(offset, self.spooled - offset))
-        return fd
 
     def evaluate(self, name: str, loaded: LoadedProfile | AdvisorError) -> Outcome:
         if isinstance(loaded, AdvisorError):
@@ -287,9 +166,9 @@ def _stop(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_chunk(sources: Sequence[Source], spool: str | None = None) -> list[Outcome]:
+def _run_chunk(sources: Sequence[Source]) -> list[Outcome]:
     assert _worker is not None
-    return _worker.run(sources, spool)
+    return _worker.run(sources)
 
 
 def _exit_reason(processes: Sequence[Any]) -> str:
@@ -309,7 +188,7 @@ def _exit_reason(processes: Sequence[Any]) -> str:
 class _Pool:
     """Worker processes evaluating chunks of sources, in order, with a bounded number of chunks in flight."""
 
-    def __init__(self, jobs: int, initargs: tuple, engine: str, spool_dir: str | None = None):
+    def __init__(self, jobs: int, initargs: tuple, engine: str):
         import multiprocessing
 
         methods = multiprocessing.get_all_start_methods()
@@ -318,7 +197,6 @@ class _Pool:
         self.jobs = jobs
         self.initargs = initargs
         self.engine = engine
-        self.spool_dir = spool_dir
         self.executor: ProcessPoolExecutor | None = None
         #: Chunks submitted and not yet collected: enough to keep every worker busy, few enough
         #: that finished results never pile up in memory while an earlier chunk is still running.
@@ -329,55 +207,33 @@ class _Pool:
 
         return ProcessPoolExecutor(workers, mp_context=self.context, initializer=_start_worker, initargs=self.initargs)
 
-    def _submit(self, chunk: list[Source], spool: _SpoolFile | None) -> Future | None:
+    def _submit(self, chunk: list[Source]) -> Future | None:
         from concurrent.futures.process import BrokenProcessPool
 
         if self.executor is None:
             self.executor = self._new(self.jobs)
         try:
-            return self.executor.submit(_run_chunk, chunk, spool.path if spool is not None else None)
+            return self.executor.submit(_run_chunk, chunk)
         except BrokenProcessPool:
             return None  # collected like a chunk lost with the pool
 
     def run(self, batches: Iterable[list[Source] | Outcome], progress: Callable[[int], None] | None) -> Iterator[Outcome]:
-        pending: deque[tuple[list[Source] | Outcome, Future | None, _SpoolFile | None]] = deque()
+        pending: deque[tuple[list[Source] | Outcome, Future | None]] = deque()
         try:
             for batch in batches:
-                if isinstance(batch, Outcome):
-                    pending.append((batch, None, None))
-                else:
-                    spool = _spool_file(self.spool_dir)
-                    pending.append((batch, None, spool))  # in the list first: removed whatever happens next
-                    pending[-1] = (batch, self._submit(batch, spool), spool)
+                pending.append((batch, None) if isinstance(batch, Outcome) else (batch, self._submit(batch)))
                 while len(pending) > self.window:
-                    yield from self._deliver(pending.popleft(), progress)
+                    yield from self._collect(pending.popleft(), progress)
             while pending:
-                yield from self._deliver(pending.popleft(), progress)
+                yield from self._collect(pending.popleft(), progress)
         except BaseException:  # stopped (a signal, the consumer closing the generator early) or failed
             if self.executor is not None:
                 _stop(self.executor)
                 self.executor = None
             raise
         finally:
-            for _, _, spool in pending:
-                if spool is not None:
-                    spool.close()
             if self.executor is not None:
                 self.executor.shutdown(wait=True, cancel_futures=True)
-
-    def _deliver(self, entry: tuple[list[Source] | Outcome, Future | None, _SpoolFile | None], progress) -> Iterator[Outcome]:
-        spool = entry[2]
-        try:
-            outcomes = self._collect(entry[:2], progress)
-            if spool is not None:
-                spool.unlink()  # the worker is done with it; this process reads it by its descriptor
-                for outcome in outcomes:
-                    if isinstance(outcome.output, Spooled):
-                        outcome.output.fd = spool.fd
-            yield from outcomes
-        finally:
-            if spool is not None:
-                spool.close()
 
     def _collect(self, entry: tuple[list[Source] | Outcome, Future | None], progress) -> list[Outcome]:
         from concurrent.futures import CancelledError
@@ -474,7 +330,6 @@ def evaluate_portfolio(
     jobs: int | None = 1,
     render: Render | None = None,
     progress: Callable[[int], None] | None = None,
-    spool_dir: str | None = None,
 ) -> Iterator[Outcome]:
     """Evaluate every profile of a portfolio; yields one Outcome per profile, in input order.
 
@@ -490,11 +345,6 @@ def evaluate_portfolio(
     read, or whose evaluation fails or even crashes its worker, gives an Outcome with `error`
     (naming its file) and the others are still evaluated. `progress(n)`, when given, is called
     as each n sources are done.
-
-    With `spool_dir` (a folder), worker processes write what `render` gives into temporary files there rather
-    than send it back through a pipe: such an `Outcome.output` is then a Spooled, whose bytes are there
-    until the next outcome is taken (the files are removed however the run ends). Profiles evaluated in this
-    process give their output as it is.
     """
     rulebook = rules if isinstance(rules, Rulebook) else load_rules(rules)
     day = as_of_date(as_of)
@@ -517,7 +367,7 @@ def evaluate_portfolio(
     # Checked here, so that a missing durable-rules is one clear error rather than a broken pool.
     name = check(engine)
     jobs = min(jobs, count)
-    return _Pool(jobs, initargs, name, spool_dir).run(_batches(listed, chunk_size(count, jobs), jobs, count), progress)
+    return _Pool(jobs, initargs, name).run(_batches(listed, chunk_size(count, jobs), jobs, count), progress)
 
 
 def _in_process(items: Iterable[Source | AdvisorError], initargs: tuple, progress: Callable[[int], None] | None) -> Iterator[Outcome]:

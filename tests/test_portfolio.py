@@ -253,69 +253,6 @@ def test_a_crashing_worker_loses_only_its_profile(tmp_path: Path) -> None:
     assert all(o.error is None and o.output == o.record.profile_name for i, o in enumerate(outcomes) if i != 6)
 
 
-def test_spooled_outputs_come_in_order_from_files_that_are_always_removed(tmp_path: Path) -> None:
-    paths = generated(tmp_path / "in", 12)
-    crash = write(tmp_path / "in" / "crash.yaml", "name: Crash here\npartners: [{name: SAPS}]\n")
-    inputs = [*paths[:6], crash, *paths[6:]]
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    got = []
-    spooled = 0
-    for outcome in evaluate_portfolio(inputs, engine="python", as_of=AS_OF, jobs=2, render=crash_on_a_name,
-                                      spool_dir=str(spool)):
-        assert len(list(spool.iterdir())) <= 6  # a file per chunk in flight (three per worker), no more
-        output = outcome.output
-        spooled += isinstance(output, portfolio.Spooled)
-        # A chunk lost with a crashed worker is evaluated again a profile at a time, its outputs sent back.
-        got.append((outcome.source, outcome.error, output.read() if isinstance(output, portfolio.Spooled)
-                    else output.encode() if output is not None else None))
-    assert [source for source, _, _ in got] == [str(p) for p in inputs]
-    # (the exact message is test_a_crashing_worker_loses_only_its_profile's)
-    assert got[6][1].startswith(f"{crash}: the python engine crashed (")
-    names = [yaml.safe_load(p.read_text(encoding="utf-8"))["name"] for p in paths]
-    assert [data for i, (_, _, data) in enumerate(got) if i != 6] == [name.encode() for name in names]
-    assert list(spool.iterdir()) == [] and spooled
-    # Stopped half-way, with chunks in flight: their files go too.
-    outcomes = evaluate_portfolio(inputs, engine="python", as_of=AS_OF, jobs=2, render=crash_on_a_name,
-                                  spool_dir=str(spool))
-    next(outcomes)
-    outcomes.close()
-    assert list(spool.iterdir()) == []
-
-
-def test_a_spooled_output_goes_to_a_pipe_a_file_or_a_file_opened_to_append(tmp_path: Path) -> None:
-    data = os.urandom(300_000)
-    fd = os.open(tmp_path / "spool", os.O_RDWR | os.O_CREAT)
-    os.write(fd, b"before" + data + b"after")
-    spooled = portfolio.Spooled(6, len(data))
-    spooled.fd = fd
-    assert spooled.read() == data
-    plain = tmp_path / "plain"
-    appended = tmp_path / "appended"
-    appended.write_bytes(b"x")
-    for path, flags in ((plain, os.O_WRONLY | os.O_CREAT), (appended, os.O_WRONLY | os.O_APPEND)):
-        out = os.open(path, flags)
-        spooled.send_to(out)  # sendfile() refuses a file opened to append: read and written instead
-        os.close(out)
-    assert plain.read_bytes() == data and appended.read_bytes() == b"x" + data
-    r, w = os.pipe()
-    got = bytearray()
-    import threading
-
-    def read() -> None:
-        for part in iter(lambda: os.read(r, 65536), b""):
-            got.extend(part)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    spooled.send_to(w)
-    os.close(w)
-    reader.join()
-    os.close(r)
-    os.close(fd)
-    assert bytes(got) == data
-
-
 def test_json_lines_of_two_jobs_to_a_file_or_a_pipe_are_those_of_one(tmp_path: Path, mixed: list[Path]) -> None:
     import subprocess
     import sys
@@ -336,7 +273,6 @@ def test_json_lines_of_two_jobs_to_a_file_or_a_pipe_are_those_of_one(tmp_path: P
     assert (to_file.returncode, to_file.stderr) == (to_o.returncode, to_o.stderr) == (one.returncode, one.stderr)
     assert (tmp_path / "stdout").read_bytes() == out.read_bytes() == one.stdout
     assert list(out.parent.iterdir()) == [out]
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".advisor-")]
 
 
 # --------------------------------------------------------------------------- text, summary

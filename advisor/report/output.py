@@ -82,14 +82,9 @@ class StreamFile:
             raise UsageError(f"cannot write: {exc.strerror or exc}", Location(path)) from None
         self.fh = os.fdopen(fd, "wb")
 
-    def write(self, data: str | bytes | Any) -> None:
-        """Write text (as UTF-8), bytes, or a portfolio's spooled output (advisor.portfolio.Spooled)."""
+    def write(self, data: str | bytes) -> None:
         try:
-            if isinstance(data, (str, bytes)):
-                self.fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            else:
-                self.fh.flush()
-                data.send_to(self.fh.fileno())
+            self.fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         except OSError as exc:
             self.discard()
             raise UsageError(f"cannot write: {exc.strerror or exc}", Location(self.path)) from None
@@ -142,16 +137,6 @@ def write_stdout(data: str | bytes, text: bool = False) -> None:
         return
     sys.stdout.flush()  # what was written as text comes first
     buffer = getattr(sys.stdout, "buffer", None)
-    if not isinstance(data, (str, bytes)):  # a portfolio's spooled output: straight to the descriptor if there is one
-        try:
-            fd = (buffer or sys.stdout).fileno()
-        except (AttributeError, OSError, ValueError):  # a test's stream
-            data = data.read()
-        else:
-            if buffer is not None:
-                buffer.flush()
-            data.send_to(fd)
-            return
     if buffer is None:  # a stream without bytes (a test's StringIO): text is all it takes
         sys.stdout.write(data.decode("utf-8") if isinstance(data, bytes) else data)
     else:
@@ -316,25 +301,6 @@ class Output:
         finally:
             if self.file is not None:
                 self.file.discard()
-
-    @property
-    def spool_dir(self) -> str | None:
-        """Where the worker processes of a portfolio may leave the JSON lines they render, for this process to copy
-        into the output without reading them (advisor.portfolio.evaluate_portfolio): the output file's folder (a
-        copy within one file system), or the temporary folder for standard output or a device; None when no
-        rendered output is streamed."""
-        if self.fmt != "json" or self.render is None or self.deferred is not None or self.to_dir:
-            return None
-        if self.output and not _special(self.output):
-            return os.path.dirname(os.path.abspath(self.output))
-        if self.quiet and not self.output:
-            return None
-        import tempfile
-
-        try:
-            return tempfile.gettempdir()
-        except OSError:  # no usable temporary folder
-            return None
 
     def discard(self) -> None:
         """Give up the output file (the run was stopped): its temporary file is removed, the target untouched."""
