@@ -236,6 +236,7 @@ class _Pool:
                 self.executor.shutdown(wait=True, cancel_futures=True)
 
     def _collect(self, entry: tuple[list[Source] | Outcome, Future | None], progress) -> list[Outcome]:
+        from concurrent.futures import CancelledError
         from concurrent.futures.process import BrokenProcessPool
 
         batch, future = entry
@@ -244,7 +245,9 @@ class _Pool:
         else:
             try:
                 outcomes = future.result() if future is not None else None
-            except BrokenProcessPool:
+            except (BrokenProcessPool, CancelledError):
+                # Cancelled: the pool broke, and shutting it down cancelled this chunk before the pool's own
+                # thread had marked it broken (a race seen on a loaded machine): lost with the pool all the same.
                 outcomes = None
             if outcomes is None:
                 # A worker died (durable-rules can crash the process) and took the pool with it:
@@ -287,9 +290,14 @@ class _Pool:
         return out
 
 
-def _batches(items: Iterable[Source | AdvisorError], size: int) -> Iterator[list[Source] | Outcome]:
-    """Sources in chunks of `size`; an error in the input comes as an Outcome between them, in its place."""
+def _batches(items: Iterable[Source | AdvisorError], size: int, jobs: int = 1, count: int = 0) -> Iterator[list[Source] | Outcome]:
+    """Sources in chunks of `size`; an error in the input comes as an Outcome between them, in its place.
+
+    Given the `count` of sources, the last chunks shrink (to a quarter of what is left per worker) so that the
+    workers finish together rather than one waiting out another's last full chunk.
+    """
     chunk: list[Source] = []
+    left = count
     for item in items:
         if isinstance(item, AdvisorError):
             if chunk:
@@ -299,7 +307,8 @@ def _batches(items: Iterable[Source | AdvisorError], size: int) -> Iterator[list
             yield Outcome(where, error=str(item), unmatched=isinstance(item, UsageError))
             continue
         chunk.append(item)
-        if len(chunk) >= size:
+        if len(chunk) >= (max(1, min(size, left // (4 * jobs))) if count else size):
+            left -= len(chunk)
             yield chunk
             chunk = []
     if chunk:
@@ -358,7 +367,7 @@ def evaluate_portfolio(
     # Checked here, so that a missing durable-rules is one clear error rather than a broken pool.
     name = check(engine)
     jobs = min(jobs, count)
-    return _Pool(jobs, initargs, name).run(_batches(listed, chunk_size(count, jobs)), progress)
+    return _Pool(jobs, initargs, name).run(_batches(listed, chunk_size(count, jobs), jobs, count), progress)
 
 
 def _in_process(items: Iterable[Source | AdvisorError], initargs: tuple, progress: Callable[[int], None] | None) -> Iterator[Outcome]:

@@ -253,6 +253,28 @@ def test_a_crashing_worker_loses_only_its_profile(tmp_path: Path) -> None:
     assert all(o.error is None and o.output == o.record.profile_name for i, o in enumerate(outcomes) if i != 6)
 
 
+def test_json_lines_of_two_jobs_to_a_file_or_a_pipe_are_those_of_one(tmp_path: Path, mixed: list[Path]) -> None:
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(Path(advisor.__file__).parents[1]) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               TMPDIR=str(tmp_path))
+    command = [sys.executable, "-m", "advisor", "evaluate", "--engine", "python", "--format", "json", "--as-of", AS_OF,
+               *map(str, mixed)]
+    one = subprocess.run([*command, "--jobs", "1"], capture_output=True, env=env, check=False)
+    assert one.returncode == EXIT_ERROR and one.stdout.count(b"\n") == 30 + len(EXAMPLE_FILES) + 2
+    two = subprocess.run([*command, "--jobs", "2"], capture_output=True, env=env, check=False)  # standard output a pipe
+    assert (two.returncode, two.stdout, two.stderr) == (one.returncode, one.stdout, one.stderr)
+    out = tmp_path / "out" / "lines.jsonl"
+    out.parent.mkdir()
+    with open(tmp_path / "stdout", "wb") as fh:  # standard output a file
+        to_file = subprocess.run([*command, "--jobs", "2"], stdout=fh, stderr=subprocess.PIPE, env=env, check=False)
+    to_o = subprocess.run([*command, "--jobs", "2", "-o", str(out)], capture_output=True, env=env, check=False)
+    assert (to_file.returncode, to_file.stderr) == (to_o.returncode, to_o.stderr) == (one.returncode, one.stderr)
+    assert (tmp_path / "stdout").read_bytes() == out.read_bytes() == one.stdout
+    assert list(out.parent.iterdir()) == [out]
+
+
 # --------------------------------------------------------------------------- text, summary
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from dataclasses import dataclass
+from operator import add, eq
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import AdvisorError, UsageError
@@ -153,10 +155,11 @@ class PortfolioSummary:
         self.score_total = 0
         #: Profiles by their worst finding (strengths aside): high, medium, low, info or none.
         self.worst_severity: dict[str, int] = dict.fromkeys((*SEVERITY_ORDER, "none"), 0)
-        #: (rule id, severity) -> profiles it fired on with that as its worst severity.
-        self._fired: dict[tuple[str, str], int] = {}
-        self._in_place = [0] * len(self.recorder.steps)
-        self._complete = [0] * len(self.recorder.steps)
+        #: (rule id, kind, severity) -> profiles it fired on with that as its worst severity.
+        self._fired: Counter[tuple[str, str, str]] = Counter()
+        self._sizes = [len(steps) for steps in self.recorder.steps]
+        self._in_place = [0] * len(self._sizes)
+        self._complete = [0] * len(self._sizes)
         self._at_risk: list[tuple[tuple[int, int, int], ProfileRecord]] = []  # a min-heap of the top most at risk
 
     @classmethod
@@ -176,22 +179,22 @@ class PortfolioSummary:
         """Count one evaluated profile; returns what was kept of it."""
         record = item if isinstance(item, ProfileRecord) else self.recorder.record(item)
         self.evaluated += 1
-        self.score_total += record.score
-        if record.high:
+        summary = record.summary
+        score, high = summary["score"], summary["by_severity"]["high"]  # record.score, record.high
+        self.score_total += score
+        if high:
             self.with_high += 1
         if record.worst(self.fail_on):
             self.at_fail_on += 1
         self.worst_severity[record.worst_severity] += 1
-        fired = self._fired
-        for rule, _, severity in record.rules:
-            key = (rule, severity)
-            fired[key] = fired.get(key, 0) + 1
-        for i, (done, steps) in enumerate(zip(record.coverage, self.recorder.steps)):
-            self._in_place[i] += done
-            self._complete[i] += done == len(steps)
-        if self.top and record.high:
+        # Counted in C: (rule, kind, severity) as the record has it (most_common sums the kinds, one per rule),
+        # and the areas' steps in place added up list by list.
+        self._fired.update(record.rules)
+        self._in_place = list(map(add, self._in_place, record.coverage))
+        self._complete = list(map(add, self._complete, map(eq, record.coverage, self._sizes)))
+        if self.top and high:
             # Most at risk: most high findings, then lowest score, then earliest in the portfolio.
-            key = (record.high, -record.score, -self.evaluated)
+            key = (high, -score, -self.evaluated)
             entry = (key, record)
             if len(self._at_risk) < self.top:
                 heapq.heappush(self._at_risk, entry)
@@ -212,9 +215,10 @@ class PortfolioSummary:
     def most_common(self, kind: str, n: int | None = None) -> list[RuleCount]:
         """The rules of this kind that fired on the most profiles, most first (then by rule id)."""
         by_rule: dict[str, dict[str, int]] = {}
-        for (rule, severity), n_profiles in sorted(self._fired.items(), key=lambda kv: SEVERITY_ORDER[kv[0][1]]):
+        for (rule, _, severity), n_profiles in sorted(self._fired.items(), key=lambda kv: SEVERITY_ORDER[kv[0][2]]):
             if self.titles.get(rule, (None, None))[1] == kind:
-                by_rule.setdefault(rule, {})[severity] = n_profiles
+                by_severity = by_rule.setdefault(rule, {})
+                by_severity[severity] = by_severity.get(severity, 0) + n_profiles
         counts = [RuleCount(rule, self.titles[rule][0], kind, sum(sev.values()), sev) for rule, sev in by_rule.items()]
         counts.sort(key=lambda c: (-c.profiles, SEVERITY_ORDER[c.severity], c.rule))
         return counts[: self.top if n is None else n]
