@@ -369,6 +369,17 @@ class Explainer:
         summary = Place(ref.path, coll)
         summary_text = summary.text
 
+        if computed:
+            def read(item: Any, profile: Any, as_of: date) -> Any:
+                value = compute(d, profile, item, as_of)
+                return round(value, 4) if isinstance(value, float) else value
+        elif attr is not None:
+            def read(item: Any, profile: Any, as_of: date) -> Any:
+                return getattr(item, attr, None)
+        else:
+            def read(item: Any, profile: Any, as_of: date) -> Any:
+                return get_path(item, field)
+
         def path_of(i: int) -> tuple[tuple, str]:
             while len(paths) <= i:
                 full = coll + (len(paths),) + field
@@ -379,15 +390,7 @@ class Explainer:
             """The row of the finding's own item (the same as rows() with an index, in fewer steps: one made per
             finding about an item)."""
             items, names = memo.get(coll) or members(loaded, coll, memo)
-            item = items[idx]
-            if computed:
-                value = compute(d, loaded.profile, item, as_of)
-                if isinstance(value, float):
-                    value = round(value, 4)
-            elif attr is not None:
-                value = getattr(item, attr, None)
-            else:
-                value = get_path(item, field)
+            value = read(items[idx], loaded.profile, as_of)
             if type(value) not in _PLAIN:
                 value = _json_value(value)
             full, text = paths[idx] if idx < len(paths) else path_of(idx)
@@ -406,15 +409,7 @@ class Explainer:
             out = []
             profile = loaded.profile
             for i in shown:
-                item = items[i]
-                if computed:
-                    value = compute(d, profile, item, as_of)
-                    if isinstance(value, float):
-                        value = round(value, 4)
-                elif attr is not None:
-                    value = getattr(item, attr, None)
-                else:
-                    value = get_path(item, field)
+                value = read(items[i], profile, as_of)
                 if type(value) not in _PLAIN:
                     value = _json_value(value)
                 full, text = paths[i]
