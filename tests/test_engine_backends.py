@@ -6,6 +6,7 @@ differ from Python's; a hypothesis test compares both backends on random conditi
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from advisor.engine import durable as durable_module
 from advisor.engine.durable import DurableBackend
+from advisor.engine import durable_form
 from advisor.engine.durable_form import prune
 from advisor.engine.python import PythonBackend
 from advisor.errors import EngineError
@@ -181,6 +183,43 @@ def test_nested_and_or_inside_quantifiers():
     rules = rules_of(any=Quant("any", "l", inner), all=Quant("all", "l", inner))
     for items in ([{"x": 1, "y": "a"}], [{"y": "b", "z": True}], [{"x": 0, "y": "a"}], [{"x": 2, "z": True}, {"y": "a"}], [{"z": False}]):
         both(rules, {"l": items})
+
+
+def test_lists_whose_rules_read_one_item_key_are_sent_as_values_and_compare_like_python():
+    # Items without the key, with None, strings, bools and numbers, under every operator, "missing" and "present",
+    # an Or with a "missing" branch, in any and all: durable gets these lists as [v, ...], null for "no key".
+    inner = {
+        "s": {"eq": Cmp("x", "eq", "a"), "neq": Cmp("x", "neq", "a"), "gt": Cmp("x", "gt", "b"), "missing": Missing("x"),
+              "present": Exists("x"), "or_missing": Or((Missing("x"), Cmp("x", "neq", "a"))),
+              "and_present": And((Exists("x"), Cmp("x", "neq", "c")))},
+        "c": {"eq": Cmp("x", "eq", "a"), "neq": Cmp("x", "neq", "a"), "missing": Missing("x"), "present": Exists("x"),
+              "or_missing": Or((Missing("x"), Cmp("x", "neq", "a")))},
+        "n": {"eq": Cmp("x", "eq", 1), "neq": Cmp("x", "neq", 1), "lt": Cmp("x", "lt", 3), "lte": Cmp("x", "lte", 3),
+              "gt": Cmp("x", "gt", 3), "gte": Cmp("x", "gte", 3), "eq_t": Cmp("x", "eq", True), "neq_t": Cmp("x", "neq", True),
+              "missing": Missing("x"), "or_two": Or((Cmp("x", "eq", 1), Cmp("x", "gt", 3))),
+              "or_missing": Or((Missing("x"), Cmp("x", "gte", 5)))},
+    }
+    rules = [EngineRule(f"{lst}_{mode}_{name}", Quant(mode, lst, cond))
+             for lst, conds in inner.items() for name, cond in conds.items() for mode in ("any", "all")]
+    planned = durable_form.plan([Stage(0, tuple(rules))])
+    assert [field[2][0][1] for field in planned[0].fields[None]] == [durable_form.VALUES] * 3  # values, not items
+    values = {"s": [{}, {"x": "a"}, {"x": "c"}, {"x": "z"}], "c": [{}, {"x": None}, {"x": "a"}, {"x": "b"}, {"x": 1}],
+              "n": [{}, {"x": 1}, {"x": 3}, {"x": 5}, {"x": True}, {"x": False}, {"x": 2.5}]}
+    py, du = backends(rules)
+    try:
+        for lst, items in values.items():
+            lists = [[], *([item] for item in items), *itertools.combinations(items, 2), items]
+            for chosen in lists:
+                same(py, du, Facts({lst: [dict(item) for item in chosen]}))
+        assert same(py, du, Facts({"s": [{}, {"x": "c"}]})) == fired(
+            "s_any_missing", "s_any_present", "s_any_neq", "s_any_gt", "s_any_or_missing", "s_all_or_missing")
+        assert same(py, du, Facts({"c": [{"x": None}, {"x": "a"}]})) == fired(
+            "c_any_eq", "c_any_neq", "c_any_present", "c_all_present", "c_any_or_missing")
+        assert same(py, du, Facts({"n": [{"x": True}, {"x": 5}]})) == fired(
+            "n_any_eq", "n_any_neq", "n_any_lt", "n_any_lte", "n_any_gt", "n_any_gte", "n_any_eq_t", "n_any_neq_t",
+            "n_any_or_two", "n_all_or_two", "n_any_or_missing")
+    finally:
+        du.close()
 
 
 # -- values -------------------------------------------------------------------------------
