@@ -222,6 +222,26 @@ def test_lists_whose_rules_read_one_item_key_are_sent_as_values_and_compare_like
         du.close()
 
 
+def test_a_list_read_for_one_key_and_for_several_in_one_ruleset():
+    # A ruleset's quantifiers read two keys of the list's items: it gets the items, for the TRUE quantifier and one
+    # that durable needs cut into pieces (an any over an Or) too.
+    big = Or(tuple(And((Cmp("x", "eq", n), Cmp("y", "neq", str(n)))) for n in range(12)))
+    rules = rules_of(one=Quant("any", "l", Cmp("x", "eq", 1)), other=Quant("all", "l", Missing("y")),
+                     two=Quant("all", "l", And((Cmp("x", "gt", 0), Cmp("y", "eq", "a")))),
+                     split=Quant("any", "l", Or((Cmp("x", "eq", 2), Cmp("y", "eq", "b")))), big=Quant("any", "l", big),
+                     some=Quant("any", "l", TRUE))
+    sent = [field[2] for field in durable_form.plan([Stage(0, tuple(rules))])[0].fields[None]]
+    assert [[k for k, name, *_ in sub if name != durable_form.VALUES] for sub in sent] == [["x", "y"]]
+    py, du = backends(rules)
+    items = [{}, {"x": 1}, {"x": 2, "y": "a"}, {"y": "b"}, {"x": 5, "y": "a"}, {"x": 3, "y": "4"}, {"x": 3, "y": "3"}]
+    try:
+        for chosen in [[], *([item] for item in items), *itertools.combinations(items, 2), items]:
+            same(py, du, Facts({"l": [dict(item) for item in chosen]}))
+        assert same(py, du, Facts({"l": [{"x": 1}, {"y": "b"}]})) == fired("one", "split", "some")
+    finally:
+        du.close()
+
+
 # -- values -------------------------------------------------------------------------------
 
 
