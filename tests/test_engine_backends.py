@@ -185,9 +185,9 @@ def test_nested_and_or_inside_quantifiers():
         both(rules, {"l": items})
 
 
-def test_lists_whose_rules_read_one_item_key_are_sent_as_values_and_compare_like_python():
+def test_quantifiers_reading_one_item_key_compare_like_python():
     # Items without the key, with None, strings, bools and numbers, under every operator, "missing" and "present",
-    # an Or with a "missing" branch, in any and all: durable gets these lists as [v, ...], null for "no key".
+    # an Or with a "missing" branch, in any and all (most quantifiers of the shipped rules read one item key).
     inner = {
         "s": {"eq": Cmp("x", "eq", "a"), "neq": Cmp("x", "neq", "a"), "gt": Cmp("x", "gt", "b"), "missing": Missing("x"),
               "present": Exists("x"), "or_missing": Or((Missing("x"), Cmp("x", "neq", "a"))),
@@ -201,8 +201,6 @@ def test_lists_whose_rules_read_one_item_key_are_sent_as_values_and_compare_like
     }
     rules = [EngineRule(f"{lst}_{mode}_{name}", Quant(mode, lst, cond))
              for lst, conds in inner.items() for name, cond in conds.items() for mode in ("any", "all")]
-    planned = durable_form.plan([Stage(0, tuple(rules))])
-    assert [field[2][0][1] for field in planned[0].fields[None]] == [durable_form.VALUES] * 3  # values, not items
     values = {"s": [{}, {"x": "a"}, {"x": "c"}, {"x": "z"}], "c": [{}, {"x": None}, {"x": "a"}, {"x": "b"}, {"x": 1}],
               "n": [{}, {"x": 1}, {"x": 3}, {"x": 5}, {"x": True}, {"x": False}, {"x": 2.5}]}
     py, du = backends(rules)
@@ -223,15 +221,15 @@ def test_lists_whose_rules_read_one_item_key_are_sent_as_values_and_compare_like
 
 
 def test_a_list_read_for_one_key_and_for_several_in_one_ruleset():
-    # A ruleset's quantifiers read two keys of the list's items: it gets the items, for the TRUE quantifier and one
-    # that durable needs cut into pieces (an any over an Or) too.
+    # Quantifiers reading one and two keys of the list's items, a TRUE one and one that durable needs cut into
+    # pieces (an any over an Or): the ruleset gets the items with both keys.
     big = Or(tuple(And((Cmp("x", "eq", n), Cmp("y", "neq", str(n)))) for n in range(12)))
     rules = rules_of(one=Quant("any", "l", Cmp("x", "eq", 1)), other=Quant("all", "l", Missing("y")),
                      two=Quant("all", "l", And((Cmp("x", "gt", 0), Cmp("y", "eq", "a")))),
                      split=Quant("any", "l", Or((Cmp("x", "eq", 2), Cmp("y", "eq", "b")))), big=Quant("any", "l", big),
                      some=Quant("any", "l", TRUE))
     sent = [field[2] for field in durable_form.plan([Stage(0, tuple(rules))])[0].fields[None]]
-    assert [[k for k, name, *_ in sub if name != durable_form.VALUES] for sub in sent] == [["x", "y"]]
+    assert [[k for k, *_ in sub] for sub in sent] == [["x", "y"]]
     py, du = backends(rules)
     items = [{}, {"x": 1}, {"x": 2, "y": "a"}, {"y": "b"}, {"x": 5, "y": "a"}, {"x": 3, "y": "4"}, {"x": 3, "y": "3"}]
     try:

@@ -31,11 +31,7 @@ How the IR (see ``advisor.ir``) maps onto durable-rules, and why:
 * Conditions: ``{field: v}`` (eq), ``{"$neq"|"$lt"|"$lte"|"$gt"|"$gte": {field: v}}``,
   ``{"$ex": {field: 1}}``, ``{"$nex": {field: 1}}``, ``{"$and": [..]}``, ``{"$or": [..]}``;
   quantifiers ``{"$iany"|"$iall": {list_field: cond}}`` with ``"$i.<field>"`` as item fields
-  (operators wrap them as elsewhere: ``{"$gt": {"$i.x": 1}}``). A list whose items the rules of a
-  ruleset read one key of is sent as those values (``[v, ...]``, JSON null for an item without
-  the key) and tested as ``"$i"``: durable parses a value, not an object, per item and quantifier;
-  null compares with no constant as a missing ``"$i.x"`` does, and is the only item ``$i == null``
-  matches ("missing"). TRUE (``And()``) is dropped from
+  (operators wrap them as elsewhere: ``{"$gt": {"$i.x": 1}}``). TRUE (``And()``) is dropped from
   an And, FALSE (``Or()``) from an Or; a rule that is FALSE is left out, a rule that is TRUE is
   the discriminator and heads alone. durable follows an And's tests in order and stops at the
   first that fails: outside quantifiers they are written equality tests first and quantifiers

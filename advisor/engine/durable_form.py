@@ -272,13 +272,6 @@ class _Compiler:
     def __init__(self, names: _Names):
         self.names = names
         self.heads = itertools.count(1)
-        #: The lists (of the fact type being compiled) sent as their items' values (VALUES), and whether the
-        #: quantifier being compiled is over one of them: its item tests are then on the item itself, "$i".
-        self.values: frozenset[str] = frozenset()
-        self.scalar = False
-
-    def item(self, key: str) -> str:
-        return "$i" if self.scalar else "$i." + self.names.item_field(key)
 
     def head(self) -> dict:
         """An always-true test on the discriminator, distinct from every other (so never shared)."""
@@ -292,7 +285,7 @@ class _Compiler:
         """The condition for durable; `unguarded` names a key sent as ABSENT when absent whose $neq tests need not
         also exclude ABSENT (the Or they are in has a "missing" branch for it, left out)."""
         if isinstance(node, Cmp):
-            name = self.item(node.key) if in_item else self.names.field(node.key)
+            name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
             if isinstance(node.value, str) and len(node.value.encode("utf-8", "surrogatepass")) >= MAX_STRING:
                 raise EngineError(f"durable-rules backend: a condition's string is longer than {MAX_STRING - 1} bytes")
             known = self.names.strings.get((in_item, node.key)) if isinstance(node.value, str) else None
@@ -303,10 +296,7 @@ class _Compiler:
                 return {"$and": [{"$neq": {name: value}}, {"$neq": {name: _Raw(ABSENT)}}]}
             return {_OPS[node.op]: {name: value}}
         if isinstance(node, (Exists, Missing)):
-            name = self.item(node.key) if in_item else self.names.field(node.key)
-            if in_item and self.scalar:
-                test = {name: _Raw(ITEM_ABSENT)}
-                return test if isinstance(node, Missing) else {"$neq": test}
+            name = "$i." + self.names.item_field(node.key) if in_item else self.names.field(node.key)
             if not in_item and self.names.absent(node.key):
                 return {name: _Raw(ABSENT)} if isinstance(node, Missing) else {"$neq": {name: _Raw(ABSENT)}}
             return {"$ex" if isinstance(node, Exists) else "$nex": {name: 1}}
@@ -326,23 +316,18 @@ class _Compiler:
                             for item, key in kept]
                 return branches[0] if len(branches) == 1 else {"$or": branches}
             # Inside a quantifier durable tries $nex tests in turn and stops at the first success, but lets
-            # a later failing test override an earlier match among the others: start each branch with a $nex
-            # (a value's "missing" is no $nex but an equality).
+            # a later failing test override an earlier match among the others: start each branch with a $nex.
             branches = []
             for item in node.items:
                 branch = self.expr(item, True)
-                branches.append(branch if isinstance(item, Missing) and not self.scalar else {"$and": [self.item_head(), *_parts(branch)]})
+                branches.append(branch if isinstance(item, Missing) else {"$and": [self.item_head(), *_parts(branch)]})
             return {"$or": branches}
         if isinstance(node, Quant):
             if in_item:
                 raise EngineError("durable-rules backend: a quantifier inside a quantifier is not supported")
             if node.mode not in ("any", "all"):
                 raise EngineError(f"durable-rules backend: unknown quantifier mode {node.mode!r}")
-            self.scalar = node.list_key in self.values
-            try:
-                inner = self.item_head() if is_true(node.cond) else self.expr(node.cond, True)
-            finally:
-                self.scalar = False
+            inner = self.item_head() if is_true(node.cond) else self.expr(node.cond, True)
             return {"$iany" if node.mode == "any" else "$iall": {self.names.field(node.list_key): inner}}
         raise TypeError(f"not an IR node: {node!r}")
 
@@ -659,13 +644,6 @@ Field = tuple  # (key, ',"name":', item fields (key, '"name":', strings) or None
 ITEM_PREFIX = "item__"
 #: How a string is sent for a key that rules compare only for equality with strings, when it is none of those.
 STRANGER = '"x"'
-#: The item-name part of a quantified list's one item key (Field's sub) when the list is sent as its items' values
-#: ([v, ...], not [{"G": v}, ...]): durable then parses one value per item, not an object, for each quantifier.
-VALUES = ""
-#: How an item without the key is sent in such a list. durable-rules 2.0.28 finds JSON null, a scalar item, equal
-#: to no constant, unequal to none ($neq false) and neither less nor greater than any, as it finds a missing
-#: $i.<name> (a string would be greater than every number); and `$i == null` holds for it alone (tests pin both).
-ITEM_ABSENT = "null"
 
 
 def _fields(names: _Names, top: set[str], lists: dict[str, set[str]]) -> tuple[Field, ...]:
@@ -676,9 +654,8 @@ def _fields(names: _Names, top: set[str], lists: dict[str, set[str]]) -> tuple[F
     for key in sorted(top):
         sub = None
         if key in lists:
-            # A list whose items' rules read one key is sent as the list of its values (VALUES): see _Compiler.
-            sub = tuple((k, VALUES if len(lists[key]) == 1 else '"' + names.item_field(k) + '":', names.table(True, k),
-                         names.kind(True, k)) for k in sorted(lists[key]))
+            sub = tuple((k, '"' + names.item_field(k) + '":', names.table(True, k), names.kind(True, k))
+                        for k in sorted(lists[key]))
         prefix = ',"' + names.field(key) + '":'
         absent = prefix + ABSENT if sub is None and names.absent(key) else ""
         out.append((key, prefix, sub, names.table(False, key), absent, names.kind(False, key)))
@@ -729,11 +706,6 @@ def _list(value: Any, sub: tuple) -> str:
         if not isinstance(item, dict):
             raise EngineError(f"durable-rules backend: a quantified list holds {type(item).__name__}, not item dicts")
         get = item.get
-        if sub[0][1] == VALUES:
-            (k, _, strings, _), = sub
-            v = get(k, _ABSENT)
-            items.append(ITEM_ABSENT if v is _ABSENT else _coded("", v, strings))
-            continue
         items.append("{" + ",".join([_coded(prefix, v, strings) for k, prefix, strings, _ in sub
                                      if (v := get(k, _ABSENT)) is not _ABSENT]) + "}")
     return "[" + ",".join(items) + "]"
@@ -912,14 +884,6 @@ def _list_encoder_source(sub: tuple) -> tuple[str, dict[str, Any]]:
              "            return _list(value, _SUB)", "        get = item.get"]
     names: dict[str, Any] = {"_A": _ABSENT, "_SUB": sub, "_list": _list, "_piece": _piece, "_new_string": _new_string,
                              "_new_int": _new_int}
-    if sub and sub[0][1] == VALUES:  # the item's one value, or ITEM_ABSENT
-        (key, _, strings, kind), = sub
-        names["_C0"] = {} if strings is None else dict(strings)
-        names["_I0"] = {}
-        lines += [f"        v = get({key!r}, _A)", "        if v is _A:", f"            e0 = {ITEM_ABSENT!r}", "        else:",
-                  *_value_lines("e0", "", "_C0", "            ", strings is not None, kind),
-                  "        out.append(e0)", "    return '[' + ','.join(out) + ']'"]
-        return "\n".join(lines) + "\n", names
     for i, (key, prefix, strings, kind) in enumerate(sub):
         names[f"_C{i}"] = {} if strings is None else {text: "," + prefix + code for text, code in strings}
         names[f"_I{i}"] = {}
@@ -1053,23 +1017,19 @@ def _stage(names: _Names, codes: dict[str | None, int], index: int, chunks: list
                     fields[scope].append(field)
                 picked.append(positions[scope][field])
             picks[scope] = tuple(picked)
-        plans.append((kept, picks, n, {scope: frozenset(k for k, keys in lists.items() if len(keys) == 1)
-                                       for scope, (_, lists) in chunk_reads.items()}))
+        plans.append((kept, picks, n))
     heads = {scope: ',"T":' + str(codes[scope]) for scope in fields}
     return StagePlan({scope: tuple(found) for scope, found in fields.items()}, heads,
-                     tuple(_chunk(names, codes, f"stage {index} chunk {n}", kept, picks, values)
-                           for kept, picks, n, values in plans))
+                     tuple(_chunk(names, codes, f"stage {index} chunk {n}", kept, picks) for kept, picks, n in plans))
 
 
 def _chunk(names: _Names, codes: dict[str | None, int], label: str, kept: list[tuple[EngineRule, Node]],
-           picks: dict[str | None, tuple[int, ...]], values: dict[str | None, frozenset[str]] | None = None) -> ChunkPlan:
-    """values: per fact type, the lists sent as their items' values (VALUES), as _fields sends them."""
+           picks: dict[str | None, tuple[int, ...]]) -> ChunkPlan:
     compiler = _Compiler(names)
     rule_ids: dict[str, str | None] = {}
     definition: dict[str, Any] = {}
     by_scope: dict[str | None, list[tuple[str, list]]] = {}
     for rule, cond in kept:
-        compiler.values = (values or {}).get(rule.scope, frozenset())
         for tests in compiler.pieces(rule.id, cond):
             by_scope.setdefault(rule.scope, []).append((rule.id, tests))
     scopes = tuple(sorted(by_scope, key=lambda s: codes[s]))
