@@ -6,6 +6,7 @@ differ from Python's; a hypothesis test compares both backends on random conditi
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from advisor.engine import durable as durable_module
 from advisor.engine.durable import DurableBackend
+from advisor.engine import durable_form
 from advisor.engine.durable_form import prune
 from advisor.engine.python import PythonBackend
 from advisor.errors import EngineError
@@ -223,6 +225,61 @@ def test_a_quantifier_several_rules_test_is_worked_out_once_per_run(monkeypatch)
     assert calls == [1]
     for profile in ({"y": 1, "z": 2, "l": [{"x": 1}]}, {"z": 2, "l": [{"x": 2}]}, {"l": []}, {"y": 0}):
         both(rules, profile)
+
+
+def test_quantifiers_reading_one_item_key_compare_like_python():
+    # Items without the key, with None, strings, bools and numbers, under every operator, "missing" and "present",
+    # an Or with a "missing" branch, in any and all (most quantifiers of the shipped rules read one item key).
+    inner = {
+        "s": {"eq": Cmp("x", "eq", "a"), "neq": Cmp("x", "neq", "a"), "gt": Cmp("x", "gt", "b"), "missing": Missing("x"),
+              "present": Exists("x"), "or_missing": Or((Missing("x"), Cmp("x", "neq", "a"))),
+              "and_present": And((Exists("x"), Cmp("x", "neq", "c")))},
+        "c": {"eq": Cmp("x", "eq", "a"), "neq": Cmp("x", "neq", "a"), "missing": Missing("x"), "present": Exists("x"),
+              "or_missing": Or((Missing("x"), Cmp("x", "neq", "a")))},
+        "n": {"eq": Cmp("x", "eq", 1), "neq": Cmp("x", "neq", 1), "lt": Cmp("x", "lt", 3), "lte": Cmp("x", "lte", 3),
+              "gt": Cmp("x", "gt", 3), "gte": Cmp("x", "gte", 3), "eq_t": Cmp("x", "eq", True), "neq_t": Cmp("x", "neq", True),
+              "missing": Missing("x"), "or_two": Or((Cmp("x", "eq", 1), Cmp("x", "gt", 3))),
+              "or_missing": Or((Missing("x"), Cmp("x", "gte", 5)))},
+    }
+    rules = [EngineRule(f"{lst}_{mode}_{name}", Quant(mode, lst, cond))
+             for lst, conds in inner.items() for name, cond in conds.items() for mode in ("any", "all")]
+    values = {"s": [{}, {"x": "a"}, {"x": "c"}, {"x": "z"}], "c": [{}, {"x": None}, {"x": "a"}, {"x": "b"}, {"x": 1}],
+              "n": [{}, {"x": 1}, {"x": 3}, {"x": 5}, {"x": True}, {"x": False}, {"x": 2.5}]}
+    py, du = backends(rules)
+    try:
+        for lst, items in values.items():
+            lists = [[], *([item] for item in items), *itertools.combinations(items, 2), items]
+            for chosen in lists:
+                same(py, du, Facts({lst: [dict(item) for item in chosen]}))
+        assert same(py, du, Facts({"s": [{}, {"x": "c"}]})) == fired(
+            "s_any_missing", "s_any_present", "s_any_neq", "s_any_gt", "s_any_or_missing", "s_all_or_missing")
+        assert same(py, du, Facts({"c": [{"x": None}, {"x": "a"}]})) == fired(
+            "c_any_eq", "c_any_neq", "c_any_present", "c_all_present", "c_any_or_missing")
+        assert same(py, du, Facts({"n": [{"x": True}, {"x": 5}]})) == fired(
+            "n_any_eq", "n_any_neq", "n_any_lt", "n_any_lte", "n_any_gt", "n_any_gte", "n_any_eq_t", "n_any_neq_t",
+            "n_any_or_two", "n_all_or_two", "n_any_or_missing")
+    finally:
+        du.close()
+
+
+def test_a_list_read_for_one_key_and_for_several_in_one_ruleset():
+    # Quantifiers reading one and two keys of the list's items, a TRUE one and one that durable needs cut into
+    # pieces (an any over an Or): the ruleset gets the items with both keys.
+    big = Or(tuple(And((Cmp("x", "eq", n), Cmp("y", "neq", str(n)))) for n in range(12)))
+    rules = rules_of(one=Quant("any", "l", Cmp("x", "eq", 1)), other=Quant("all", "l", Missing("y")),
+                     two=Quant("all", "l", And((Cmp("x", "gt", 0), Cmp("y", "eq", "a")))),
+                     split=Quant("any", "l", Or((Cmp("x", "eq", 2), Cmp("y", "eq", "b")))), big=Quant("any", "l", big),
+                     some=Quant("any", "l", TRUE))
+    sent = [field[2] for field in durable_form.plan([Stage(0, tuple(rules))])[0].fields[None]]
+    assert [[k for k, *_ in sub] for sub in sent] == [["x", "y"]]
+    py, du = backends(rules)
+    items = [{}, {"x": 1}, {"x": 2, "y": "a"}, {"y": "b"}, {"x": 5, "y": "a"}, {"x": 3, "y": "4"}, {"x": 3, "y": "3"}]
+    try:
+        for chosen in [[], *([item] for item in items), *itertools.combinations(items, 2), items]:
+            same(py, du, Facts({"l": [dict(item) for item in chosen]}))
+        assert same(py, du, Facts({"l": [{"x": 1}, {"y": "b"}]})) == fired("one", "split", "some")
+    finally:
+        du.close()
 
 
 # -- values -------------------------------------------------------------------------------
