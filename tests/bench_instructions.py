@@ -106,7 +106,9 @@ def main() -> None:
     print(f"\nStart: `import pydantic, yaml, click, jinja2` = {libs / 1e6:,.1f}M instructions")
     for engine in engines:
         cmd = [sys.executable, "-m", "advisor", "evaluate", str(EXAMPLE), "--as-of", AS_OF, "--engine", engine]
-        subprocess.run(cmd, capture_output=True, env=env, check=False)  # the rules cache, warm
+        # the rules cache, warm: from "/", as measured (from this checkout's folder, `-m advisor` would import this
+        # checkout's advisor rather than --root's and warm the wrong cache)
+        subprocess.run(cmd, capture_output=True, env=env, cwd="/", check=False)
         took = instructions(cmd, env)
         print(f"  [{engine}] advisor evaluate (one example): {took / 1e6:,.1f}M = {took / libs:.3f}x")
     with tempfile.TemporaryDirectory() as tmp:
