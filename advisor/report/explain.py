@@ -399,11 +399,12 @@ class Explainer:
             return (new_tuple(Evidence, (text, value, mark[0] if mark else None, note,
                                          new_tuple(Place, (field, coll, idx, names[idx], False)))),)
 
-        def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict) -> tuple:
+        def rows(loaded: LoadedProfile, derived: dict, idx: None, as_of: date, memo: dict) -> tuple:
+            """The rows of every item (up to `limit`; an atom of the finding's own item is own_row's)."""
             items, names = members(loaded, coll, memo)
             document = loaded.document
             marks = document.marks if document is not None else _NO_MARKS
-            shown = (idx,) if idx is not None else range(min(len(items), limit))
+            shown = range(min(len(items), limit))
             if shown:
                 path_of(shown[-1])
             out = []
@@ -417,7 +418,7 @@ class Explainer:
                 # make_evidence(..., Place(...)) written out: a row of every item, the most made of all
                 out.append(new_tuple(Evidence, (text, value, mark[0] if mark else None, note,
                                                 new_tuple(Place, (field, coll, i, names[i], False)))))
-            if idx is None and len(items) > len(shown):
+            if len(items) > len(shown):
                 more = len(items) - len(shown)
                 why = f"and {more:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
                 out.append(make_evidence(summary_text, None, None, why, summary))

@@ -431,7 +431,7 @@ class Report:
         }
 
     def _tail(self) -> dict[str, Any]:
-        """The fields of to_dict() that come after the findings (_compact_json writes the same)."""
+        """The fields of to_dict() that come after the findings (_json_parts writes the same)."""
         return {
             "waived": [w.to_dict() for w in self.waived],
             "expired_waivers": list(self.expired_waivers),
