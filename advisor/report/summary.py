@@ -179,8 +179,7 @@ class PortfolioSummary:
         """Count one evaluated profile; returns what was kept of it."""
         record = item if isinstance(item, ProfileRecord) else self.recorder.record(item)
         self.evaluated += 1
-        summary = record.summary
-        score, high = summary["score"], summary["by_severity"]["high"]  # record.score, record.high
+        score, high = record.score, record.high
         self.score_total += score
         if high:
             self.with_high += 1
