@@ -298,6 +298,11 @@ def _batches(items: Iterable[Source | AdvisorError], size: int, jobs: int = 1, c
     """
     chunk: list[Source] = []
     left = count
+
+    def limit() -> int:
+        return max(1, min(size, left // (4 * jobs))) if count else size
+
+    most = limit()
     for item in items:
         if isinstance(item, AdvisorError):
             if chunk:
@@ -307,8 +312,9 @@ def _batches(items: Iterable[Source | AdvisorError], size: int, jobs: int = 1, c
             yield Outcome(where, error=str(item), unmatched=isinstance(item, UsageError))
             continue
         chunk.append(item)
-        if len(chunk) >= (max(1, min(size, left // (4 * jobs))) if count else size):
+        if len(chunk) >= most:
             left -= len(chunk)
+            most = limit()
             yield chunk
             chunk = []
     if chunk:
