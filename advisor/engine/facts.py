@@ -131,10 +131,6 @@ def _progress(as_of: date, b: Any, t: Any, a: Any) -> Any:
     return (a - b) / (t - b) if t != b else None
 
 
-#: The measures of given inputs (None when one is missing): as_of and the inputs -> the measure.
-_OF_INPUTS: dict[str, Callable[..., Any]] = {}
-
-
 def _compile_measure(derived: Derived) -> Callable[[Any, Any, date], Any]:
     func, args = derived.compute
     if func in _OVER_ITEMS:
@@ -192,8 +188,11 @@ def _finite(body: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-_OF_INPUTS.update(overlap=_overlap, ratio=_finite(_ratio), difference=_finite(_difference), days_since=_days_since,
-                  progress=_finite(_progress))
+#: The measures of given inputs (None when one is missing): as_of and the inputs -> the measure.
+_OF_INPUTS: dict[str, Callable[..., Any]] = {
+    "overlap": _overlap, "ratio": _finite(_ratio), "difference": _finite(_difference), "days_since": _days_since,
+    "progress": _finite(_progress),
+}
 #: The measures whose value is always a whole number well within the engines' range (number() leaves it as it is).
 _WHOLE = frozenset({"count", "count_set", "distinct", "common", "overlap", "days_since"})
 
