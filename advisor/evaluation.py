@@ -151,8 +151,8 @@ class Evaluator:
             term=derived.get("term"),
             structure=structure,
         )
-        memo: dict = {}
-        explain = partial(self.explainer.finding, loaded, derived, as_of, memo)
+        texts: dict = {}
+        explain = partial(self.explainer.finding, loaded, derived, as_of, {}, texts)
 
         return Report(
             profile_name=profile.name,
@@ -172,7 +172,7 @@ class Evaluator:
             stage=stage,
             currency=profile.funding.currency if profile.funding else None,
             advice=advice,
-            rows=memo,
+            rows=texts,
         )
 
     def steps_due(self, stage: str | None, skipped: dict[str, str]) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..profile.schema import words_for
 from ..words import UNITS, first_sentence, in_words, path_text, possessive, value_words
-from .findings import Evidence, Finding, Hit, Place, make_evidence
+from .findings import Evidence, Finding, Hit, Place, evidence_json, make_evidence, row_ends, value_json
 
 _new_tuple = tuple.__new__
 #: Types _json_value gives back as they are
@@ -123,9 +123,13 @@ class Explainer:
         #: the function writing each atom's rows (_writer), by atom
         self._writers: dict[_Atom, Callable] = {}
 
-    def finding(self, loaded: LoadedProfile, derived: dict, as_of: date, memo: dict, hit: Hit) -> Finding:
+    def finding(self, loaded: LoadedProfile, derived: dict, as_of: date, memo: dict, texts: dict, hit: Hit) -> Finding:
         """The finding a hit makes on a profile (the hit last, so that a report's `explain` is this method with the
-        rest given: functools.partial, called without a frame of its own)."""
+        rest given: functools.partial, called without a frame of its own).
+
+        `memo` keeps each atom's rows and their JSON, written once per profile; `texts` (the report's `rows`) gets
+        the JSON of each row and of each finding's evidence, by the id of the Evidence or of the evidence tuple,
+        for the JSON writer (findings._rows), which then joins no row of a finding one by one."""
         idx = hit.item_index
         plans = self._plans[idx >= 0]
         plan = plans.get(hit.engine_id)
@@ -138,20 +142,29 @@ class Explainer:
         elif coll is not None:
             items, names = memo.get(coll) or self._members(loaded, coll, memo)
             item, subject = items[idx], names[idx]
-        # Evidence rows of each atom are written once per profile and shared by every finding that reads it.
+        # Evidence rows of each atom are written once per profile, with their JSON (_writer), and shared by every
+        # finding that reads it.
         rows: list = []
+        parts: list = []
         for key, write, own in atoms:
             if own:
                 key = (key, idx)
             found = memo.get(key)
             if found is None:
-                found = memo[key] = write(loaded, derived, idx if own else None, as_of, memo)
-            rows += found
+                found = memo[key] = write(loaded, derived, idx if own else None, as_of, memo, texts)
+            written, text = found
+            rows += written
+            if text:
+                parts.append(text)
         if overlap:
             first: dict[str, Evidence] = {}
             for ev in rows:
                 first.setdefault(ev.path, ev)
-            rows = list(first.values())
+            if len(first) < len(rows):
+                rows = list(first.values())
+                parts = [texts[id(ev)] for ev in rows]
+        evidence = tuple(rows)
+        texts[id(evidence)] = ", ".join(parts)
         if type(advice) is not str:
             advice = self.render(advice, loaded, derived, item, as_of)
         if asks:  # a question: its title, message and advice ask for what is blank
@@ -172,14 +185,14 @@ class Explainer:
             if type(message) is not str:
                 message = self.render(message, loaded, derived, item, as_of)
         # Finding(...) with every field given, made in one call (a NamedTuple's own __new__ takes keywords)
-        return _new_tuple(Finding, (rule.id, hit.kind, hit.severity, title, message, advice, refs, tuple(rows), subject,
+        return _new_tuple(Finding, (rule.id, hit.kind, hit.severity, title, message, advice, refs, evidence, subject,
                                     because, order, -1 if idx is None else idx, beyond, adapted))
 
     @staticmethod
     def _members(loaded: LoadedProfile, coll: tuple, memo: dict) -> list:
         """The items of a collection and their names, read once per profile for every finding and row about them
         (kept in the memo by the collection's path, a tuple of names, which no other key of the memo is; as a
-        list, for the memo's tuples are evidence rows, which the JSON writer reads as Report.rows)."""
+        list, for the memo's tuples are an atom's rows and their JSON)."""
         found = memo.get(coll)
         if found is None:
             items = get_path(loaded.profile, coll) or []
@@ -296,9 +309,11 @@ class Explainer:
             out.append((how, ref.path, d, fmt))
         return tuple(out)
 
-    def _writer(self, atom: _Atom) -> Callable[[LoadedProfile, dict, int | None, date, dict], tuple]:
-        """The function writing one atom's evidence rows for a profile, made once per atom: what is the same in
-        every profile (the place, its text, the kind of field, how the value is read) is worked out here."""
+    def _writer(self, atom: _Atom) -> Callable[[LoadedProfile, dict, int | None, date, dict, dict], tuple]:
+        """The function writing one atom's evidence rows for a profile and their JSON (rows, text), made once per
+        atom: what is the same in every profile (the place, its text, the kind of field, how the value is read,
+        the JSON around a row's value) is worked out here. It keeps each row's JSON in `texts` by the id of the
+        Evidence (a problem joins the rows of several findings)."""
         writer = self._writers.get(atom)
         if writer is None:
             ref = atom.ref
@@ -314,10 +329,15 @@ class Explainer:
     def _derived_writer(self, name: str) -> Callable:
         place = Place((name,), derived=True)
         text, note = place.text, self.derived[name].description
+        opening, closing = row_ends(text, note)
 
-        def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict) -> tuple:
+        def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict, texts: dict) -> tuple:
             value = derived.get(name)
-            return (make_evidence(text, round(value, 4) if type(value) is float else value, None, note, place),)
+            if type(value) is float:
+                value = round(value, 4)
+            row = _new_tuple(Evidence, (text, value, None, note, place))
+            json = texts[id(row)] = f"{opening}{value_json(value)}, \"line\": null{closing}"
+            return (row,), json
 
         return rows
 
@@ -327,12 +347,17 @@ class Explainer:
         path = ref.path
         place = Place(path)
         text, kind = place.text, ref.type.kind
-        note = "number of items" if kind == "collection" else None
         first = path[0]
         rest = path[1:]
         second = rest[0] if len(rest) == 1 else None  # a field of a section (most are), read with getattr
+        if kind == "collection":
+            note = "number of items"
+            ends = {note: row_ends(text, note)}
+        else:
+            note = None
+            ends = {None: row_ends(text, None), "section missing": row_ends(text, "section missing")}
 
-        def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict) -> tuple:
+        def rows(loaded: LoadedProfile, derived: dict, idx: int | None, as_of: date, memo: dict, texts: dict) -> tuple:
             value = getattr(loaded.profile, first, None)
             if rest and value is not None:
                 value = getattr(value, second, None) if second is not None else get_path(value, rest)
@@ -341,11 +366,16 @@ class Explainer:
                 value = len(value or ())
             elif kind == "object":
                 value, why = ("set", None) if value is not None else (None, "section missing")
-            else:
+            elif type(value) not in _PLAIN:
                 value = _json_value(value)
             document = loaded.document
             mark = document.marks.get(path) if document is not None else None
-            return (make_evidence(text, value, mark[0] if mark else None, why, place),)
+            line = mark[0] if mark else None
+            row = _new_tuple(Evidence, (text, value, line, why, place))
+            opening, closing = ends[why]
+            json = texts[id(row)] = (f"{opening}{value_json(value)}, \"line\": "
+                                     f"{'null' if line is None else int.__repr__(line)}{closing}")
+            return (row,), json
 
         return rows
 
@@ -363,7 +393,9 @@ class Explainer:
         attr = field[0] if len(field) == 1 and not computed else None
         note = d.description if computed else None
         limit = 0 if (atom.per_item and atom.via_derived) else EVIDENCE_ITEMS
-        paths: list[tuple[tuple, str]] = []  # each item's full path and its text, by index: the same in every profile
+        #: each item's full path, its text and what its row's JSON holds around the value, by index: the same in
+        #: every profile
+        paths: list[tuple[tuple, str, str, str]] = []
         members = self._members
         new_tuple = tuple.__new__
         summary = Place(ref.path, coll)
@@ -380,26 +412,30 @@ class Explainer:
             def read(item: Any, profile: Any, as_of: date) -> Any:
                 return get_path(item, field)
 
-        def path_of(i: int) -> tuple[tuple, str]:
+        def path_of(i: int) -> tuple[tuple, str, str, str]:
             while len(paths) <= i:
                 full = coll + (len(paths),) + field
-                paths.append((full, path_text(full)))
+                text = path_text(full)
+                paths.append((full, text, *row_ends(text, note)))
             return paths[i]
 
-        def own_row(loaded: LoadedProfile, derived: dict, idx: int, as_of: date, memo: dict) -> tuple:
+        def own_row(loaded: LoadedProfile, derived: dict, idx: int, as_of: date, memo: dict, texts: dict) -> tuple:
             """The row of the finding's own item (the same as rows() with an index, in fewer steps: one made per
             finding about an item)."""
             items, names = memo.get(coll) or members(loaded, coll, memo)
             value = read(items[idx], loaded.profile, as_of)
             if type(value) not in _PLAIN:
                 value = _json_value(value)
-            full, text = paths[idx] if idx < len(paths) else path_of(idx)
+            full, text, opening, closing = paths[idx] if idx < len(paths) else path_of(idx)
             document = loaded.document
             mark = document.marks.get(full) if document is not None else None
-            return (new_tuple(Evidence, (text, value, mark[0] if mark else None, note,
-                                         new_tuple(Place, (field, coll, idx, names[idx], False)))),)
+            line = mark[0] if mark else None
+            row = new_tuple(Evidence, (text, value, line, note, new_tuple(Place, (field, coll, idx, names[idx], False))))
+            json = texts[id(row)] = (f"{opening}{value_json(value)}, \"line\": "
+                                     f"{'null' if line is None else int.__repr__(line)}{closing}")
+            return (row,), json
 
-        def rows(loaded: LoadedProfile, derived: dict, idx: None, as_of: date, memo: dict) -> tuple:
+        def rows(loaded: LoadedProfile, derived: dict, idx: None, as_of: date, memo: dict, texts: dict) -> tuple:
             """The rows of every item (up to `limit`; an atom of the finding's own item is own_row's)."""
             items, names = members(loaded, coll, memo)
             document = loaded.document
@@ -408,20 +444,28 @@ class Explainer:
             if shown:
                 path_of(shown[-1])
             out = []
+            jsons = []
             profile = loaded.profile
             for i in shown:
                 value = read(items[i], profile, as_of)
                 if type(value) not in _PLAIN:
                     value = _json_value(value)
-                full, text = paths[i]
+                full, text, opening, closing = paths[i]
                 mark = marks.get(full)
+                line = mark[0] if mark else None
                 # make_evidence(..., Place(...)) written out: a row of every item, the most made of all
-                out.append(new_tuple(Evidence, (text, value, mark[0] if mark else None, note,
-                                                new_tuple(Place, (field, coll, i, names[i], False)))))
+                row = new_tuple(Evidence, (text, value, line, note, new_tuple(Place, (field, coll, i, names[i], False))))
+                out.append(row)
+                json = texts[id(row)] = (f"{opening}{value_json(value)}, \"line\": "
+                                         f"{'null' if line is None else int.__repr__(line)}{closing}")
+                jsons.append(json)
             if len(items) > len(shown):
                 more = len(items) - len(shown)
                 why = f"and {more:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
-                out.append(make_evidence(summary_text, None, None, why, summary))
-            return tuple(out)
+                row = make_evidence(summary_text, None, None, why, summary)
+                out.append(row)
+                jsons.append(evidence_json(row))
+                texts[id(row)] = jsons[-1]
+            return tuple(out), ", ".join(jsons)
 
         return own_row if atom.own else rows

@@ -262,8 +262,8 @@ class Report:
     currency: str | None = None
     #: how findings group into problems and rank, and which steps are due (report.problems.Advice)
     advice: Any = field(default=None, compare=False, repr=False)
-    #: the evidence rows `explain` writes, shared by the findings that read them (report.explain: its memo, whose
-    #: tuples are rows), so the JSON writer encodes each row once without looking for them finding by finding
+    #: the JSON of the evidence `explain` writes, by the id of each row (an Evidence) and of each finding's evidence
+    #: (its tuple): each row is encoded once, where it is written, and shared by the findings that read it
     rows: dict | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -398,13 +398,7 @@ class Report:
         is what json.dumps would write for the whole (its C encoder, ", " and ": " separators).
         """
         head = _encode(self._head())
-        rows: dict[int, str] = {}
-        if self.rows is not None:
-            self.findings, self.waived, self.later, self.not_applicable  # noqa: B018  (every row written out)
-            for written in self.rows.values():
-                if type(written) is tuple:
-                    for e in written:
-                        rows[id(e)] = _evidence_json(e)
+        rows: dict[int, str] = {} if self.rows is None else self.rows
         findings = list(map(_finding_json, self.findings, repeat(rows)))
         problems = list(map(_problem_json, self.problems, repeat(rows)))
         waived = [f"{_finding_json(w.finding, rows)[:-1]}, \"waiver\": {_encode({'reason': w.reason, 'until': w.until})}}}"
@@ -483,7 +477,7 @@ def _escape_breaks(text: str) -> str:
 _OPENINGS: dict[tuple[str, ...], str] = {}
 _STRINGS: dict[str, str] = {}
 _REFS: dict[tuple[str, ...], str] = {}
-_PATHS: dict[str, str] = {}  # the opening of an evidence row, up to its value
+_PATHS: dict[tuple, tuple[str, str]] = {}  # what an evidence row's JSON holds around its value and line (row_ends)
 _CACHE_MAX = 4096
 
 
@@ -501,34 +495,45 @@ def _opening(key: tuple[str, ...]) -> str:
     return _encode(dict(zip(("rule", "kind", "severity", "title"), key)))[:-1]
 
 
-def _evidence_json(e: Evidence) -> str:
-    path, value, line, note, _ = e  # one unpacking: a NamedTuple's fields are read through descriptors
+def value_json(value: Any) -> str:
+    """json.dumps of an evidence row's value."""
     kind = type(value)
     if kind is str:
-        value_text = _string(value)
-    elif value is None:
-        value_text = "null"
-    elif kind is int:
-        value_text = int.__repr__(value)
-    elif kind is bool:
-        value_text = "true" if value else "false"
-    elif kind is float and value - value == 0.0:  # finite: json writes float.__repr__ (not finite: it raises, below)
-        value_text = float.__repr__(value)
-    else:
-        value_text = _encode(value)
-    opening = _PATHS.get(path) or _cached(_PATHS, path, _path_opening)
-    line = "null" if line is None else int.__repr__(line)
-    if note:
-        return f"{opening}{value_text}, \"line\": {line}, \"note\": {_STRINGS.get(note) or _cached(_STRINGS, note, _string)}}}"
-    return f"{opening}{value_text}, \"line\": {line}}}"
+        return _string(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float and value - value == 0.0:  # finite: json writes float.__repr__ (not finite: it raises, below)
+        return float.__repr__(value)
+    return _encode(value)
 
 
-def _path_opening(path: str) -> str:
-    return f"{{\"path\": {_string(path)}, \"value\": "
+def row_ends(path: str, note: str | None) -> tuple[str, str]:
+    """What the JSON of an evidence row holds before its value, and after its line (its note): the same in every
+    profile for a row at one place."""
+    return f"{{\"path\": {_string(path)}, \"value\": ", f", \"note\": {_string(note)}}}" if note else "}"
+
+
+def evidence_json(e: Evidence) -> str:
+    """json.dumps(e.to_dict())."""
+    path, value, line, note, _ = e  # one unpacking: a NamedTuple's fields are read through descriptors
+    ends = _PATHS.get((path, note)) or _cached(_PATHS, (path, note), _row_ends)
+    return f"{ends[0]}{value_json(value)}, \"line\": {'null' if line is None else int.__repr__(line)}{ends[1]}"
+
+
+def _row_ends(key: tuple[str, str | None]) -> tuple[str, str]:
+    return row_ends(*key)
 
 
 def _rows(evidence: tuple[Evidence, ...], rows: dict[int, str]) -> str:
-    """The evidence rows as JSON, each row written once per report (rows: by the id of the Evidence)."""
+    """The evidence rows as JSON, each row written once per report: `rows` holds the JSON by the id of the Evidence,
+    and of a finding's whole evidence by the id of its tuple (report.explain writes both as it explains)."""
+    text = rows.get(id(evidence))
+    if text is not None:
+        return text
     try:
         return ", ".join(map(rows.__getitem__, map(id, evidence)))
     except KeyError:  # a row not written yet (a report made from findings)
@@ -537,7 +542,7 @@ def _rows(evidence: tuple[Evidence, ...], rows: dict[int, str]) -> str:
     for e in evidence:
         text = rows.get(id(e))
         if text is None:
-            text = rows[id(e)] = _evidence_json(e)
+            text = rows[id(e)] = evidence_json(e)
         texts.append(text)
     return ", ".join(texts)
 

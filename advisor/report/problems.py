@@ -206,6 +206,7 @@ _new = object.__new__
 _SIGNATURE = itemgetter(*(Finding._fields.index(name) for name in
                           ("rule", "kind", "severity", "guide_order", "guide_refs", "beyond_refs")))
 _SUBJECT = itemgetter(Finding._fields.index("subject"))
+_PATH = itemgetter(0)  # an Evidence's path
 
 
 def default_advice() -> Advice:
@@ -226,7 +227,12 @@ def _listed(items: tuple[str, ...]) -> str:
 
 
 def _union(group: list[Finding]) -> tuple[Evidence, ...]:
-    """The evidence of a group's findings, the first row of each path."""
+    """The evidence of a group's findings, the first row of each path (a finding's own tuple when it is alone, so that
+    the JSON writer finds its text written: findings._rows)."""
+    if len(group) == 1:
+        evidence = group[0].evidence
+        if len(set(map(_PATH, evidence))) == len(evidence):  # (an explained finding's paths are its own)
+            return evidence
     seen: dict[str, Evidence] = {}
     for f in group:
         for e in f.evidence:
