@@ -8,6 +8,7 @@ read the same values.
 from __future__ import annotations
 
 from datetime import date
+from json.encoder import encode_basestring as _string  # json.dumps of a str (findings._string)
 from functools import lru_cache
 from typing import Any, Callable, NamedTuple
 
@@ -18,7 +19,8 @@ from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..profile.schema import words_for
 from ..words import UNITS, first_sentence, in_words, path_text, possessive, value_words
-from .findings import Evidence, Finding, Hit, Place, evidence_json, make_evidence, row_ends, value_json
+from .findings import (Evidence, Finding, Hit, Place, evidence_json, finding_head, finding_tail, make_evidence, row_ends,
+                       value_json)
 
 _new_tuple = tuple.__new__
 #: Types _json_value gives back as they are
@@ -66,6 +68,10 @@ class _Plan(NamedTuple):
     adapted: bool  # an `adapt` entry gave the advice: the problem tells it, not its generic advice
     order: int  # the rule's place in the guide (Explainer.guide_order)
     items: tuple | None  # the collection whose items a finding about one item is about (the rule's for_each)
+    #: the JSON of a finding up to its evidence's rows (findings.finding_head) by its kind and severity, when its
+    #: title, message and advice are the same in every profile (else None)
+    heads: dict | None
+    tail: str  # the JSON of a finding after its subject (findings.finding_tail)
 
 
 def _question(blank: tuple[Ref, ...], subject: str | None, advice: str) -> tuple[str, str, str]:
@@ -135,7 +141,7 @@ class Explainer:
         plan = plans.get(hit.engine_id)
         if plan is None:
             plan = plans[hit.engine_id] = self._plan(hit.engine_id, idx >= 0)
-        rule, atoms, overlap, message, advice, asks, refs, beyond, because, adapted, order, coll = plan
+        rule, atoms, overlap, message, advice, asks, refs, beyond, because, adapted, order, coll, heads, tail = plan
         item = subject = None
         if idx < 0:
             idx = None
@@ -164,7 +170,7 @@ class Explainer:
                 rows = list(first.values())
                 parts = [texts[id(ev)] for ev in rows]
         evidence = tuple(rows)
-        texts[id(evidence)] = ", ".join(parts)
+        text = texts[id(evidence)] = ", ".join(parts)
         if type(advice) is not str:
             advice = self.render(advice, loaded, derived, item, as_of)
         if asks:  # a question: its title, message and advice ask for what is blank
@@ -184,9 +190,19 @@ class Explainer:
             title = rule.title
             if type(message) is not str:
                 message = self.render(message, loaded, derived, item, as_of)
+        kind, severity = hit.kind, hit.severity
         # Finding(...) with every field given, made in one call (a NamedTuple's own __new__ takes keywords)
-        return _new_tuple(Finding, (rule.id, hit.kind, hit.severity, title, message, advice, refs, evidence, subject,
-                                    because, order, -1 if idx is None else idx, beyond, adapted))
+        finding = _new_tuple(Finding, (rule.id, kind, severity, title, message, advice, refs, evidence, subject,
+                                       because, order, -1 if idx is None else idx, beyond, adapted))
+        # ... and its JSON (json.dumps(finding.to_dict())), for the JSON writer (findings._finding_json)
+        if heads is None:
+            head = finding_head(rule.id, kind, severity, title, message, advice, refs)
+        else:
+            head = heads.get((kind, severity))
+            if head is None:
+                head = heads[(kind, severity)] = finding_head(rule.id, kind, severity, title, message, advice, refs)
+        texts[id(finding)] = f"{head}{text}], \"subject\": {'null' if subject is None else _string(subject)}{tail}"
+        return finding
 
     @staticmethod
     def _members(loaded: LoadedProfile, coll: tuple, memo: dict) -> list:
@@ -226,19 +242,25 @@ class Explainer:
         item_fields = [(a.ref.collection, a.ref.path) for a in atoms if a.ref.scope == "item"]
         ids = self._atom_ids
         refs_cited = tuple(dict.fromkeys(rule.refs + case.refs)) if case is not None else rule.refs
+        message = self._text(case.message if case is not None and case.message else rule.message)
+        advice = self._text(case.advice if case is not None and case.advice else rule.advice)
+        beyond = tuple(r for r in refs_cited if self.knowledge.is_beyond(r))
         return _Plan(
             rule=rule,
             atoms=tuple((ids.setdefault(a, len(ids)), self._writer(a), a.own) for a in atoms),
             overlap=len(item_fields) != len(set(item_fields)),
-            message=self._text(case.message if case is not None and case.message else rule.message),
-            advice=self._text(case.advice if case is not None and case.advice else rule.advice),
+            message=message,
+            advice=advice,
             asks=rule.ask if variant.question else (),
             refs=tuple(r for r in refs_cited if not self.knowledge.is_beyond(r)),
-            beyond=tuple(r for r in refs_cited if self.knowledge.is_beyond(r)),
+            beyond=beyond,
             because=variant.because,
             adapted=case is not None and case.advice is not None and not any(case is p for p in rule.proportion),
             order=self.guide_order[rule.id],
             items=rule.for_each if per_item else None,
+            # a question's title, message and advice ask for what is blank (Explainer.finding)
+            heads={} if not variant.question and type(message) is str and type(advice) is str else None,
+            tail=finding_tail(variant.because, beyond),
         )
 
     def value_of(self, ref: Ref, loaded: LoadedProfile, derived: dict, item: Any, as_of: date) -> Any:

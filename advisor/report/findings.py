@@ -567,14 +567,29 @@ def _problem_json(p: Any, rows: dict[int, str]) -> str:
             f"\"evidence\": [{evidence}]{beyond}}}")
 
 
-def _finding_json(f: Finding, rows: dict[int, str]) -> str:
-    rule, kind, severity, title, message, advice, refs, evidence, subject, note, _, _, beyond, _ = f
-    opening = _cached(_OPENINGS, (rule, kind, severity, title), _opening)
-    subject = "null" if subject is None else _string(subject)
-    note = f", \"note\": {_string(note)}" if note else ""
-    if beyond:
-        note += f", \"beyond_guide\": {_refs(beyond)}"
+def finding_head(rule: str, kind: str, severity: str, title: str, message: str, advice: str,
+                 refs: tuple[str, ...]) -> str:
+    """The JSON of a finding up to the rows of its evidence: `{"rule": ..., "evidence": [`."""
     strings = _STRINGS
-    return (f"{opening}, \"message\": {strings.get(message) or _cached(strings, message, _string)}, "
-            f"\"advice\": {strings.get(advice) or _cached(strings, advice, _string)}, \"guide_refs\": {_refs(refs)}, \"evidence\": [{_rows(evidence, rows)}], "
-            f"\"subject\": {subject}{note}}}")
+    return (f"{_OPENINGS.get((rule, kind, severity, title)) or _cached(_OPENINGS, (rule, kind, severity, title), _opening)}"
+            f", \"message\": {strings.get(message) or _cached(strings, message, _string)}, "
+            f"\"advice\": {strings.get(advice) or _cached(strings, advice, _string)}, \"guide_refs\": {_refs(refs)}, "
+            "\"evidence\": [")
+
+
+def finding_tail(note: str | None, beyond: tuple[str, ...]) -> str:
+    """The JSON of a finding after its subject: its note and refs beyond the guide, if any, and the closing brace."""
+    tail = f", \"note\": {_string(note)}" if note else ""
+    if beyond:
+        tail += f", \"beyond_guide\": {_refs(beyond)}"
+    return tail + "}"
+
+
+def _finding_json(f: Finding, rows: dict[int, str]) -> str:
+    """json.dumps(f.to_dict()): as report.explain wrote it (in `rows` by the id of the finding), or written now."""
+    text = rows.get(id(f))
+    if text is not None:
+        return text
+    rule, kind, severity, title, message, advice, refs, evidence, subject, note, _, _, beyond, _ = f
+    return (f"{finding_head(rule, kind, severity, title, message, advice, refs)}{_rows(evidence, rows)}], "
+            f"\"subject\": {'null' if subject is None else _string(subject)}{finding_tail(note, beyond)}")
