@@ -9,7 +9,7 @@ from functools import cached_property
 from itertools import repeat
 from typing import Any, Callable, NamedTuple
 
-from ..vocabulary import KIND_ORDER, PENALTY, QUESTION, SEVERITY_ORDER
+from ..vocabulary import QUESTION, SEVERITY_ORDER
 from ..words import path_text
 
 SCHEMA_VERSION = 1
@@ -333,18 +333,19 @@ class Report:
         return {k: dict(v) if type(v) is dict else v for k, v in self._summary.items()}
 
     @cached_property
+    def tally(self) -> Any:
+        """What the hits add up to, counted once for the summary and a portfolio's record (report.problems.Tally)."""
+        from .problems import default_advice  # a report made by hand has no rulebook's advice
+
+        return (self.advice or default_advice()).tally(self.hits)
+
+    @cached_property
     def _summary(self) -> dict[str, Any]:
-        by_kind = {k: 0 for k in KIND_ORDER}
-        by_severity = {s: 0 for s in SEVERITY_ORDER}
-        penalty = 0
-        for h in self.hits:
-            by_kind[h.kind] += 1
-            if h.kind != "strength":
-                by_severity[h.severity] += 1
-                penalty += PENALTY[h.severity]
-        out = {"by_kind": by_kind, "by_severity": by_severity, "score": max(100 - penalty, 0), "waived": len(self.waived_hits)}
+        tally = self.tally
+        out = {"by_kind": tally.by_kind, "by_severity": tally.by_severity, "score": max(100 - tally.penalty, 0),
+               "waived": len(self.waived_hits)}
         if self.advice is not None:
-            in_place, due = self.advice.readiness(self.hits)
+            in_place, due = self.advice.readiness(tally.open_ids)
             out["score"] = round(100 * in_place / due) if due else 100
             out["readiness"] = {"in_place": in_place, "due": due, "stage": self.stage}
             out["later"] = len(self.later_hits)

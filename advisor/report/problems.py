@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ..language.syntax import ProblemDef, Ranking, Rule
-from ..vocabulary import ACTION_KINDS, KIND_ORDER, KIND_WORDS, SEVERITY_ORDER, STAGES, leaves_step_open
+from ..vocabulary import ACTION_KINDS, KIND_ORDER, KIND_WORDS, PENALTY, SEVERITY_ORDER, STAGES, leaves_step_open
 from .findings import Evidence, Finding
 
 #: The ranking when no rule file declares one (rules loaded without the shipped ones): severity alone.
@@ -177,18 +177,46 @@ class Advice:
                 tuple(dict.fromkeys(ref for f in group for ref in f.beyond_refs)),
                 definition, min(f.guide_order for f in group))
 
-    def readiness(self, hits: Any) -> tuple[int, int]:
-        """(steps in place, steps due): a step due now is in place unless a finding says it is not."""
+    def tally(self, hits: Any) -> "Tally":
+        """What a report's summary and its portfolio record count, in one pass over its hits (in report order)."""
+        by_kind = dict.fromkeys(KIND_ORDER, 0)
+        by_severity = dict.fromkeys(SEVERITY_ORDER, 0)
+        penalty = 0
         open_ids: set[str] = set()
+        worst = "none"
+        said: dict[str, tuple[str, str, str]] = {}
         memo = self.memo
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
         for h in hits:
-            # the steps a hit leaves open, by the hit (the engine's hits recur in every profile)
+            # what a hit counts for, by the hit (the engine's hits recur in every profile; the hit is kept with it,
+            # so an id reused by another object is told apart)
             known = memo.get(id(h))
             if known is None or known[0] is not h:
-                rule = self.rules.get(h.rule)
-                known = memo[id(h)] = (h, rule.refs if rule is not None and leaves_step_open(h.kind, h.severity) else ())
-            if known[1]:
-                open_ids.update(known[1])
+                known = memo[id(h)] = self._counts(h)
+            _, kind, severity, counted, opened, rule, first = known
+            by_kind[kind] += 1
+            if counted:
+                by_severity[severity] += 1
+                penalty += PENALTY[severity]
+                if worst == "none":
+                    worst = severity
+            if opened:
+                open_ids.update(opened)
+            if rule not in said:
+                said[rule] = first
+        return Tally(by_kind, by_severity, penalty, open_ids, worst, said)
+
+    def _counts(self, h: Any) -> tuple:
+        """A hit, its kind and severity, whether it counts against the partnership (all but strengths), the guide
+        steps it says are not in place, its rule and its (rule, kind, severity)."""
+        rule = self.rules.get(h.rule)
+        opened = rule.refs if rule is not None and leaves_step_open(h.kind, h.severity) else ()
+        return (h, h.kind, h.severity, h.kind != "strength", opened, h.rule, (h.rule, h.kind, h.severity))
+
+    def readiness(self, open_ids: set[str]) -> tuple[int, int]:
+        """(steps in place, steps due), given the steps a report's findings say are not in place (Tally.open_ids):
+        a step due now is in place unless a finding says it is not."""
         due = self.steps_due
         return len(due) - sum(map(open_ids.__contains__, due)), len(due)
 
@@ -207,6 +235,17 @@ _SIGNATURE = itemgetter(*(Finding._fields.index(name) for name in
                           ("rule", "kind", "severity", "guide_order", "guide_refs", "beyond_refs")))
 _SUBJECT = itemgetter(Finding._fields.index("subject"))
 _PATH = itemgetter(0)  # an Evidence's path
+
+
+class Tally(NamedTuple):
+    """What a report's hits add up to (Advice.tally): its summary's counts and its portfolio record's."""
+
+    by_kind: dict[str, int]
+    by_severity: dict[str, int]  # of the findings other than strengths
+    penalty: int  # of the findings other than strengths, by severity (vocabulary.PENALTY)
+    open_ids: set[str]  # the guide steps the findings say are not in place
+    worst: str  # the worst severity of a finding other than a strength, or "none"
+    said: dict[str, tuple[str, str, str]]  # each rule's (rule, kind, severity), its worst first
 
 
 def default_advice() -> Advice:

@@ -9,8 +9,9 @@ from operator import add, eq
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import AdvisorError, UsageError
-from ..vocabulary import ACTION_KINDS, SEVERITY_ORDER, leaves_step_open
+from ..vocabulary import ACTION_KINDS, SEVERITY_ORDER
 from .findings import Report
+from .problems import NEUTRAL, Advice
 
 if TYPE_CHECKING:
     from ..rulebook import Rulebook
@@ -53,44 +54,23 @@ class ProfileRecord:
         return {"name": self.profile_name, "source": self.source, "summary": self.summary}
 
 
-_MEMO_LIMIT = 50_000  # Hits a Recorder keeps what it worked out for before it starts again
-
-
 class Recorder:
     """Turns reports into ProfileRecords, from the hits alone (no finding is explained)."""
 
     def __init__(self, rules: Rulebook):
         knowledge = rules.knowledge
-        self.refs = {rule.id: rule.refs for rule in rules.rules}
         self.steps = [tuple(sid for sid in area.ids if knowledge.sections[sid].actionable) for area in knowledge.areas]
-        #: what each engine Hit means for a record, by the Hit's id (the evaluator's hits recur in every profile;
-        #: the Hit is kept with it, so an id reused by another object is told apart): the hit, the steps it leaves
-        #: open, its rule, its (rule, kind, severity) and whether it is other than a strength
-        self._memo: dict[int, tuple] = {}
+        #: counts the hits of a report made without a rulebook's advice (Advice.tally), with this rulebook's rules
+        self.advice = Advice({rule.id: rule for rule in rules.rules}, {}, NEUTRAL)
 
     def record(self, report: Report) -> ProfileRecord:
-        # Coverage as in the advice document (advisor.documents.area_coverage), from the hits alone.
-        open_ids: set[str] = set()
-        rules: dict[str, tuple[str, str, str]] = {}
-        worst = "none"
-        memo = self._memo
-        if len(memo) > _MEMO_LIMIT:
-            memo.clear()
-        for hit in report.hits:  # sorted by severity first: the first hit of a rule is its worst
-            known = memo.get(id(hit))
-            if known is None or known[0] is not hit:
-                opened = self.refs.get(hit.rule, ()) if leaves_step_open(hit.kind, hit.severity) else ()
-                known = memo[id(hit)] = (hit, opened, hit.rule, (hit.rule, hit.kind, hit.severity), hit.kind != "strength")
-            _, opened, rule, said, counted = known
-            if opened:
-                open_ids.update(opened)
-            if counted and worst == "none":
-                worst = hit.severity
-            if rule not in rules:
-                rules[rule] = said
-        contains = open_ids.__contains__
+        # Coverage as in the advice document (advisor.documents.area_coverage), from the hits alone: counted once
+        # with the report's summary (Report.tally), or with this rulebook's rules for a report made without them.
+        tally = report.tally if report.advice is not None else self.advice.tally(report.hits)
+        contains = tally.open_ids.__contains__
         coverage = tuple(len(steps) - sum(map(contains, steps)) for steps in self.steps)
-        return ProfileRecord(report.profile_name, report.source, report.summary, tuple(rules.values()), coverage, worst)
+        return ProfileRecord(report.profile_name, report.source, report.summary, tuple(tally.said.values()), coverage,
+                             tally.worst)
 
 
 # --------------------------------------------------------------------------- the summary
