@@ -151,8 +151,12 @@ class Evaluator:
             term=derived.get("term"),
             structure=structure,
         )
-        texts: dict = {}
-        explain = partial(self.explainer.finding, loaded, derived, as_of, {}, texts)
+        # The JSON explain writes, by the id of each row, evidence tuple and finding it writes (report.explain); it
+        # keeps the memo holding the rows, and the findings (which hold their evidence), so that no other object
+        # can take the id of one while the JSON is kept.
+        memo: dict = {}
+        texts: dict = {None: memo}
+        explain = partial(self.explainer.finding, loaded, derived, as_of, memo, texts)
 
         return Report(
             profile_name=profile.name,

@@ -87,3 +87,21 @@ def test_findings_and_evidence_are_records_compared_as_before() -> None:
     assert adapted == plain and hash(adapted) == hash(plain) and adapted != tuple(adapted)
     assert adapted != plain._replace(item_index=2) and plain.item_index == -1 and plain.evidence[0].line is None
     assert adapted.to_dict() == plain.to_dict() and plain.to_dict()["evidence"] == [{"path": "a", "value": 1, "line": None}]
+
+
+def test_findings_explained_and_dropped_leave_no_stale_json_behind() -> None:
+    """The JSON explain writes is kept by the id of what it describes: findings made through report.explain and
+    dropped (their memory then free for other objects), and a copy of the report sharing that JSON, still give
+    exactly the text json.dumps writes."""
+    import dataclasses
+
+    path = EXAMPLES / "struggling-business-forum.yaml"
+    report = get_advisor("python").evaluate(path, as_of=AS_OF)
+    for _ in range(50):
+        for hit in report.hits:
+            report.explain(hit)  # made and dropped at once
+    copy = dataclasses.replace(report)  # shares `explain` and its JSON; explains its findings anew
+    del report
+    expected = json.dumps(copy.to_dict(), ensure_ascii=False, default=str).translate(_BREAKS)
+    assert copy.to_json() == expected
+    assert len(copy.problems) > 1 and any(len(p.findings) > 1 for p in copy.problems)

@@ -133,9 +133,10 @@ class Explainer:
         """The finding a hit makes on a profile (the hit last, so that a report's `explain` is this method with the
         rest given: functools.partial, called without a frame of its own).
 
-        `memo` keeps each atom's rows and their JSON, written once per profile; `texts` (the report's `rows`) gets
-        the JSON of each row and of each finding's evidence, by the id of the Evidence or of the evidence tuple,
-        for the JSON writer (findings._rows), which then joins no row of a finding one by one."""
+        `memo` keeps each atom's rows and their JSON, written once per profile; `texts` (the report's `rows`, which
+        keeps the memo) gets the JSON of each row, of each finding's evidence and of each finding, by the id of the
+        Evidence, of the evidence tuple and of the Finding (with the Finding, which holds its evidence), for the
+        JSON writer (findings._rows, _finding_json)."""
         idx = hit.item_index
         plans = self._plans[idx >= 0]
         plan = plans.get(hit.engine_id)
@@ -201,7 +202,7 @@ class Explainer:
             head = heads.get((kind, severity))
             if head is None:
                 head = heads[(kind, severity)] = finding_head(rule.id, kind, severity, title, message, advice, refs)
-        texts[id(finding)] = f"{head}{text}], \"subject\": {'null' if subject is None else _string(subject)}{tail}"
+        texts[id(finding)] = (finding, f"{head}{text}], \"subject\": {'null' if subject is None else _string(subject)}{tail}")
         return finding
 
     @staticmethod

@@ -262,8 +262,9 @@ class Report:
     currency: str | None = None
     #: how findings group into problems and rank, and which steps are due (report.problems.Advice)
     advice: Any = field(default=None, compare=False, repr=False)
-    #: the JSON of the evidence `explain` writes, by the id of each row (an Evidence) and of each finding's evidence
-    #: (its tuple): each row is encoded once, where it is written, and shared by the findings that read it
+    #: the JSON `explain` writes as it explains, by the id of each row (an Evidence), finding's evidence (its tuple)
+    #: and Finding (with the Finding): each row is encoded once, where it is written, and shared by the findings
+    #: that read it. It keeps what it holds the JSON of (report.evaluation), so an id found in it is the object's.
     rows: dict | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -399,7 +400,7 @@ class Report:
         is what json.dumps would write for the whole (its C encoder, ", " and ": " separators).
         """
         head = _encode(self._head())
-        rows: dict[int, str] = {} if self.rows is None else self.rows
+        rows: dict = {} if self.rows is None else self.rows
         findings = list(map(_finding_json, self.findings, repeat(rows)))
         problems = list(map(_problem_json, self.problems, repeat(rows)))
         waived = [f"{_finding_json(w.finding, rows)[:-1]}, \"waiver\": {_encode({'reason': w.reason, 'until': w.until})}}}"
@@ -529,23 +530,17 @@ def _row_ends(key: tuple[str, str | None]) -> tuple[str, str]:
     return row_ends(*key)
 
 
-def _rows(evidence: tuple[Evidence, ...], rows: dict[int, str]) -> str:
-    """The evidence rows as JSON, each row written once per report: `rows` holds the JSON by the id of the Evidence,
-    and of a finding's whole evidence by the id of its tuple (report.explain writes both as it explains)."""
+def _rows(evidence: tuple[Evidence, ...], rows: dict) -> str:
+    """The evidence rows as JSON, each row written once per report: `rows` holds the JSON by the id of each
+    Evidence and of each finding's evidence tuple that report.explain wrote (and keeps them), so that an id found
+    there is the object's own; a row it did not write is written here."""
     text = rows.get(id(evidence))
     if text is not None:
         return text
     try:
         return ", ".join(map(rows.__getitem__, map(id, evidence)))
-    except KeyError:  # a row not written yet (a report made from findings)
-        pass
-    texts = []
-    for e in evidence:
-        text = rows.get(id(e))
-        if text is None:
-            text = rows[id(e)] = evidence_json(e)
-        texts.append(text)
-    return ", ".join(texts)
+    except KeyError:  # a row not written by explain (a report made from findings)
+        return ", ".join(map(evidence_json, evidence))
 
 
 def _refs(refs: tuple[str, ...]) -> str:
@@ -553,7 +548,7 @@ def _refs(refs: tuple[str, ...]) -> str:
     return (_REFS.get(refs) or _cached(_REFS, refs, _encode)) if type(refs) is tuple else _encode(list(refs))
 
 
-def _problem_json(p: Any, rows: dict[int, str]) -> str:
+def _problem_json(p: Any, rows: dict) -> str:
     """json.dumps(p.to_dict()) of a report.problems.Problem, its evidence rows shared with the findings'."""
     findings = ", ".join(f"{{\"rule\": {_string(f.rule)}, \"subject\": {'null' if f.subject is None else _string(f.subject)}}}"
                          for f in p.findings)
@@ -586,11 +581,11 @@ def finding_tail(note: str | None, beyond: tuple[str, ...]) -> str:
     return tail + "}"
 
 
-def _finding_json(f: Finding, rows: dict[int, str]) -> str:
+def _finding_json(f: Finding, rows: dict) -> str:
     """json.dumps(f.to_dict()): as report.explain wrote it (in `rows` by the id of the finding), or written now."""
-    text = rows.get(id(f))
-    if text is not None:
-        return text
+    known = rows.get(id(f))
+    if known is not None and known[0] is f:
+        return known[1]
     rule, kind, severity, title, message, advice, refs, evidence, subject, note, _, _, beyond, _ = f
     return (f"{finding_head(rule, kind, severity, title, message, advice, refs)}{_rows(evidence, rows)}], "
             f"\"subject\": {'null' if subject is None else _string(subject)}{finding_tail(note, beyond)}")
