@@ -2,14 +2,17 @@
 
 How a rule is explained (which values its evidence shows, in which order) is planned once per
 rule and reused; evidence rows are written once per profile and shared by the findings that
-read the same values.
+read the same values. Each row, each finding's evidence and each finding is written as JSON
+where it is made, from pieces that are the same in every profile (a row's path and note, a
+finding's title and advice where they do not depend on the profile): the JSON report is then
+these texts joined (report.findings.Report.to_json_line).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from json.encoder import encode_basestring as _string  # json.dumps of a str (findings._string)
 from functools import lru_cache
+from json.encoder import encode_basestring as _string  # json.dumps of a str (findings._string)
 from typing import Any, Callable, NamedTuple
 
 from ..engine.facts import compute, get_path
