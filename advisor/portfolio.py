@@ -171,6 +171,50 @@ def _run_chunk(sources: Sequence[Source]) -> list[Outcome]:
     return _worker.run(sources)
 
 
+def _run_spooled(sources: Sequence[Source], path: str) -> tuple[list[Outcome], list[int] | None]:
+    """A chunk whose rendered bytes go to the file `path`: the outcomes without them, and each one's length in
+    the file (-1: none there); or, when the file cannot be written, the outcomes whole and None.
+
+    A chunk of JSON is megabytes: through the pool's pipe, a worker would wait on the parent (busy receiving
+    another worker's) to read it 64 KiB at a time; a file takes it at once, and the parent reads it in one go.
+    """
+    assert _worker is not None
+    outcomes = _worker.run(sources)
+    try:
+        with open(path, "wb") as fh:
+            fh.writelines(o.output for o in outcomes if isinstance(o.output, bytes))
+    except OSError:  # a full disk, say: through the pipe then
+        return outcomes, None
+    sizes = [len(o.output) if isinstance(o.output, bytes) else -1 for o in outcomes]
+    return [Outcome(o.source, o.record, None, o.error, o.unmatched) if size >= 0 else o
+            for o, size in zip(outcomes, sizes)], sizes
+
+
+def _unspool(result: tuple[list[Outcome], list[int] | None], path: str) -> list[Outcome]:
+    """The outcomes of _run_spooled with their bytes read back from `path`, which is then removed."""
+    outcomes, sizes = result
+    if sizes is None:
+        return outcomes
+    out = []
+    # Unbuffered: each read fills its own bytes object, straight from the file, without a copy in between.
+    with open(path, "rb", buffering=0) as fh:
+        for outcome, size in zip(outcomes, sizes):
+            out.append(outcome if size < 0 else
+                       Outcome(outcome.source, outcome.record, _read(fh, size), outcome.error, outcome.unmatched))
+    os.unlink(path)
+    return out
+
+
+def _read(fh: Any, size: int) -> bytes:
+    data = fh.read(size)
+    while len(data) < size:  # a short read (rare on a file): the rest
+        more = fh.read(size - len(data))
+        if not more:
+            raise OSError(f"{fh.name}: {len(data)} bytes where {size} were written")
+        data += more
+    return data
+
+
 def _exit_reason(processes: Sequence[Any]) -> str:
     for process in processes:
         process.join(1)
@@ -201,24 +245,38 @@ class _Pool:
         #: Chunks submitted and not yet collected: enough to keep every worker busy, few enough
         #: that finished results never pile up in memory while an earlier chunk is still running.
         self.window = 3 * jobs
+        #: The folder of the chunks' output files (see _run_spooled), made with the pool.
+        self.spool: str | None = None
+        self.chunks = 0
 
     def _new(self, workers: int) -> ProcessPoolExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         return ProcessPoolExecutor(workers, mp_context=self.context, initializer=_start_worker, initargs=self.initargs)
 
-    def _submit(self, chunk: list[Source]) -> Future | None:
+    def _submit(self, chunk: list[Source]) -> tuple[Future, str | None] | None:
         from concurrent.futures.process import BrokenProcessPool
 
+        if self.spool is None:
+            import tempfile
+
+            try:
+                self.spool = tempfile.mkdtemp(prefix="advisor-chunks-")
+            except OSError:  # no temporary folder to write in: the outputs come through the pipe
+                self.spool = ""
         if self.executor is None:
             self.executor = self._new(self.jobs)
+        self.chunks += 1
+        path = os.path.join(self.spool, str(self.chunks)) if self.spool else None
         try:
-            return self.executor.submit(_run_chunk, chunk)
+            if path is None:
+                return self.executor.submit(_run_chunk, chunk), None
+            return self.executor.submit(_run_spooled, chunk, path), path
         except BrokenProcessPool:
             return None  # collected like a chunk lost with the pool
 
     def run(self, batches: Iterable[list[Source] | Outcome], progress: Callable[[int], None] | None) -> Iterator[Outcome]:
-        pending: deque[tuple[list[Source] | Outcome, Future | None]] = deque()
+        pending: deque[tuple[list[Source] | Outcome, tuple[Future, str | None] | None]] = deque()
         try:
             for batch in batches:
                 pending.append((batch, None) if isinstance(batch, Outcome) else (batch, self._submit(batch)))
@@ -234,17 +292,25 @@ class _Pool:
         finally:
             if self.executor is not None:
                 self.executor.shutdown(wait=True, cancel_futures=True)
+            if self.spool:  # the files of chunks not collected (the run was stopped)
+                import shutil
 
-    def _collect(self, entry: tuple[list[Source] | Outcome, Future | None], progress) -> list[Outcome]:
+                shutil.rmtree(self.spool, ignore_errors=True)
+                self.spool = None
+
+    def _collect(self, entry: tuple[list[Source] | Outcome, tuple[Future, str | None] | None], progress) -> list[Outcome]:
         from concurrent.futures import CancelledError
         from concurrent.futures.process import BrokenProcessPool
 
-        batch, future = entry
+        batch, submitted = entry
         if isinstance(batch, Outcome):
             outcomes = [batch]
         else:
             try:
-                outcomes = future.result() if future is not None else None
+                outcomes = None
+                if submitted is not None:
+                    future, path = submitted
+                    outcomes = future.result() if path is None else _unspool(future.result(), path)
             except (BrokenProcessPool, CancelledError):
                 # Cancelled: the pool broke, and shutting it down cancelled this chunk before the pool's own
                 # thread had marked it broken (a race seen on a loaded machine): lost with the pool all the same.

@@ -253,6 +253,40 @@ def test_a_crashing_worker_loses_only_its_profile(tmp_path: Path) -> None:
     assert all(o.error is None and o.output == o.record.profile_name for i, o in enumerate(outcomes) if i != 6)
 
 
+def json_or_name(report, knowledge):
+    """A renderer giving bytes (a JSON line) for some profiles and text (the name) for the others."""
+    return report.profile_name if report.summary["score"] % 2 else report.to_json_line()
+
+
+def test_chunk_outputs_come_back_through_files_that_are_removed(tmp_path: Path, monkeypatch) -> None:
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(spool))
+    paths = generated(tmp_path / "p", 40)
+    one = list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=1, render=json_or_name))
+    assert {type(o.output) for o in one} == {str, bytes}
+    assert list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=2, render=json_or_name)) == one
+    assert list(spool.iterdir()) == []
+    stopped = evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=2, render=json_or_name)
+    assert next(stopped) == one[0]
+    assert list(spool.iterdir())  # the folder of the chunk files, while the run goes on
+    stopped.close()
+    assert list(spool.iterdir()) == []
+
+
+def refuse_to_open(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def test_chunk_outputs_come_back_through_the_pipe_when_no_file_can_be_written(tmp_path: Path, monkeypatch) -> None:
+    paths = generated(tmp_path, 20)
+    one = list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=1, render=json_or_name))
+    monkeypatch.setattr(portfolio, "open", refuse_to_open, raising=False)  # the workers' files (forked: theirs too)
+    assert list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=2, render=json_or_name)) == one
+    monkeypatch.setattr("tempfile.mkdtemp", refuse_to_open)  # no temporary folder at all
+    assert list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=2, render=json_or_name)) == one
+
+
 def test_json_lines_of_two_jobs_to_a_file_or_a_pipe_are_those_of_one(tmp_path: Path, mixed: list[Path]) -> None:
     import subprocess
     import sys
