@@ -176,7 +176,8 @@ def _run_spooled(sources: Sequence[Source], path: str) -> tuple[list[Outcome], l
     the file (-1: none there); or, when the file cannot be written, the outcomes whole and None.
 
     A chunk of JSON is megabytes: through the pool's pipe, a worker would wait on the parent (busy receiving
-    another worker's) to read it 64 KiB at a time; a file takes it at once, and the parent reads it in one go.
+    another worker's) to read it 64 KiB at a time; a file takes it at once, and the parent reads it back when the
+    chunk's turn comes.
     """
     assert _worker is not None
     outcomes = _worker.run(sources)
@@ -245,7 +246,8 @@ class _Pool:
         #: Chunks submitted and not yet collected: enough to keep every worker busy, few enough
         #: that finished results never pile up in memory while an earlier chunk is still running.
         self.window = 3 * jobs
-        #: The folder of the chunks' output files (see _run_spooled), made with the pool.
+        #: The folder of the chunks' output files (see _run_spooled), made with the pool and removed with it: it holds
+        #: the chunks in the window at most (a parent killed by SIGKILL leaves it in the temporary folder).
         self.spool: str | None = None
         self.chunks = 0
 
