@@ -94,12 +94,14 @@ class _Worker:
         self.as_of = as_of
         self.render = render
 
-    def run(self, sources: Sequence[Source]) -> list[Outcome]:
+    def run(self, sources: Sequence[Source], keep: Callable[[Outcome], Outcome] | None = None) -> list[Outcome]:
+        """The outcomes of the sources' profiles, each passed through `keep` (when given) as it is made."""
         out = []
         for src in sources:
             try:
                 for name, loaded in read_profiles(src, self.rule_ids):
-                    out.append(self.evaluate(name, loaded))
+                    outcome = self.evaluate(name, loaded)
+                    out.append(outcome if keep is None else keep(outcome))
             except Exception as exc:  # a bug in reading: the source is lost, not the chunk
                 out.append(Outcome(src.name, error=_message(src.name, exc)))
         return out
@@ -171,24 +173,51 @@ def _run_chunk(sources: Sequence[Source]) -> list[Outcome]:
     return _worker.run(sources)
 
 
+class _Spool:
+    """Passed to _Worker.run: writes each outcome's rendered bytes to a file as the outcome is made, and keeps the
+    outcome without them and their length (-1: not in the file, the outcome keeps its output)."""
+
+    def __init__(self, fh: Any):
+        self.fh = fh
+        self.sizes: list[int] = []
+        self.failed = False
+
+    def __call__(self, outcome: Outcome) -> Outcome:
+        data = outcome.output
+        if isinstance(data, bytes) and not self.failed:
+            try:
+                written = self.fh.write(data)  # unbuffered: a failure shows here, for this outcome
+            except OSError:
+                written = None
+            if written == len(data):
+                self.sizes.append(written)
+                return Outcome(outcome.source, outcome.record, None, outcome.error, outcome.unmatched)
+            self.failed = True  # a full disk, say: this outcome and the rest through the pipe
+        self.sizes.append(-1)
+        return outcome
+
+
 def _run_spooled(sources: Sequence[Source], path: str) -> tuple[list[Outcome], list[int] | None]:
-    """A chunk whose rendered bytes go to the file `path`: the outcomes without them, and each one's length in
-    the file (-1: none there); or, when the file cannot be written, the outcomes whole and None.
+    """A chunk whose rendered bytes go to the file `path` as each profile is done: the outcomes without them and
+    each one's length in the file (-1: none there); or, when the file cannot be made, the outcomes whole and None.
 
     A chunk of JSON is megabytes: through the pool's pipe, a worker would wait on the parent (busy receiving
     another worker's) to read it 64 KiB at a time; a file takes it at once, and the parent reads it back when the
-    chunk's turn comes.
+    chunk's turn comes. Written as it is made, each output is freed at once, as with one job, rather than the
+    chunk's piling up in memory.
     """
     assert _worker is not None
-    outcomes = _worker.run(sources)
     try:
-        with open(path, "wb") as fh:
-            fh.writelines(o.output for o in outcomes if isinstance(o.output, bytes))
-    except OSError:  # a full disk, say: through the pipe then
-        return outcomes, None
-    sizes = [len(o.output) if isinstance(o.output, bytes) else -1 for o in outcomes]
-    return [Outcome(o.source, o.record, None, o.error, o.unmatched) if size >= 0 else o
-            for o, size in zip(outcomes, sizes)], sizes
+        fh = open(path, "wb", buffering=0)
+    except OSError:
+        return _worker.run(sources), None
+    spool = _Spool(fh)
+    try:
+        outcomes = _worker.run(sources, spool)
+    finally:
+        with contextlib.suppress(OSError):
+            fh.close()
+    return outcomes, spool.sizes
 
 
 def _unspool(result: tuple[list[Outcome], list[int] | None], path: str) -> list[Outcome]:

@@ -287,6 +287,34 @@ def test_chunk_outputs_come_back_through_the_pipe_when_no_file_can_be_written(tm
     assert list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=2, render=json_or_name)) == one
 
 
+def test_a_chunk_file_that_fills_up_leaves_the_rest_of_the_chunk_its_outputs(tmp_path: Path) -> None:
+    path = tmp_path / "chunk"
+
+    class FillsUp:
+        """A file that takes two writes, then half of one, then none."""
+
+        def __init__(self) -> None:
+            self.fh, self.writes = open(path, "wb", buffering=0), 0
+
+        def write(self, data: bytes) -> int:
+            self.writes += 1
+            if self.writes > 3:
+                raise OSError(28, "No space left on device")
+            return self.fh.write(data if self.writes < 3 else data[: len(data) // 2])
+
+    outcomes = [portfolio.Outcome("a", output=b'{"a": 1}\n'), portfolio.Outcome("b", error="b: bad"),
+                portfolio.Outcome("c", output="text"), portfolio.Outcome("d", output=b"d" * 70_000),
+                portfolio.Outcome("e", output=b"e" * 10), portfolio.Outcome("f", output=b"f")]
+    file = FillsUp()
+    spool = portfolio._Spool(file)
+    kept = [spool(outcome) for outcome in outcomes]
+    file.fh.close()
+    assert [o.output for o in kept] == [None, None, "text", None, b"e" * 10, b"f"]
+    assert spool.sizes == [9, -1, -1, 70_000, -1, -1]
+    assert portfolio._unspool((kept, spool.sizes), str(path)) == outcomes
+    assert not path.exists()
+
+
 def test_json_lines_of_two_jobs_to_a_file_or_a_pipe_are_those_of_one(tmp_path: Path, mixed: list[Path]) -> None:
     import subprocess
     import sys
