@@ -197,6 +197,13 @@ class _Spool:
         return outcome
 
 
+def _open_slot(path: str) -> Any:
+    """A chunk's file, unbuffered, for writing from its start. Not truncated: the file is used again by later
+    chunks (see _Pool._submit), and writing over its pages costs less than freeing them and taking new ones; the
+    lengths _run_spooled returns say where this chunk's bytes end."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600), "wb", buffering=0)
+
+
 def _run_spooled(sources: Sequence[Source], path: str) -> tuple[list[Outcome], list[int] | None]:
     """A chunk whose rendered bytes go to the file `path` as each profile is done: the outcomes without them and
     each one's length in the file (-1: none there); or, when the file cannot be made, the outcomes whole and None.
@@ -208,7 +215,7 @@ def _run_spooled(sources: Sequence[Source], path: str) -> tuple[list[Outcome], l
     """
     assert _worker is not None
     try:
-        fh = open(path, "wb", buffering=0)
+        fh = _open_slot(path)
     except OSError:
         return _worker.run(sources), None
     spool = _Spool(fh)
@@ -221,7 +228,7 @@ def _run_spooled(sources: Sequence[Source], path: str) -> tuple[list[Outcome], l
 
 
 def _unspool(result: tuple[list[Outcome], list[int] | None], path: str) -> list[Outcome]:
-    """The outcomes of _run_spooled with their bytes read back from `path`, which is then removed."""
+    """The outcomes of _run_spooled with their bytes read back from `path`."""
     outcomes, sizes = result
     if sizes is None:
         return outcomes
@@ -231,7 +238,6 @@ def _unspool(result: tuple[list[Outcome], list[int] | None], path: str) -> list[
         for outcome, size in zip(outcomes, sizes):
             out.append(outcome if size < 0 else
                        Outcome(outcome.source, outcome.record, _read(fh, size), outcome.error, outcome.unmatched))
-    os.unlink(path)
     return out
 
 
@@ -275,8 +281,8 @@ class _Pool:
         #: Chunks submitted and not yet collected: enough to keep every worker busy, few enough
         #: that finished results never pile up in memory while an earlier chunk is still running.
         self.window = 3 * jobs
-        #: The folder of the chunks' output files (see _run_spooled), made with the pool and removed with it: it holds
-        #: the chunks in the window at most (a parent killed by SIGKILL leaves it in the temporary folder).
+        #: The folder of the chunks' output files (see _run_spooled), made with the pool and removed with it: window + 1
+        #: files, each used in turn (a parent killed by SIGKILL leaves it in the temporary folder).
         self.spool: str | None = None
         self.chunks = 0
 
@@ -297,8 +303,10 @@ class _Pool:
                 self.spool = ""
         if self.executor is None:
             self.executor = self._new(self.jobs)
+        # A chunk is submitted once the chunk window + 1 before it is collected (run keeps at most `window` in
+        # flight): it can take that chunk's file.
         self.chunks += 1
-        path = os.path.join(self.spool, str(self.chunks)) if self.spool else None
+        path = os.path.join(self.spool, str(self.chunks % (self.window + 1))) if self.spool else None
         try:
             if path is None:
                 return self.executor.submit(_run_chunk, chunk), None
