@@ -94,12 +94,14 @@ class _Worker:
         self.as_of = as_of
         self.render = render
 
-    def run(self, sources: Sequence[Source]) -> list[Outcome]:
+    def run(self, sources: Sequence[Source], keep: Callable[[Outcome], Outcome] | None = None) -> list[Outcome]:
+        """The outcomes of the sources' profiles, each passed through `keep` (when given) as it is made."""
         out = []
         for src in sources:
             try:
                 for name, loaded in read_profiles(src, self.rule_ids):
-                    out.append(self.evaluate(name, loaded))
+                    outcome = self.evaluate(name, loaded)
+                    out.append(outcome if keep is None else keep(outcome))
             except Exception as exc:  # a bug in reading: the source is lost, not the chunk
                 out.append(Outcome(src.name, error=_message(src.name, exc)))
         return out
@@ -171,6 +173,84 @@ def _run_chunk(sources: Sequence[Source]) -> list[Outcome]:
     return _worker.run(sources)
 
 
+class _Spool:
+    """Passed to _Worker.run: writes each outcome's rendered bytes to a file as the outcome is made, and keeps the
+    outcome without them and their length (-1: not in the file, the outcome keeps its output)."""
+
+    def __init__(self, fh: Any):
+        self.fh = fh
+        self.sizes: list[int] = []
+        self.failed = False
+
+    def __call__(self, outcome: Outcome) -> Outcome:
+        data = outcome.output
+        if isinstance(data, bytes) and not self.failed:
+            try:
+                written = self.fh.write(data)  # unbuffered: a failure shows here, for this outcome
+            except OSError:
+                written = None
+            if written == len(data):
+                self.sizes.append(written)
+                return Outcome(outcome.source, outcome.record, None, outcome.error, outcome.unmatched)
+            self.failed = True  # a full disk, say: this outcome and the rest through the pipe
+        self.sizes.append(-1)
+        return outcome
+
+
+def _open_slot(path: str) -> Any:
+    """A chunk's file, unbuffered, for writing from its start. Not truncated: the file is used again by later
+    chunks (see _Pool._submit), and writing over its pages costs less than freeing them and taking new ones; the
+    lengths _run_spooled returns say where this chunk's bytes end."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600), "wb", buffering=0)
+
+
+def _run_spooled(sources: Sequence[Source], path: str) -> tuple[list[Outcome], list[int] | None]:
+    """A chunk whose rendered bytes go to the file `path` as each profile is done: the outcomes without them and
+    each one's length in the file (-1: none there); or, when the file cannot be made, the outcomes whole and None.
+
+    A chunk of JSON is megabytes: through the pool's pipe, a worker would wait on the parent (busy receiving
+    another worker's) to read it 64 KiB at a time; a file takes it at once, and the parent reads it back when the
+    chunk's turn comes. Written as it is made, each output is freed at once, as with one job, rather than the
+    chunk's piling up in memory.
+    """
+    assert _worker is not None
+    try:
+        fh = _open_slot(path)
+    except OSError:
+        return _worker.run(sources), None
+    spool = _Spool(fh)
+    try:
+        outcomes = _worker.run(sources, spool)
+    finally:
+        with contextlib.suppress(OSError):
+            fh.close()
+    return outcomes, spool.sizes
+
+
+def _unspool(result: tuple[list[Outcome], list[int] | None], path: str) -> list[Outcome]:
+    """The outcomes of _run_spooled with their bytes read back from `path`."""
+    outcomes, sizes = result
+    if sizes is None:
+        return outcomes
+    out = []
+    # Unbuffered: each read fills its own bytes object, straight from the file, without a copy in between.
+    with open(path, "rb", buffering=0) as fh:
+        for outcome, size in zip(outcomes, sizes):
+            out.append(outcome if size < 0 else
+                       Outcome(outcome.source, outcome.record, _read(fh, size), outcome.error, outcome.unmatched))
+    return out
+
+
+def _read(fh: Any, size: int) -> bytes:
+    data = fh.read(size)
+    while len(data) < size:  # a short read (rare on a file): the rest
+        more = fh.read(size - len(data))
+        if not more:
+            raise OSError(f"{fh.name}: {len(data)} bytes where {size} were written")
+        data += more
+    return data
+
+
 def _exit_reason(processes: Sequence[Any]) -> str:
     for process in processes:
         process.join(1)
@@ -201,24 +281,41 @@ class _Pool:
         #: Chunks submitted and not yet collected: enough to keep every worker busy, few enough
         #: that finished results never pile up in memory while an earlier chunk is still running.
         self.window = 3 * jobs
+        #: The folder of the chunks' output files (see _run_spooled), made with the pool and removed with it: window + 1
+        #: files, each used in turn (a parent killed by SIGKILL leaves it in the temporary folder).
+        self.spool: str | None = None
+        self.chunks = 0
 
     def _new(self, workers: int) -> ProcessPoolExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         return ProcessPoolExecutor(workers, mp_context=self.context, initializer=_start_worker, initargs=self.initargs)
 
-    def _submit(self, chunk: list[Source]) -> Future | None:
+    def _submit(self, chunk: list[Source]) -> tuple[Future, str | None] | None:
         from concurrent.futures.process import BrokenProcessPool
 
+        if self.spool is None:
+            import tempfile
+
+            try:
+                self.spool = tempfile.mkdtemp(prefix="advisor-chunks-")
+            except OSError:  # no temporary folder to write in: the outputs come through the pipe
+                self.spool = ""
         if self.executor is None:
             self.executor = self._new(self.jobs)
+        # A chunk is submitted once the chunk window + 1 before it is collected (run keeps at most `window` in
+        # flight): it can take that chunk's file.
+        self.chunks += 1
+        path = os.path.join(self.spool, str(self.chunks % (self.window + 1))) if self.spool else None
         try:
-            return self.executor.submit(_run_chunk, chunk)
+            if path is None:
+                return self.executor.submit(_run_chunk, chunk), None
+            return self.executor.submit(_run_spooled, chunk, path), path
         except BrokenProcessPool:
             return None  # collected like a chunk lost with the pool
 
     def run(self, batches: Iterable[list[Source] | Outcome], progress: Callable[[int], None] | None) -> Iterator[Outcome]:
-        pending: deque[tuple[list[Source] | Outcome, Future | None]] = deque()
+        pending: deque[tuple[list[Source] | Outcome, tuple[Future, str | None] | None]] = deque()
         try:
             for batch in batches:
                 pending.append((batch, None) if isinstance(batch, Outcome) else (batch, self._submit(batch)))
@@ -234,17 +331,25 @@ class _Pool:
         finally:
             if self.executor is not None:
                 self.executor.shutdown(wait=True, cancel_futures=True)
+            if self.spool:  # the files of chunks not collected (the run was stopped)
+                import shutil
 
-    def _collect(self, entry: tuple[list[Source] | Outcome, Future | None], progress) -> list[Outcome]:
+                shutil.rmtree(self.spool, ignore_errors=True)
+                self.spool = None
+
+    def _collect(self, entry: tuple[list[Source] | Outcome, tuple[Future, str | None] | None], progress) -> list[Outcome]:
         from concurrent.futures import CancelledError
         from concurrent.futures.process import BrokenProcessPool
 
-        batch, future = entry
+        batch, submitted = entry
         if isinstance(batch, Outcome):
             outcomes = [batch]
         else:
             try:
-                outcomes = future.result() if future is not None else None
+                outcomes = None
+                if submitted is not None:
+                    future, path = submitted
+                    outcomes = future.result() if path is None else _unspool(future.result(), path)
             except (BrokenProcessPool, CancelledError):
                 # Cancelled: the pool broke, and shutting it down cancelled this chunk before the pool's own
                 # thread had marked it broken (a race seen on a loaded machine): lost with the pool all the same.

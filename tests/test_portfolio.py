@@ -253,6 +253,67 @@ def test_a_crashing_worker_loses_only_its_profile(tmp_path: Path) -> None:
     assert all(o.error is None and o.output == o.record.profile_name for i, o in enumerate(outcomes) if i != 6)
 
 
+def json_or_name(report, knowledge):
+    """A renderer giving bytes (a JSON line) for some profiles and text (the name) for the others."""
+    return report.profile_name if report.summary["score"] % 2 else report.to_json_line()
+
+
+def test_chunk_outputs_come_back_through_files_that_are_removed(tmp_path: Path, monkeypatch) -> None:
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(spool))
+    paths = generated(tmp_path / "p", 40)
+    one = list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=1, render=json_or_name))
+    assert {type(o.output) for o in one} == {str, bytes}
+    assert list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=2, render=json_or_name)) == one
+    assert list(spool.iterdir()) == []
+    stopped = evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=2, render=json_or_name)
+    assert next(stopped) == one[0]
+    assert list(spool.iterdir())  # the folder of the chunk files, while the run goes on
+    stopped.close()
+    assert list(spool.iterdir()) == []
+
+
+def refuse_to_open(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def test_chunk_outputs_come_back_through_the_pipe_when_no_file_can_be_written(tmp_path: Path, monkeypatch) -> None:
+    paths = generated(tmp_path, 20)
+    one = list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=1, render=json_or_name))
+    monkeypatch.setattr(portfolio, "_open_slot", refuse_to_open)  # the workers' files (forked: theirs too)
+    assert list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=2, render=json_or_name)) == one
+    monkeypatch.setattr("tempfile.mkdtemp", refuse_to_open)  # no temporary folder at all
+    assert list(evaluate_portfolio(paths, engine="python", as_of=AS_OF, jobs=2, render=json_or_name)) == one
+
+
+def test_a_chunk_file_that_fills_up_leaves_the_rest_of_the_chunk_its_outputs(tmp_path: Path) -> None:
+    path = tmp_path / "chunk"
+
+    class FillsUp:
+        """A file that takes two writes, then half of one, then none."""
+
+        def __init__(self) -> None:
+            self.fh, self.writes = open(path, "wb", buffering=0), 0
+
+        def write(self, data: bytes) -> int:
+            self.writes += 1
+            if self.writes > 3:
+                raise OSError(28, "No space left on device")
+            return self.fh.write(data if self.writes < 3 else data[: len(data) // 2])
+
+    outcomes = [portfolio.Outcome("a", output=b'{"a": 1}\n'), portfolio.Outcome("b", error="b: bad"),
+                portfolio.Outcome("c", output="text"), portfolio.Outcome("d", output=b"d" * 70_000),
+                portfolio.Outcome("e", output=b"e" * 10), portfolio.Outcome("f", output=b"f")]
+    file = FillsUp()
+    spool = portfolio._Spool(file)
+    kept = [spool(outcome) for outcome in outcomes]
+    file.fh.close()
+    assert [o.output for o in kept] == [None, None, "text", None, b"e" * 10, b"f"]
+    assert spool.sizes == [9, -1, -1, 70_000, -1, -1]
+    assert portfolio._unspool((kept, spool.sizes), str(path)) == outcomes
+
+
 def test_json_lines_of_two_jobs_to_a_file_or_a_pipe_are_those_of_one(tmp_path: Path, mixed: list[Path]) -> None:
     import subprocess
     import sys
