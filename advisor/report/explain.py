@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from json.encoder import encode_basestring as _string  # json.dumps of a str (findings._string)
 from typing import Any, Callable, NamedTuple
 
 from ..engine.facts import compute, get_path
@@ -22,8 +21,8 @@ from ..profile.validation import LoadedProfile
 from ..vocabulary import SUBJECT_FIELD
 from ..profile.schema import words_for
 from ..words import UNITS, first_sentence, in_words, path_text, possessive, value_words
-from .findings import (Evidence, Finding, Hit, Place, evidence_json, finding_head, finding_tail, make_evidence, row_ends,
-                       value_json)
+from .findings import (Evidence, Finding, Hit, Place, evidence_json, finding_head, finding_json, finding_tail, make_evidence,
+                       row_ends, row_json)
 
 _new_tuple = tuple.__new__
 #: Types _json_value gives back as they are
@@ -205,7 +204,7 @@ class Explainer:
             head = heads.get((kind, severity))
             if head is None:
                 head = heads[(kind, severity)] = finding_head(rule.id, kind, severity, title, message, advice, refs)
-        texts[id(finding)] = (finding, f"{head}{text}], \"subject\": {'null' if subject is None else _string(subject)}{tail}")
+        texts[id(finding)] = (finding, finding_json(head, text, subject, tail))
         return finding
 
     @staticmethod
@@ -362,7 +361,7 @@ class Explainer:
             if type(value) is float:
                 value = round(value, 4)
             row = _new_tuple(Evidence, (text, value, None, note, place))
-            json = texts[id(row)] = f"{opening}{value_json(value)}, \"line\": null{closing}"
+            json = texts[id(row)] = row_json(opening, value, None, closing)
             return (row,), json
 
         return rows
@@ -399,8 +398,7 @@ class Explainer:
             line = mark[0] if mark else None
             row = _new_tuple(Evidence, (text, value, line, why, place))
             opening, closing = ends[why]
-            json = texts[id(row)] = (f"{opening}{value_json(value)}, \"line\": "
-                                     f"{'null' if line is None else int.__repr__(line)}{closing}")
+            json = texts[id(row)] = row_json(opening, value, line, closing)
             return (row,), json
 
         return rows
@@ -457,8 +455,7 @@ class Explainer:
             mark = document.marks.get(full) if document is not None else None
             line = mark[0] if mark else None
             row = new_tuple(Evidence, (text, value, line, note, new_tuple(Place, (field, coll, idx, names[idx], False))))
-            json = texts[id(row)] = (f"{opening}{value_json(value)}, \"line\": "
-                                     f"{'null' if line is None else int.__repr__(line)}{closing}")
+            json = texts[id(row)] = row_json(opening, value, line, closing)
             return (row,), json
 
         def rows(loaded: LoadedProfile, derived: dict, idx: None, as_of: date, memo: dict, texts: dict) -> tuple:
@@ -482,8 +479,7 @@ class Explainer:
                 # make_evidence(..., Place(...)) written out: a row of every item, the most made of all
                 row = new_tuple(Evidence, (text, value, line, note, new_tuple(Place, (field, coll, i, names[i], False))))
                 out.append(row)
-                json = texts[id(row)] = (f"{opening}{value_json(value)}, \"line\": "
-                                         f"{'null' if line is None else int.__repr__(line)}{closing}")
+                json = texts[id(row)] = row_json(opening, value, line, closing)
                 jsons.append(json)
             if len(items) > len(shown):
                 more = len(items) - len(shown)

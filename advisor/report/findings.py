@@ -497,33 +497,36 @@ def _opening(key: tuple[str, ...]) -> str:
     return _encode(dict(zip(("rule", "kind", "severity", "title"), key)))[:-1]
 
 
-def value_json(value: Any) -> str:
-    """json.dumps of an evidence row's value."""
-    kind = type(value)
-    if kind is str:
-        return _string(value)
-    if value is None:
-        return "null"
-    if kind is int:
-        return int.__repr__(value)
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is float and value - value == 0.0:  # finite: json writes float.__repr__ (not finite: it raises, below)
-        return float.__repr__(value)
-    return _encode(value)
-
-
 def row_ends(path: str, note: str | None) -> tuple[str, str]:
     """What the JSON of an evidence row holds before its value, and after its line (its note): the same in every
     profile for a row at one place."""
     return f"{{\"path\": {_string(path)}, \"value\": ", f", \"note\": {_string(note)}}}" if note else "}"
 
 
+def row_json(opening: str, value: Any, line: int | None, closing: str) -> str:
+    """The JSON of an evidence row, between what row_ends gives for its place (json.dumps of the value written out
+    here: one call per row, the most made of all)."""
+    kind = type(value)
+    if kind is str:
+        value = _string(value)
+    elif value is None:
+        value = "null"
+    elif kind is int:
+        value = int.__repr__(value)
+    elif kind is bool:
+        value = "true" if value else "false"
+    elif kind is float and value - value == 0.0:  # finite: json writes float.__repr__ (not finite: it raises, below)
+        value = float.__repr__(value)
+    else:
+        value = _encode(value)
+    return f"{opening}{value}, \"line\": {'null' if line is None else int.__repr__(line)}{closing}"
+
+
 def evidence_json(e: Evidence) -> str:
     """json.dumps(e.to_dict())."""
     path, value, line, note, _ = e  # one unpacking: a NamedTuple's fields are read through descriptors
-    ends = _PATHS.get((path, note)) or _cached(_PATHS, (path, note), _row_ends)
-    return f"{ends[0]}{value_json(value)}, \"line\": {'null' if line is None else int.__repr__(line)}{ends[1]}"
+    opening, closing = _PATHS.get((path, note)) or _cached(_PATHS, (path, note), _row_ends)
+    return row_json(opening, value, line, closing)
 
 
 def _row_ends(key: tuple[str, str | None]) -> tuple[str, str]:
@@ -581,11 +584,16 @@ def finding_tail(note: str | None, beyond: tuple[str, ...]) -> str:
     return tail + "}"
 
 
+def finding_json(head: str, evidence: str, subject: str | None, tail: str) -> str:
+    """The JSON of a finding from its head (finding_head), its evidence's rows, its subject and its tail."""
+    return f"{head}{evidence}], \"subject\": {'null' if subject is None else _string(subject)}{tail}"
+
+
 def _finding_json(f: Finding, rows: dict) -> str:
     """json.dumps(f.to_dict()): as report.explain wrote it (in `rows` by the id of the finding), or written now."""
     known = rows.get(id(f))
     if known is not None and known[0] is f:
         return known[1]
     rule, kind, severity, title, message, advice, refs, evidence, subject, note, _, _, beyond, _ = f
-    return (f"{finding_head(rule, kind, severity, title, message, advice, refs)}{_rows(evidence, rows)}], "
-            f"\"subject\": {'null' if subject is None else _string(subject)}{finding_tail(note, beyond)}")
+    return finding_json(finding_head(rule, kind, severity, title, message, advice, refs), _rows(evidence, rows),
+                        subject, finding_tail(note, beyond))
