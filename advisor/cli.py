@@ -232,8 +232,21 @@ def _version(ctx: click.Context, _param: Any, value: bool) -> None:
         if problem else "durable-rules engine (the python engine with --engine python)"
     click.echo(f"advisor {__version__} (partnership-advisor)\nrules {rulebook.version}, "
                f"{len(rulebook.rules)} rules\nguide: {guide.title}, {guide.publisher}, {guide.date}\n"
-               f"engine: {engine}")
+               f"engine: {engine}\nbuild: {build_words()}")
     ctx.exit()
+
+
+def build_words(package: str | os.PathLike | None = None) -> str:
+    """How this install runs: with the modules its wheel compiled with Cython (advisor/_compile.py), or from the .py
+    files alone (no C compiler when it was installed, an editable install, ADVISOR_PURE_PYTHON=1)."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+    from pathlib import Path
+
+    root = Path(package or Path(__file__).parent)
+    compiled = {path for suffix in EXTENSION_SUFFIXES for path in root.rglob("*" + suffix)}
+    if not compiled:
+        return "pure Python (the .py files; a wheel built with a C compiler runs about a fifth faster)"
+    return f"compiled with Cython ({len(compiled)} modules; reports as the .py files write them)"
 
 
 @click.group(cls=AdvisorGroup, context_settings=_CONTEXT)
