@@ -11,7 +11,7 @@ Prints, per engine:
     between two runs that stop before and after the stage, divided by the profiles evaluated.
 
 Run from the repository root:  python tests/bench_instructions.py [--count 40] [--rounds 2] [--engine python]
-[--root CHECKOUT] (measure another checkout, e.g. the commit before a change, with the same profiles)
+[--root FOLDER] (another checkout, e.g. the commit before a change, or an unpacked wheel: the compiled build)
 Needs valgrind on the PATH (Debian: apt-get install valgrind). A run takes a few minutes per engine.
 """
 
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=40, help="generated profiles (default 40)")
     parser.add_argument("--rounds", type=int, default=2, help="times each profile is evaluated per run (default 2)")
     parser.add_argument("--engine", action="append", choices=["python", "durable"], help="only these engines")
-    parser.add_argument("--root", help="the checkout of advisor to measure (default: this one)")
+    parser.add_argument("--root", help="the advisor to measure: another checkout or an unpacked wheel (default: this checkout)")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not on the PATH (Debian: apt-get install valgrind)")

@@ -10,7 +10,7 @@ bars of issue 16:
 advisor's own loader (read, parse with line marks, validate) over the same files is printed beside the floor.
 
 Run from the repository root:  python tests/bench_portfolio.py [--count 10000] [--repeat 3] [--engine python]
-[--root CHECKOUT] (measure another checkout of advisor, e.g. the commit before a change, with the same script)
+[--root FOLDER] (another checkout of advisor, e.g. the commit before a change, or an unpacked wheel: the compiled build)
 Other work on the machine makes the figures noisy: --repeat N runs N rounds (the floor and every configuration
 back to back), takes each ratio within a round and reports the median round.
 """
@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every measurement; the median round is kept")
     parser.add_argument("--engine", action="append", choices=["python", "durable"], help="only these engines")
     parser.add_argument("--jobs", type=int, action="append", help="job counts to run (default 1 and 2)")
-    parser.add_argument("--root", help="the checkout of advisor to measure (default: this one)")
+    parser.add_argument("--root", help="the advisor to measure: another checkout or an unpacked wheel (default: this checkout)")
     args = parser.parse_args()
     global ROOT
     if args.root:

@@ -2,6 +2,7 @@
 both engines, scaling, memory over 100,000 runs and CLI start-up against importing its libraries.
 
 Run from the repository root:  python tests/benchmark.py  [--quick] [--engine python] [--only stages|rates|memory|startup]
+[--root FOLDER] (another checkout, or an unpacked wheel to measure the compiled build: see README, Benchmarks)
 """
 
 from __future__ import annotations
@@ -18,8 +19,22 @@ import tempfile
 import time
 from pathlib import Path
 
+
+
+def _root() -> Path:
+    """The advisor to measure: --root FOLDER (read before advisor is imported, since this process imports the
+    advisor it measures), else this checkout."""
+    for i, arg in enumerate(sys.argv):
+        if arg == "--root" and i + 1 < len(sys.argv):
+            return Path(sys.argv[i + 1]).resolve()
+        if arg.startswith("--root="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return Path(__file__).resolve().parents[1]
+
+
+ROOT = _root()
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # benchmark this checkout
+sys.path.insert(1, str(ROOT))  # benchmark this checkout, or --root
 
 import yaml  # noqa: E402  (the benchmark writes YAML files; advisor reads them with its own loader)
 
@@ -28,7 +43,6 @@ from advisor.engine import durable_problem  # noqa: E402
 from profilegen import random_profile  # noqa: E402
 
 AS_OF = "2026-11-25"
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "advisor" / "examples" / "khayelitsha-safer-schools.yaml"
 
 
@@ -208,17 +222,28 @@ def wall(cmd: list[str], repeat: int = 11, env: dict | None = None) -> float:
     return statistics.median(times)
 
 
+def _build() -> str:
+    """Whether the advisor measured runs compiled modules (`advisor --version`'s build line; an earlier checkout
+    has none and is pure Python)."""
+    try:
+        from advisor.cli import build_words
+    except ImportError:
+        return "pure Python"
+    return build_words(Path(advisor.__file__).parent).split(" (")[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts (memory over 10,000 runs)")
     parser.add_argument("--engine", action="append", choices=["durable", "python"], help="only these engines")
     parser.add_argument("--only", action="append", choices=["stages", "rates", "memory", "startup"], help="only these parts")
+    parser.add_argument("--root", help="the advisor to measure: another checkout, or an unpacked wheel (README, Benchmarks)")
     args = parser.parse_args()
     parts = set(args.only or ["stages", "rates", "memory", "startup"])
     n = 300 if args.quick else 1000
     runs = 10_000 if args.quick else 100_000
     engines = args.engine or (["durable", "python"] if durable_problem() is None else ["python"])
-    print(f"advisor {advisor.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"advisor {advisor.__version__} at {ROOT} ({_build()}), Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     if durable_problem():
         print(f"durable engine unavailable: {durable_problem()}")
     if "stages" in parts:
