@@ -48,15 +48,29 @@ def test_version_says_whether_the_modules_run_compiled(tmp_path: Path) -> None:
     assert build_words(tmp_path).startswith("compiled with Cython (2 modules;")
 
 
+def _sources(package: Path, data: dict[str, Path]) -> dict[str, bytes]:
+    """The .py files of a package and its data folders (rules, knowledge, reports), by their path in the package."""
+    found = {str(p.relative_to(package)): p.read_bytes() for p in package.rglob("*.py") if p.name != "_compile.py"}
+    for name, folder in data.items():
+        found.update({f"_data/{name}/{p.relative_to(folder)}": p.read_bytes() for p in folder.rglob("*") if p.is_file()})
+    return found
+
+
 def _installed() -> Path | None:
-    """The folder that holds the installed advisor package, when it is a compiled copy other than this checkout."""
+    """The folder that holds the installed advisor package, when it is a compiled copy, other than this checkout,
+    built from the same sources (an install older than the checkout's last edit is not this code)."""
     try:
         folder = Path(importlib.metadata.distribution("partnership-advisor").locate_file("advisor"))
     except importlib.metadata.PackageNotFoundError:
         return None
     if not folder.is_dir() or folder.resolve() == (ROOT / "advisor").resolve():
         return None
-    return folder.parent if build_words(folder).startswith("compiled") else None
+    if not build_words(folder).startswith("compiled"):
+        return None
+    names = ("rules", "knowledge", "reports")
+    same = (_sources(folder, {n: folder / "_data" / n for n in names})
+            == _sources(ROOT / "advisor", {n: ROOT / n for n in names}))
+    return folder.parent if same else None
 
 
 def _run(root: Path | None, args: list[str], cwd: Path) -> tuple[int, bytes, bytes]:
@@ -69,7 +83,8 @@ def _run(root: Path | None, args: list[str], cwd: Path) -> tuple[int, bytes, byt
     return proc.returncode, proc.stdout, proc.stderr
 
 
-@pytest.mark.skipif(_installed() is None, reason="no compiled install beside this checkout (an editable or pure one)")
+@pytest.mark.skipif(_installed() is None, reason="no compiled install of this checkout's sources beside it (an "
+                    "editable or pure install, or one made before the last edit)")
 def test_a_compiled_install_writes_every_report_as_the_py_files_do(tmp_path: Path) -> None:
     installed = _installed()
     assert installed is not None
