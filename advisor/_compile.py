@@ -8,7 +8,8 @@ Which modules: `modules` under [tool.hatch.build.targets.wheel.hooks.custom] in 
 
 Nothing is compiled for an editable install (`pip install -e .`: the .py files being edited are what runs), nor with
 ADVISOR_PURE_PYTHON=1 in the environment. A failure to compile (no compiler, no Python headers) is a note on
-standard error and the pure-Python wheel, never a failed install. This file is not part of the wheel.
+standard error (`pip install -v` shows it) and the pure-Python wheel, never a failed install; `advisor --version`
+says which build was installed. This file is not part of the wheel.
 """
 
 from __future__ import annotations
