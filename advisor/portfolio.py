@@ -10,7 +10,7 @@ import contextlib
 import os
 import signal
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
@@ -191,7 +191,7 @@ class _Spool:
                 written = None
             if written == len(data):
                 self.sizes.append(written)
-                return Outcome(outcome.source, outcome.record, None, outcome.error, outcome.unmatched)
+                return replace(outcome, output=None)
             self.failed = True  # a full disk, say: this outcome and the rest through the pipe
         self.sizes.append(-1)
         return outcome
@@ -236,8 +236,7 @@ def _unspool(result: tuple[list[Outcome], list[int] | None], path: str) -> list[
     # Unbuffered: each read fills its own bytes object, straight from the file, without a copy in between.
     with open(path, "rb", buffering=0) as fh:
         for outcome, size in zip(outcomes, sizes):
-            out.append(outcome if size < 0 else
-                       Outcome(outcome.source, outcome.record, _read(fh, size), outcome.error, outcome.unmatched))
+            out.append(outcome if size < 0 else replace(outcome, output=_read(fh, size)))
     return out
 
 

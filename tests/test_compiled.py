@@ -7,6 +7,7 @@ install the two are the same files, and the comparison is skipped."""
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import random
@@ -56,6 +57,7 @@ def _sources(package: Path, data: dict[str, Path]) -> dict[str, bytes]:
     return found
 
 
+@functools.cache
 def _installed() -> Path | None:
     """The folder that holds the installed advisor package, when it is a compiled copy, other than this checkout,
     built from the same sources (an install older than the checkout's last edit is not this code)."""

@@ -486,8 +486,8 @@ class Explainer:
                 why = f"and {more:,} more items (see the profile)" if shown else f"read for all {len(items):,} items"
                 row = make_evidence(summary_text, None, None, why, summary)
                 out.append(row)
-                jsons.append(evidence_json(row))
-                texts[id(row)] = jsons[-1]
+                json = texts[id(row)] = evidence_json(row)
+                jsons.append(json)
             return tuple(out), ", ".join(jsons)
 
         return own_row if atom.own else rows
